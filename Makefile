@@ -1,0 +1,45 @@
+# vacc.qwen3 — the two commands a newcomer types: `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+INVENTORY ?= inventories/local
+SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+
+.PHONY: help venv lab demo test test-unit lint test-molecule clean
+
+help:
+	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
+	@echo "make test   - unit tests, ansible-lint and every molecule scenario"
+	@echo "make venv   - .venv with the pinned tools (requirements-dev.txt)"
+	@echo "make lab    - a local Docker engine and the offline Debian base image"
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+lab:
+	bash scripts/lab-bootstrap.sh
+
+demo: venv lab
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml
+
+test-unit: venv
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: venv
+	$(BIN)/ansible-lint --offline -q roles playbooks
+
+test-molecule: venv lab
+	@for s in $(SCENARIOS); do echo "== molecule scenario $$s"; $(BIN)/molecule test -s $$s; done
+
+test: test-unit lint test-molecule
+
+clean:
+	-$(BIN)/molecule destroy --all 2>/dev/null
+	rm -rf .pytest_cache results

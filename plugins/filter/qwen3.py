@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: vacc.qwen3 contributors; Apache-2.0
+"""Planning filters for Qwen3 on Vastai cards. Docs: the qwen3_*.yml files beside this one."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_planner as planner
+
+
+def _refusals_as_filter_errors(func):
+    # A refusal is one sentence for the operator, not a traceback.
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except planner.PlanError as exc:
+            raise AnsibleFilterError(str(exc))
+    return wrapper
+
+
+@_refusals_as_filter_errors
+def qwen3_plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
+               quant_config=None, dies=None, served_model_name=None):
+    return planner.plan(model, card=card, cards=cards, tp=tp or None,
+                        max_model_len=max_model_len or None, instances=instances,
+                        quant_config=quant_config or None, dies=dies or None,
+                        served_model_name=served_model_name or None)
+
+
+@_refusals_as_filter_errors
+def qwen3_vllm_args(plan, port=8000, api_key=None, vllm_version="0.9.2", weights_path="/weights",
+                    extra_args=None):
+    return planner.vllm_args(plan, port=port, api_key=api_key or None, vllm_version=vllm_version,
+                             weights_path=weights_path, extra_args=extra_args)
+
+
+@_refusals_as_filter_errors
+def qwen3_vacc_env(plan, instance=0):
+    return planner.vacc_env(plan, instance=instance)
+
+
+@_refusals_as_filter_errors
+def qwen3_container_specs(plan, **kwargs):
+    return planner.container_specs(plan, **kwargs)
+
+
+@_refusals_as_filter_errors
+def qwen3_docker_run(spec):
+    return planner.docker_run(spec)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "qwen3_plan": qwen3_plan,
+            "qwen3_vllm_args": qwen3_vllm_args,
+            "qwen3_vacc_env": qwen3_vacc_env,
+            "qwen3_container_specs": qwen3_container_specs,
+            "qwen3_docker_run": qwen3_docker_run,
+        }
