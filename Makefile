@@ -9,28 +9,32 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo test test-unit lint test-molecule clean
+.PHONY: help venv lab demo test test-unit test-engine lint test-molecule clean
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
 	@echo "make test   - unit tests, ansible-lint and every molecule scenario"
 	@echo "make venv   - .venv with the pinned tools (requirements-dev.txt)"
-	@echo "make lab    - a local Docker engine and the offline Debian base image"
+	@echo "make lab    - a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3"
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt roles/tiny_model/files/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-lab:
+lab: venv
 	bash scripts/lab-bootstrap.sh
+	$(BIN)/ansible-playbook -i inventories/local playbooks/lab.yml
 
 demo: venv lab
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml
 
 test-unit: venv
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q tests/unit tests/integration tests/tools
+
+test-engine: venv lab
+	$(BIN)/python -m pytest -q tests/engine
 
 lint: venv
 	$(BIN)/ansible-lint --offline -q roles playbooks
@@ -38,7 +42,7 @@ lint: venv
 test-molecule: venv lab
 	@for s in $(SCENARIOS); do echo "== molecule scenario $$s"; $(BIN)/molecule test -s $$s; done
 
-test: test-unit lint test-molecule
+test: test-unit lint test-engine test-molecule
 
 clean:
 	-$(BIN)/molecule destroy --all 2>/dev/null

@@ -278,12 +278,14 @@ def _version_tuple(version):
 
 
 def vllm_args(plan_, port=8000, api_key=None, vllm_version="0.9.2",
-              weights_path="/weights", host="0.0.0.0", extra_args=None):
-    """The `vllm serve` argv for a plan, in the flag form of `vllm_version`."""
+              weights_path="/weights", host="0.0.0.0", extra_args=None, model_dir=None, engine_tp=None):
+    """The `vllm serve` argv for a plan, in the flag form of `vllm_version`. `model_dir` is the
+    weights directory's name when it is not the model's, and `engine_tp` the TP the engine runs
+    when it is not the plan's: both for a lab's CPU stand-in, which has no dies to split over."""
     version = _version_tuple(vllm_version)
-    argv = ["vllm", "serve", "%s/%s" % (weights_path.rstrip("/"), plan_["model"]),
+    argv = ["vllm", "serve", "%s/%s" % (weights_path.rstrip("/"), model_dir or plan_["model"]),
             "--trust-remote-code",
-            "--tensor-parallel-size", str(plan_["tp"]),
+            "--tensor-parallel-size", str(engine_tp or plan_["tp"]),
             "--max-model-len", str(plan_["max_model_len"]),
             "--enforce-eager",
             "--host", host,
@@ -297,9 +299,12 @@ def vllm_args(plan_, port=8000, api_key=None, vllm_version="0.9.2",
     if rope:
         if version < (0, 11, 1):
             argv += ["--rope-scaling", json.dumps(rope, separators=(",", ":"))]
-        else:  # vLLM 0.11.1 removed --rope-scaling (vllm-project/vllm#28006)
+        else:
+            # vLLM 0.11.1 removed --rope-scaling (vllm-project/vllm#28006); rope_parameters alone
+            # no longer lifts the length limit, so max_position_embeddings moves with it.
             params = dict(rope, rope_theta=plan_.get("rope_theta") or 1000000)
-            argv += ["--hf-overrides", json.dumps({"rope_parameters": params}, separators=(",", ":"))]
+            overrides = {"max_position_embeddings": plan_["max_model_len"], "rope_parameters": params}
+            argv += ["--hf-overrides", json.dumps(overrides, separators=(",", ":"))]
     if api_key:
         argv += ["--api-key", str(api_key)]
     argv += [str(a) for a in (extra_args or [])]
@@ -321,9 +326,14 @@ def vacc_env(plan_, instance=0):
 def container_spec(plan_, instance=0, image="harbor.vastaitech.com/ai_deliver/vllm_vacc:AI3.2_GR_1202",
                    port=8000, api_key=None, vllm_version="0.9.2", weights_dir="/data/weights",
                    name="vllm_service", privileged=True, shm_size="256g", extra_env=None,
-                   extra_args=None):
+                   extra_args=None, model_dir=None, network="vacc_qwen3", engine_tp=None):
     """Everything one `docker run` of the service needs, as data: the service role hands it to
-    community.docker.docker_container and the plan playbook renders it with docker_run()."""
+    community.docker.docker_container and the plan playbook renders it with docker_run().
+
+    One instance publishes its port on the host, as the guide does. Several instances (the
+    vendor's multi-instance layout) listen on port + i inside `network`, unpublished: the load
+    balancer owns the public port."""
+    single = plan_["instances"] == 1
     port = int(port) + int(instance)
     env = vacc_env(plan_, instance)
     env.update({str(k): str(v) for k, v in (extra_env or {}).items()})
@@ -335,10 +345,11 @@ def container_spec(plan_, instance=0, image="harbor.vastaitech.com/ai_deliver/vl
         "shm_size": shm_size,
         "ipc_mode": "host",
         "volumes": ["%s:/weights/" % weights_dir.rstrip("/")],
-        "published_ports": ["%d:%d" % (port, port)],
+        "published_ports": ["%d:%d" % (port, port)] if single else [],
+        "network": None if single else network,
         "port": port,
         "command": vllm_args(plan_, port=port, api_key=api_key, vllm_version=vllm_version,
-                             extra_args=extra_args),
+                             extra_args=extra_args, model_dir=model_dir, engine_tp=engine_tp),
     }
 
 
@@ -361,6 +372,8 @@ def docker_run(spec):
         parts += ["-v", volume]
     for published in spec["published_ports"]:
         parts += ["-p", published]
+    if spec.get("network"):
+        parts.append("--network=%s" % spec["network"])
     if spec.get("ipc_mode"):
         parts.append("--ipc=%s" % spec["ipc_mode"])
     parts.append(spec["image"])

@@ -189,7 +189,8 @@ def test_rope_flag_by_version(version, flag):
     argv = filters.qwen3_vllm_args(p, vllm_version=version)
     value = json.loads(argv[argv.index(flag) + 1])
     if flag == "--hf-overrides":
-        assert value == {"rope_parameters": {"rope_type": "yarn", "factor": 4.0,
+        assert value == {"max_position_embeddings": 131072,
+                         "rope_parameters": {"rope_type": "yarn", "factor": 4.0,
                                              "original_max_position_embeddings": 32768,
                                              "rope_theta": 1000000}}
         assert "--rope-scaling" not in argv
@@ -224,6 +225,22 @@ def test_multi_instance_specs():
     assert [s["port"] for s in specs] == [9000, 9001]
     assert [s["env"]["VACC_VISIBLE_DEVICES"] for s in specs] == ["0,1", "2,3"]
     assert specs[1]["command"][specs[1]["command"].index("--port") + 1] == "9001"
+    # Behind the load balancer: unpublished, on the shared network.
+    assert all(s["published_ports"] == [] and s["network"] == "vacc_qwen3" for s in specs)
+    assert "--network=vacc_qwen3" in filters.qwen3_docker_run(specs[0])
+    assert " -p " not in filters.qwen3_docker_run(specs[0])
+
+
+def test_lab_checkpoint_dir():
+    p = plan("Qwen3-0.6B", tp=2)
+    argv = filters.qwen3_vllm_args(p, model_dir="qwen3-tiny")
+    assert argv[2] == "/weights/qwen3-tiny"
+    [spec] = filters.qwen3_container_specs(p, model_dir="qwen3-tiny")
+    assert spec["command"][2] == "/weights/qwen3-tiny" and spec["network"] is None
+    # The CPU stand-in runs TP1 while the dies of the plan stay in VACC_VISIBLE_DEVICES.
+    [spec] = filters.qwen3_container_specs(p, engine_tp=1)
+    assert spec["command"][spec["command"].index("--tensor-parallel-size") + 1] == "1"
+    assert spec["env"]["VACC_VISIBLE_DEVICES"] == "0,1"
 
 
 def test_stand_in_spec_not_privileged():

@@ -1,0 +1,366 @@
+"""playbooks/download.yml (role vacc.qwen3.model_download) end to end, ansible-playbook in a subprocess.
+
+The local source is tested for real. The hubs are not reachable from here, so hfd / hf / modelscope run
+against a local HTTP server standing in for the endpoint and fake CLIs that log how they were called and
+copy a fixture checkpoint.
+"""
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from ansible_collections.vacc.qwen3.plugins.modules import model_verify as mv
+from test_model_verify import CONFIG, sharded
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+DOWNLOAD = os.path.join(ROOT, "playbooks/download.yml")
+LOCAL_INV = os.path.join(ROOT, "inventories/local")
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+# The local inventory is a lab (weights written by tiny_model under another directory name): put the
+# role's defaults back so each test says what it uses; a later -e wins.
+ROLE_DEFAULTS = ["-e", "model_download_source=hfd", "-e", "qwen3_model_dir="]
+
+
+def play(*extra, inventory=LOCAL_INV, playbook=DOWNLOAD, env=None, lab=False):
+    run_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                   **(env or {}))
+    defaults = ROLE_DEFAULTS if inventory == LOCAL_INV and not lab else []
+    res = subprocess.run([PLAYBOOK_BIN, "-i", inventory, playbook] + defaults + list(extra), cwd=ROOT, env=run_env,
+                         capture_output=True, text=True, timeout=300)
+    res.recap = {h: {"ok": int(o), "changed": int(c), "unreachable": int(u), "failed": int(f)}
+                 for h, o, c, u, f in RECAP.findall(res.stdout)}
+    res.flat = " ".join((res.stdout + res.stderr).split())
+    return res
+
+
+def ok(res):
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]
+    return res
+
+
+def local_args(src, weights, model="Qwen3-0.6B"):
+    return ["-e", "model_download_source=local", "-e", "model_download_local_path=%s" % src,
+            "-e", "qwen3_weights_dir=%s" % weights, "-e", "qwen3_model=%s" % model]
+
+
+def verified(path):
+    return mv.verify(str(path))
+
+
+# ---------------------------------------------------------------- local source, for real
+def test_local_source_copies_then_changes_nothing_and_repairs_a_truncated_shard(tmp_path):
+    src = sharded(tmp_path, "source")
+    weights = tmp_path / "weights"
+    dest = weights / "Qwen3-0.6B"
+
+    first = ok(play(*local_args(src, weights)))
+    assert first.recap["localhost"]["changed"] > 0
+    assert verified(dest)["verified"] and verified(dest)["fingerprint"] == verified(src)["fingerprint"]
+    assert "Qwen3-0.6B: verified" in first.flat
+
+    second = ok(play(*local_args(src, weights)))
+    assert second.recap["localhost"]["changed"] == 0
+
+    shard = dest / "model-00002-of-00002.safetensors"
+    shard.write_bytes(shard.read_bytes()[:-7])
+    assert "is truncated" in verified(dest)["problems"][0]
+    third = ok(play(*local_args(src, weights)))
+    assert third.recap["localhost"]["changed"] > 0
+    assert verified(dest)["verified"]
+
+
+def test_local_source_on_the_host_and_check_mode(tmp_path):
+    src = sharded(tmp_path, "source")
+    weights = tmp_path / "weights"
+    args = local_args(src, weights) + ["-e", "model_download_local_remote=true"]
+    dry = ok(play("--check", *args))
+    assert dry.recap["localhost"]["changed"] > 0 and not weights.exists()
+    first = ok(play(*args))
+    # rsync ran on the host itself
+    assert re.search(r"Copy with rsync run on self\] \**\nchanged: \[localhost\]", first.stdout)
+    assert verified(weights / "Qwen3-0.6B")["fingerprint"] == verified(src)["fingerprint"]
+    assert ok(play(*args)).recap["localhost"]["changed"] == 0
+
+
+def test_lab_inventory_weights_in_place_are_only_verified(tmp_path):
+    """The local inventory's flow: tiny_model wrote the checkpoint as qwen3_model_dir; nothing is fetched."""
+    sharded(tmp_path, "qwen3-tiny")
+    res = ok(play("-e", "qwen3_weights_dir=%s" % tmp_path, lab=True))
+    assert res.recap["localhost"]["changed"] == 0
+    assert "%s: verified" % (tmp_path / "qwen3-tiny") in res.flat
+
+
+def test_model_outside_the_catalog_from_a_local_source(tmp_path):
+    src = sharded(tmp_path, "tiny")
+    ok(play(*local_args(src, tmp_path / "w", model="tiny-qwen3")))
+    assert verified(tmp_path / "w" / "tiny-qwen3")["verified"]
+
+
+PLAN_PLAY = """\
+- name: Plan
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Compute the plan
+      ansible.builtin.include_role:
+        name: vacc.qwen3._common
+        tasks_from: plan
+"""
+
+
+@pytest.mark.parametrize("plan_first", [False, True], ids=["plan-after", "plan-before"])
+def test_checkpoint_quant_config_reaches_the_plan(tmp_path, plan_first):
+    """model_verify's quantization_config becomes qwen3_quant_config; the plan then refuses desc_act,
+    whether it is computed after the download or was computed before it (as deploy.yml's preflight does)."""
+    quant = {"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": True, "sym": True}
+    src = sharded(tmp_path, "gptq", config=dict(CONFIG, quantization_config=quant))
+    download = "- import_playbook: %s\n" % DOWNLOAD
+    playbook = tmp_path / "plays.yml"
+    playbook.write_text("---\n" + (PLAN_PLAY + download if plan_first else download + PLAN_PLAY))
+    res = play(*local_args(src, tmp_path / "w", model="Qwen3-0.6B-GPTQ-Int4"), playbook=str(playbook))
+    assert res.returncode != 0
+    assert "quantization gptq" in res.flat
+    assert "Qwen3-0.6B-GPTQ-Int4 checkpoint is GPTQ with desc_act: true" in res.flat
+
+    # desc_act: false plans fine either way.
+    quant["desc_act"] = False
+    (tmp_path / "gptq" / "config.json").write_text(json.dumps(dict(CONFIG, quantization_config=quant)))
+    ok(play(*local_args(src, tmp_path / "w2", model="Qwen3-0.6B-GPTQ-Int4"), playbook=str(playbook)))
+
+
+# ---------------------------------------------------------------- refusals before anything changes
+def test_unreachable_endpoint_fails_before_downloading(tmp_path):
+    res = play("-e", "model_download_hf_endpoint=http://127.0.0.1:9/", "-e", "qwen3_weights_dir=%s" % tmp_path,
+               "-e", "model_download_hfd_path=%s" % (tmp_path / "hfd.sh"), "-e", "qwen3_model=Qwen3-0.6B")
+    assert res.returncode != 0 and res.recap["localhost"]["changed"] == 0
+    assert ("http://127.0.0.1:9/ is not reachable from localhost; use model_download_source: local with "
+            "model_download_local_path, or set model_download_hf_endpoint to a mirror you can reach.") in res.flat
+    assert not (tmp_path / "hfd.sh").exists() and not (tmp_path / "Qwen3-0.6B").exists()
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["-e", "model_download_source=modelscope", "-e", "qwen3_model=Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4"],
+     "The guide lists no ModelScope id for Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4; use model_download_source: "
+     "hfd (or hf), which fetches lancew/Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4 through https://hf-mirror.com."),
+    (["-e", "qwen3_model=tiny-qwen3"],
+     "tiny-qwen3 is not in the catalog (query('vacc.qwen3.qwen3_models') lists the guide's models); set "
+     "model_download_repo to its repository id, or use model_download_source: local."),
+    (["-e", "model_download_source=local"],
+     "does not exist.) and model_download_source: local has no model_download_local_path; set it to a "
+     "checkpoint directory on the controller"),
+    (["-e", "model_download_dest={{ qwen3_weights_dir }}"],
+     "model_download_dest must be an absolute path to the model's own directory"),
+], ids=["no-modelscope-id", "not-in-catalog", "local-without-path", "dest-is-weights-dir"])
+def test_refusals(tmp_path, extra, needle):
+    res = play("-e", "qwen3_weights_dir=%s" % tmp_path, *extra)
+    assert res.returncode != 0 and res.recap["localhost"]["changed"] == 0
+    assert needle in res.flat
+    assert os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------- hubs, faked
+FAKE_HFD = r"""#!/usr/bin/env bash
+# Stands in for hfd.sh: logs its call, then "downloads" $FAKE_HUB_SRC. The first call stops half-way
+# (a truncated shard, exit 1), as an interrupted download does.
+set -eu
+repo=$1; shift
+dir= tool= threads=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --local-dir) dir=$2; shift 2 ;;
+    --tool) tool=$2; shift 2 ;;
+    -x) threads=$2; shift 2 ;;
+    *) shift ;;
+  esac
+done
+urls=absent; [ -e "$dir/.hfd/aria2c_urls.txt" ] && urls=present
+echo "hfd repo=$repo endpoint=$HF_ENDPOINT tool=$tool threads=$threads dir=$dir urls=$urls" >> "$FAKE_HUB_LOG"
+mkdir -p "$dir/.hfd"
+echo stale-signed-urls > "$dir/.hfd/aria2c_urls.txt"
+cp "$FAKE_HUB_SRC"/* "$dir/"
+if [ ! -e "$FAKE_HUB_LOG.interrupted" ]; then
+  touch "$FAKE_HUB_LOG.interrupted"
+  truncate -s -10 "$dir/model-00002-of-00002.safetensors"
+  exit 1
+fi
+"""
+
+FAKE_HF = r"""#!/usr/bin/env bash
+# Stands in for huggingface_hub's `hf`: hf download REPO --local-dir DIR
+set -eu
+[ "$1" = download ] && [ "$3" = --local-dir ]
+echo "hf repo=$2 endpoint=$HF_ENDPOINT dir=$4" >> "$FAKE_HUB_LOG"
+mkdir -p "$4"; cp "$FAKE_HUB_SRC"/* "$4/"
+"""
+
+FAKE_MODELSCOPE = r"""#!/usr/bin/env bash
+# Stands in for `modelscope download --model REPO --local_dir DIR`
+set -eu
+[ "$1" = download ] && [ "$2" = --model ] && [ "$4" = --local_dir ]
+echo "modelscope repo=$3 domain=$MODELSCOPE_DOMAIN dir=$5" >> "$FAKE_HUB_LOG"
+mkdir -p "$5"; cp "$FAKE_HUB_SRC"/* "$5/"
+"""
+
+
+@pytest.fixture
+def fake_endpoint(tmp_path):
+    """An HTTP server standing in for the hub: answers the reachability check and serves hfd.sh."""
+    root = tmp_path / "endpoint"
+    (root / "hfd").mkdir(parents=True)
+    (root / "hfd" / "hfd.sh").write_text(FAKE_HFD)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d" % server.server_port
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def fake_venv(tmp_path_factory):
+    """A real venv where pip sees the pinned modelscope / huggingface_hub as installed, with fake CLIs."""
+    venv = tmp_path_factory.mktemp("dl") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    for name, version in (("modelscope", "1.40.2"), ("huggingface_hub", "2.4.0")):
+        info = site / ("%s-%s.dist-info" % (name, version))
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version))
+    for cli, script in (("hf", FAKE_HF), ("modelscope", FAKE_MODELSCOPE)):
+        (venv / "bin" / cli).write_text(script)
+        (venv / "bin" / cli).chmod(0o755)
+    return venv
+
+
+def hub_env(tmp_path, src):
+    return {"FAKE_HUB_SRC": str(src), "FAKE_HUB_LOG": str(tmp_path / "hub.log")}
+
+
+def test_hfd_downloads_resumes_and_then_skips(tmp_path, fake_endpoint):
+    src = sharded(tmp_path, "hub-copy")
+    weights, hfd = tmp_path / "weights", tmp_path / "hfd.sh"
+    args = ["-e", "model_download_hf_endpoint=%s" % fake_endpoint,
+            "-e", "model_download_hfd_url=%s/hfd/hfd.sh" % fake_endpoint, "-e", "model_download_hfd_path=%s" % hfd,
+            "-e", "model_download_install_packages=false", "-e", "model_download_poll=1",
+            "-e", "qwen3_weights_dir=%s" % weights, "-e", "qwen3_model=Qwen3-0.6B"]
+    env = hub_env(tmp_path, src)
+    dest = weights / "Qwen3-0.6B"
+
+    interrupted = play(*args, env=env)
+    assert interrupted.returncode != 0  # the fake stops half-way
+    assert stat.S_IMODE(hfd.stat().st_mode) == 0o755
+    resumed = ok(play(*args, env=env))
+    assert resumed.recap["localhost"]["changed"] > 0 and verified(dest)["verified"]
+    calls = (tmp_path / "hub.log").read_text().splitlines()
+    # The guide's command line; the rerun found the mirror's stale signed-URL list gone.
+    assert calls == ["hfd repo=Qwen/Qwen3-0.6B endpoint=%s tool=aria2c threads=10 dir=%s urls=absent"
+                     % (fake_endpoint, dest)] * 2
+    ok_again = ok(play(*args, env=env))
+    assert ok_again.recap["localhost"]["changed"] == 0
+    assert len((tmp_path / "hub.log").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("source,model,expected", [
+    ("hf", "Qwen3-8B-AWQ", "hf repo=Qwen/Qwen3-8B-AWQ endpoint={endpoint} dir={dest}"),
+    ("modelscope", "Qwen3-Coder-30B-A3B-Instruct-FP8",
+     "modelscope repo=Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 domain={netloc} dir={dest}"),
+], ids=["hf", "modelscope"])
+def test_venv_clis(tmp_path, fake_endpoint, fake_venv, source, model, expected):
+    src = sharded(tmp_path, "hub-copy")
+    weights = tmp_path / "weights"
+    args = ["-e", "model_download_source=%s" % source, "-e", "model_download_venv=%s" % fake_venv,
+            "-e", "model_download_hf_endpoint=%s" % fake_endpoint,
+            "-e", "model_download_modelscope_endpoint=%s" % fake_endpoint,
+            "-e", "model_download_install_packages=false", "-e", "model_download_poll=1",
+            "-e", "qwen3_weights_dir=%s" % weights, "-e", "qwen3_model=%s" % model]
+    first = ok(play(*args, env=hub_env(tmp_path, src)))
+    assert first.recap["localhost"]["changed"] > 0 and verified(weights / model)["verified"]
+    assert (tmp_path / "hub.log").read_text().splitlines() == [expected.format(
+        endpoint=fake_endpoint, netloc=fake_endpoint.split("//")[1], dest=weights / model)]
+
+
+# ---------------------------------------------------------------- fleets: strategy once
+def two_hosts(tmp_path, shared=False):
+    inv = tmp_path / "inventory.yml"
+    hosts = {name: {"qwen3_weights_dir": str(tmp_path / ("shared" if shared else name))}
+             for name in ("node-a", "node-b")}
+    # Both hosts are this machine (local connection) with their own weights directories.
+    inv.write_text(json.dumps({"all": {"vars": {
+        "ansible_connection": "local", "ansible_host": "127.0.0.1", "qwen3_model": "Qwen3-0.6B",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "hosts": hosts}}))
+    return str(inv)
+
+
+@pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is needed (apt-get install rsync)")
+def test_once_seed_fetches_and_the_other_host_copies_from_it(tmp_path):
+    src = sharded(tmp_path, "source")
+    inv = two_hosts(tmp_path)
+    args = ["-e", "model_download_source=local", "-e", "model_download_local_path=%s" % src,
+            "-e", "model_download_strategy=once"]
+    a, b = tmp_path / "node-a" / "Qwen3-0.6B", tmp_path / "node-b" / "Qwen3-0.6B"
+
+    first = ok(play(*args, inventory=inv))
+    assert first.recap["node-a"]["changed"] > 0 and first.recap["node-b"]["changed"] > 0
+    assert "changed: [node-b -> node-a(127.0.0.1)]" in first.stdout  # rsync ran on the seed
+    assert verified(a)["fingerprint"] == verified(b)["fingerprint"] == verified(src)["fingerprint"]
+
+    second = ok(play(*args, inventory=inv))
+    assert {h: r["changed"] for h, r in second.recap.items()} == {"node-a": 0, "node-b": 0}
+
+    # A broken copy on the receiver is repaired from the seed alone.
+    (b / "tokenizer.json").unlink()
+    third = ok(play(*args, inventory=inv))
+    assert third.recap["node-a"]["changed"] == 0 and third.recap["node-b"]["changed"] > 0
+    assert verified(b)["verified"]
+
+
+def test_once_with_a_failed_seed_says_so(tmp_path):
+    res = play("-e", "model_download_hf_endpoint=http://127.0.0.1:9/", "-e", "model_download_strategy=once",
+               inventory=two_hosts(tmp_path))
+    assert res.recap["node-a"]["failed"] == 1 and res.recap["node-b"]["failed"] == 1
+    assert "http://127.0.0.1:9/ is not reachable from node-a;" in res.flat
+    assert ("The seed host node-a failed, so there is no copy to distribute; fix it, or set "
+            "model_download_seed_host to another host.") in res.flat
+
+
+def test_shared_path_only_the_seed_writes(tmp_path):
+    src = sharded(tmp_path, "source")
+    res = ok(play("-e", "model_download_source=local", "-e", "model_download_local_path=%s" % src,
+                  "-e", "model_download_shared_path=true", inventory=two_hosts(tmp_path, shared=True)))
+    assert res.recap["node-a"]["changed"] > 0 and res.recap["node-b"]["changed"] == 0
+    assert verified(tmp_path / "shared" / "Qwen3-0.6B")["verified"]
+
+
+def test_once_controller_seed_fetches_and_pushes(tmp_path, fake_endpoint):
+    src = sharded(tmp_path, "hub-copy")
+    (tmp_path / "hub.log.interrupted").touch()  # this fake hfd.sh runs through
+    seed = tmp_path / "controller" / "Qwen3-0.6B"
+    args = ["-e", "model_download_hf_endpoint=%s" % fake_endpoint,
+            "-e", "model_download_hfd_url=%s/hfd/hfd.sh" % fake_endpoint,
+            "-e", "model_download_hfd_path=%s" % (tmp_path / "hfd.sh"),
+            "-e", "model_download_install_packages=false", "-e", "model_download_poll=1",
+            "-e", "model_download_strategy=once", "-e", "model_download_seed_host=localhost",
+            "-e", "model_download_seed_dest=%s" % seed]
+    inv, env = two_hosts(tmp_path), hub_env(tmp_path, src)
+
+    first = ok(play(*args, inventory=inv, env=env))
+    assert (tmp_path / "hub.log").read_text().splitlines() == [
+        "hfd repo=Qwen/Qwen3-0.6B endpoint=%s tool=aria2c threads=10 dir=%s urls=absent" % (fake_endpoint, seed)]
+    for host in ("node-a", "node-b"):
+        copy = tmp_path / host / "Qwen3-0.6B"
+        assert first.recap[host]["changed"] > 0
+        assert verified(copy)["fingerprint"] == verified(seed)["fingerprint"]
+        assert not (copy / ".hfd").exists()  # download state stays on the seed
+    second = ok(play(*args, inventory=inv, env=env))
+    assert {h: r["changed"] for h, r in second.recap.items()} == {"node-a": 0, "node-b": 0}

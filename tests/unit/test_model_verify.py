@@ -1,0 +1,246 @@
+"""Unit tests for the model_verify module on small hand-written checkpoints."""
+import json
+import struct
+
+import pytest
+
+from ansible_collections.vacc.qwen3.plugins.modules import model_verify as mv
+
+CONFIG = {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "torch_dtype": "bfloat16",
+          "num_hidden_layers": 2, "hidden_size": 8, "num_attention_heads": 2, "num_key_value_heads": 1,
+          "head_dim": 4, "vocab_size": 16, "max_position_embeddings": 128, "tie_word_embeddings": True}
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """tensors: {name: (dtype, shape, bytes)}; writes the safetensors layout by hand."""
+    header, blob = {}, b""
+    for name, (dtype, shape, data) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(blob), len(blob) + len(data)]}
+        blob += data
+    if metadata:
+        header["__metadata__"] = metadata
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)  # the format pads the header to 8 bytes with spaces
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + blob)
+
+
+def bf16(n):
+    return ("BF16", [n], bytes(range(2 * n)))
+
+
+def write_common(d, config=None, tokenizer="json"):
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "config.json").write_text(json.dumps(config or CONFIG))
+    (d / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 128}))
+    if tokenizer == "json":
+        (d / "tokenizer.json").write_text(json.dumps({"model": {"type": "BPE"}}))
+    elif tokenizer == "bpe":
+        (d / "vocab.json").write_text(json.dumps({"a": 0}))
+        (d / "merges.txt").write_text("#version: 0.2\n")
+    (d / "generation_config.json").write_text("{}")
+    return d
+
+
+def single(tmp_path, name="single", **kw):
+    d = write_common(tmp_path / name, **kw)
+    write_safetensors(d / "model.safetensors", {"embed.weight": bf16(8), "norm.weight": bf16(4)},
+                      metadata={"format": "pt"})
+    return d
+
+
+def sharded(tmp_path, name="sharded", **kw):
+    d = write_common(tmp_path / name, **kw)
+    shards = {"model-00001-of-00002.safetensors": {"embed.weight": bf16(8), "layers.0.w": bf16(6)},
+              "model-00002-of-00002.safetensors": {"layers.1.w": bf16(6), "lm_head.weight": bf16(8)}}
+    weight_map = {}
+    for fname, tensors in shards.items():
+        write_safetensors(d / fname, tensors)
+        weight_map.update({t: fname for t in tensors})
+    (d / "model.safetensors.index.json").write_text(json.dumps({"metadata": {"total_size": 56},
+                                                                "weight_map": weight_map}))
+    return d
+
+
+def test_good_single_file(tmp_path):
+    r = mv.verify(str(single(tmp_path)))
+    assert r["verified"] and r["problems"] == []
+    assert r["weights_format"] == "single" and r["tensor_count"] == 2 and r["tensor_dtypes"] == ["BF16"]
+    assert r["config"]["architectures"] == ["Qwen3ForCausalLM"] and r["config"]["num_hidden_layers"] == 2
+    assert r["config"]["torch_dtype"] == "bfloat16"
+    assert r["quantization_config"] is None
+    assert r["tokenizer_files"] == ["tokenizer.json", "tokenizer_config.json"]
+    assert r["size_bytes"] == sum(p.stat().st_size for p in (tmp_path / "single").iterdir())
+    assert len(r["fingerprint"]) == 64
+
+
+def test_good_sharded_with_bpe_tokenizer(tmp_path):
+    r = mv.verify(str(sharded(tmp_path, tokenizer="bpe")))
+    assert r["verified"], r["problems"]
+    assert r["weights_format"] == "sharded" and [s["name"] for s in r["shards"]] == [
+        "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    assert all(s["size"] == s["expected_size"] for s in r["shards"])
+    assert r["tensor_count"] == 4
+
+
+def test_missing_shard(tmp_path):
+    d = sharded(tmp_path)
+    (d / "model-00002-of-00002.safetensors").unlink()
+    r = mv.verify(str(d))
+    assert not r["verified"]
+    assert r["problems"] == ["Shard model-00002-of-00002.safetensors named in model.safetensors.index.json "
+                             "is missing."]
+
+
+def test_truncated_shard(tmp_path):
+    d = sharded(tmp_path)
+    shard = d / "model-00001-of-00002.safetensors"
+    full = shard.stat().st_size
+    shard.write_bytes(shard.read_bytes()[:-5])
+    r = mv.verify(str(d))
+    assert r["problems"] == ["Shard model-00001-of-00002.safetensors is truncated: %d bytes of the %d its "
+                             "header describes." % (full - 5, full)]
+
+
+def test_padded_shard_is_refused(tmp_path):
+    d = single(tmp_path)
+    with open(d / "model.safetensors", "ab") as f:
+        f.write(b"\0" * 3)
+    r = mv.verify(str(d))
+    assert not r["verified"] and "has 3 bytes after the data" in r["problems"][0]
+
+
+@pytest.mark.parametrize("content,why", [
+    (struct.pack("<Q", 40) + b"{not json" + b" " * 31, "header is not JSON"),
+    (struct.pack("<Q", 1 << 40) + b"{}", "header length 1099511627776 is out of range"),
+    (struct.pack("<Q", 64) + b"{}", "header of 64 bytes is cut off after 2"),
+    (b"\x01\x02", "shorter than the 8-byte header length"),
+    (struct.pack("<Q", 16) + b'{"w": {"a": 1} }', "tensor w has no valid data_offsets"),
+])
+def test_corrupt_header(tmp_path, content, why):
+    d = single(tmp_path)
+    (d / "model.safetensors").write_bytes(content)
+    r = mv.verify(str(d))
+    assert not r["verified"] and len(r["problems"]) == 1
+    assert r["problems"][0].startswith("Shard model.safetensors has a corrupt header (%s" % why)
+
+
+def test_index_tensor_not_in_its_shard(tmp_path):
+    d = sharded(tmp_path)
+    index = json.loads((d / "model.safetensors.index.json").read_text())
+    index["weight_map"]["layers.2.w"] = "model-00002-of-00002.safetensors"
+    (d / "model.safetensors.index.json").write_text(json.dumps(index))
+    r = mv.verify(str(d))
+    assert r["problems"] == ["Shard model-00002-of-00002.safetensors lacks 1 tensor(s) the index puts in "
+                             "it, e.g. layers.2.w."]
+
+
+def test_aria2_control_file_means_unfinished(tmp_path):
+    d = single(tmp_path)
+    (d / "model.safetensors.aria2").write_bytes(b"\0" * 10)
+    r = mv.verify(str(d))
+    assert r["problems"] == ["Shard model.safetensors is still being downloaded (model.safetensors.aria2 "
+                             "is beside it)."]
+
+
+def test_missing_tokenizer(tmp_path):
+    d = single(tmp_path, tokenizer=None)
+    r = mv.verify(str(d))
+    assert r["problems"] == ["No tokenizer: neither tokenizer.json nor vocab.json with merges.txt is present."]
+    (d / "tokenizer_config.json").unlink()
+    assert len(mv.verify(str(d))["problems"]) == 2
+    assert mv.verify(str(d), require_tokenizer=False)["verified"]
+
+
+def test_vocab_without_merges_is_not_a_tokenizer(tmp_path):
+    d = single(tmp_path, tokenizer="bpe")
+    (d / "merges.txt").unlink()
+    assert mv.verify(str(d))["problems"][0].startswith("No tokenizer:")
+
+
+def test_gptq_desc_act_returned(tmp_path):
+    quant = {"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": True, "sym": True}
+    d = sharded(tmp_path, config=dict(CONFIG, quantization_config=quant))
+    r = mv.verify(str(d))
+    assert r["verified"] and r["quantization_config"] == quant
+
+
+def test_new_transformers_dtype_key(tmp_path):
+    config = {k: v for k, v in CONFIG.items() if k != "torch_dtype"}
+    config["dtype"] = "bfloat16"
+    assert mv.verify(str(single(tmp_path, config=config)))["config"]["torch_dtype"] == "bfloat16"
+
+
+def test_missing_and_bad_config(tmp_path):
+    d = single(tmp_path)
+    (d / "config.json").write_text("{oops")
+    r = mv.verify(str(d))
+    assert len(r["problems"]) == 1 and r["problems"][0].startswith("config.json is not valid JSON (")
+    (d / "config.json").unlink()
+    assert mv.verify(str(d))["problems"] == ["config.json is missing."]
+
+
+def test_no_weights_and_no_dir(tmp_path):
+    d = write_common(tmp_path / "empty")
+    assert mv.verify(str(d))["problems"] == ["No weights: neither model.safetensors nor "
+                                             "model.safetensors.index.json is present."]
+    r = mv.verify(str(tmp_path / "nope"))
+    assert r["problems"] == ["%s does not exist." % (tmp_path / "nope")] and not r["exists"]
+    assert r["fingerprint"] is None
+
+
+def test_expect_catches_a_different_model(tmp_path):
+    d = single(tmp_path)
+    assert mv.verify(str(d), expect={"num_hidden_layers": 2})["verified"]
+    r = mv.verify(str(d), expect={"num_hidden_layers": 28})
+    assert r["problems"] == ["config.json has num_hidden_layers 2 where 28 was expected: this is not the "
+                             "model asked for."]
+
+
+def test_fingerprint_same_copy_same_value_and_ignores_download_state(tmp_path):
+    a, b = sharded(tmp_path, "a"), sharded(tmp_path, "b")
+    fa = mv.verify(str(a))["fingerprint"]
+    assert mv.verify(str(b))["fingerprint"] == fa
+    (b / ".hfd").mkdir()
+    (b / ".hfd" / "repo_metadata.json").write_text("{}")
+    (b / ".gitattributes").write_text("*.safetensors filter=lfs\n")
+    assert mv.verify(str(b))["fingerprint"] == fa
+    (b / "tokenizer.json").write_text("{}")  # a different small file changes it
+    assert mv.verify(str(b))["fingerprint"] != fa
+
+
+def test_fingerprint_sees_a_changed_header_but_not_tensor_bytes(tmp_path):
+    a, b = single(tmp_path, "a"), single(tmp_path, "b")
+    fa = mv.verify(str(a))["fingerprint"]
+    raw = bytearray((b / "model.safetensors").read_bytes())
+    raw[-1] ^= 0xFF  # same size and header, other data: by design not seen (not hashed)
+    (b / "model.safetensors").write_bytes(bytes(raw))
+    assert mv.verify(str(b))["fingerprint"] == fa
+    write_safetensors(b / "model.safetensors", {"embed.weight": bf16(8), "norm.weight": ("F16", [4], bytes(8))},
+                      metadata={"format": "pt"})
+    assert mv.verify(str(b))["fingerprint"] != fa
+
+
+def _run_main(args):
+    from ansible.module_utils.testing import patch_module_args
+    with patch_module_args(args), pytest.raises(SystemExit) as exc:
+        mv.main()
+    return exc.value.code
+
+
+def test_main_fails_with_problems_joined(tmp_path, capsys):
+    d = sharded(tmp_path)
+    (d / "model-00002-of-00002.safetensors").unlink()
+    (d / "tokenizer_config.json").unlink()
+    assert _run_main({"path": str(d)}) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["failed"] and not out["changed"] and not out["verified"]
+    assert out["msg"] == ("%s is not a complete checkpoint: Shard model-00002-of-00002.safetensors named in "
+                          "model.safetensors.index.json is missing. tokenizer_config.json is missing." % d)
+
+
+def test_main_reports_without_failing_and_in_check_mode(tmp_path, capsys):
+    d = single(tmp_path)
+    (d / "config.json").unlink()
+    assert _run_main({"path": str(d), "fail_on_problems": False, "_ansible_check_mode": True}) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert not out["changed"] and not out["verified"] and out["problems"] == ["config.json is missing."]
