@@ -4,6 +4,7 @@ Runs ansible-playbook on localhost (local connection) with a fake `vasmi` on PAT
 VA10L card (4 dies) while the inventory asks for TP4 x 2 instances on 2 cards (8 dies).
 """
 import glob
+import json
 import os
 import re
 import shutil
@@ -11,6 +12,8 @@ import subprocess
 import sys
 
 import pytest
+
+from fake_checkpoint import CONFIG, single
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "preflight_too_few_dies.yml")
@@ -90,9 +93,14 @@ def test_disk_check_unless_weights_present(tmp_path):
     assert proc.returncode == 2, proc.stdout
     assert "so free space there or point qwen3_weights_dir at a larger disk." in re.sub(r"\s+", " ", proc.stdout)
     assert not marker.exists()
+    # A config.json alone is an unfinished download: the disk is still needed.
     (tmp_path / "Qwen3-30B-A3B-FP8").mkdir()
-    (tmp_path / "Qwen3-30B-A3B-FP8" / "config.json").write_text("{}")
+    (tmp_path / "Qwen3-30B-A3B-FP8" / "config.json").write_text(json.dumps(CONFIG))
     (tmp_path / "bin").rename(tmp_path / "bin.1")
+    proc, marker = _run(tmp_path, ["vacc_dies=8", "preflight_disk_margin=100000"])
+    assert proc.returncode == 2, proc.stdout
+    single(tmp_path, name="Qwen3-30B-A3B-FP8")
+    (tmp_path / "bin").rename(tmp_path / "bin.2")
     proc, marker = _run(tmp_path, ["vacc_dies=8", "preflight_disk_margin=100000"])
     assert proc.returncode == 0, proc.stdout
     assert "weights present" in proc.stdout

@@ -18,7 +18,7 @@ import threading
 import pytest
 
 from ansible_collections.vacc.qwen3.plugins.modules import model_verify as mv
-from test_model_verify import CONFIG, sharded
+from fake_checkpoint import CONFIG, sharded
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
