@@ -12,7 +12,7 @@ set -euo pipefail
 
 IMAGE="${VACC_BASE_IMAGE:-vacc-qwen3/debian-base:bookworm}"
 SUITE=bookworm
-INCLUDE=python3,python3-apt,python3-requests,iproute2,procps
+INCLUDE=python3,python3-apt,python3-requests,rsync,iproute2,procps
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_TIMEOUT="${VACC_DOCKERD_TIMEOUT:-60}"
 REBUILD=0
@@ -129,6 +129,8 @@ else
     say "debootstrap failed; last lines of $ROOTFS.log:"; tail -n 20 "$ROOTFS.log" >&2; exit 1; }
   rm -f "$ROOTFS.log"
   as_root rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
+  # Empty lists must look stale, or apt's cache_valid_time takes them for fresh and installs nothing.
+  as_root touch -d @0 "$ROOTFS"/var/lib/apt/lists
   say "debootstrap done in $(( $(date +%s) - B0 ))s ($(as_root du -sh "$ROOTFS" | cut -f1)); importing as $IMAGE"
   as_root tar -C "$ROOTFS" -c . | docker import \
     --change 'LABEL org.opencontainers.image.title="vacc-qwen3 Debian base"' \
