@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo test test-unit test-engine lint test-molecule clean
+.PHONY: help venv lab demo test test-unit test-engine test-webui lint test-molecule clean
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
@@ -39,10 +39,14 @@ test-engine: venv lab
 lint: venv
 	$(BIN)/ansible-lint --offline -q roles playbooks
 
+test-webui: venv lab
+	bash tests/webui/setup.sh
+	$(BIN)/python -m pytest -q tests/webui
+
 test-molecule: venv lab
 	@for s in $(SCENARIOS); do echo "== molecule scenario $$s"; $(BIN)/molecule test -s $$s; done
 
-test: test-unit lint test-engine test-molecule
+test: test-unit lint test-engine test-molecule test-webui
 
 clean:
 	-$(BIN)/molecule destroy --all 2>/dev/null

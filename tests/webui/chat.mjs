@@ -1,0 +1,99 @@
+// A person's path through Open WebUI in Debian's headless Chromium: sign in with the generated admin,
+// check the served model is the selected one, send a message, watch the assistant's reply stream in,
+// keep a screenshot. Prints one JSON line with what it saw; exits non-zero on any failure.
+//
+// Environment: WEBUI_URL, WEBUI_EMAIL, WEBUI_PASSWORD, WEBUI_MODEL, WEBUI_SCREENSHOT (PNG path),
+// WEBUI_MESSAGE (optional), CHROMIUM (default /usr/bin/chromium), WEBUI_TIMEOUT_MS (default 120000).
+import { chromium } from 'playwright-core';
+
+const env = (name, fallback) => {
+  const v = process.env[name] ?? fallback;
+  if (v === undefined) throw new Error(`${name} is not set`);
+  return v;
+};
+const url = env('WEBUI_URL');
+const email = env('WEBUI_EMAIL');
+const password = env('WEBUI_PASSWORD');
+const model = env('WEBUI_MODEL');
+const shot = env('WEBUI_SCREENSHOT');
+const message = env('WEBUI_MESSAGE', '你好！请用中文介绍一下你自己。');
+const timeout = Number(env('WEBUI_TIMEOUT_MS', '120000'));
+
+// Headless, no sandbox (root in a container), and none of Chromium's own calls home: this network
+// reaches no Google service, and a test must not wait on one.
+const browser = await chromium.launch({
+  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+});
+const result = { steps: [] };
+const t0 = Date.now();
+const step = (name) => result.steps.push({ name, ms: Date.now() - t0 });
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
+  page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+
+  await page.goto(`${url}/auth`, { waitUntil: 'domcontentloaded' });
+  await page.locator('input[type="email"]').fill(email);
+  await page.locator('input[type="password"]').fill(password);
+  await page.locator('input[type="password"]').press('Enter');
+  await page.locator('#chat-input').waitFor({ state: 'visible' });
+  step('signed in');
+
+  // A user's first sign-in opens the release notes over the chat: acknowledge them (their last button).
+  const notes = page.locator('div[role="dialog"]');
+  if (await notes.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false)) {
+    await notes.locator('button').last().click();
+    await notes.waitFor({ state: 'hidden' });
+    step('release notes closed');
+  }
+
+  // DEFAULT_MODELS: the served model is already the selected one, nobody picks it.
+  const selector = page.locator('button[id^="model-selector-"][aria-haspopup="listbox"]').first();
+  await selector.waitFor({ state: 'visible' });
+  result.selected_model = (await selector.innerText()).trim();
+  if (!result.selected_model.includes(model)) {
+    throw new Error(`the model selector shows "${result.selected_model}", not ${model}`);
+  }
+  step('model preselected');
+
+  await page.locator('#chat-input').click();
+  await page.keyboard.type(message);
+  await page.keyboard.press('Enter');
+  await page.locator('.chat-user').filter({ hasText: message }).first().waitFor({ state: 'visible' });
+  step('message sent');
+
+  // The reply's text, sampled while it streams: it must grow (streamed, not dropped in at once)
+  // and end non-empty. A reply is finished when its action buttons (copy, regenerate, ...) appear.
+  const assistant = page.locator('div[id^="message-"]:not(.user-message):not([id^="message-input"])').last();
+  await assistant.waitFor({ state: 'attached' });
+  const reply = assistant.locator('#response-content-container');
+  const lengths = [];
+  let text = '';
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    text = (await reply.innerText().catch(() => '')).trim();
+    if (lengths.length === 0 || lengths[lengths.length - 1] !== text.length) lengths.push(text.length);
+    if (text.length > 0 && (await assistant.locator('button').count()) > 0) break;
+    if (Date.now() > deadline) throw new Error(`no finished reply within ${timeout} ms (text so far: ${text.slice(0, 80)})`);
+    await page.waitForTimeout(100); // polling interval while the reply streams
+  }
+  step('reply complete');
+  result.reply = text;
+  result.reply_lengths_seen = lengths;
+  result.streamed = lengths.filter((n) => n > 0).length > 1;
+  await page.screenshot({ path: shot, fullPage: false });
+  step('screenshot');
+  result.ok = text.length > 0;
+} catch (err) {
+  result.ok = false;
+  result.error = String(err && err.stack ? err.stack : err);
+  if (page) await page.screenshot({ path: shot, fullPage: false }).catch(() => {});
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));
+process.exit(result.ok ? 0 : 1);

@@ -1,0 +1,213 @@
+"""Open WebUI end to end on this machine: playbooks/webui.yml (twice: the second run changes nothing),
+its configuration as the REST API reports it, and a real browser chat through Open WebUI -> HAProxy ->
+the vLLM CPU stand-in serving the tiny Qwen3.
+
+Needs: the service of `make demo` (the fixture reruns playbooks/deploy.yml, which changes nothing when
+it is up) and `tests/webui/setup.sh` (Debian's chromium and fonts-noto-cjk, playwright-core in
+tests/webui/node_modules). Leaves results/webui/chat.png and results/webui/timings.json.
+"""
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+RESULTS = ROOT / "results" / "webui"
+INVENTORY = "inventories/local"
+SECRETS = ROOT / ".secrets"
+URL = "http://127.0.0.1:18080"
+EMAIL = "admin@vacc.local"
+MODEL = "qwen3-tiny"  # inventories/local: the tiny model's served name
+CONTAINER = "vast-webui"
+TIMINGS = {}
+
+
+def ansible_playbook(playbook, *extra, timeout=1800):
+    exe = Path(sys.executable).with_name("ansible-playbook")
+    exe = str(exe) if exe.exists() else shutil.which("ansible-playbook")
+    if not exe:
+        pytest.fail("ansible-playbook not found: run make venv")
+    t0 = time.monotonic()
+    res = subprocess.run([exe, "-i", INVENTORY, playbook, *extra], cwd=ROOT, capture_output=True,
+                         text=True, timeout=timeout, env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")})
+    res.seconds = round(time.monotonic() - t0, 1)
+    return res
+
+
+def recap(stdout):
+    m = re.search(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", stdout, re.M)
+    assert m, stdout[-3000:]
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups())))
+
+
+def api(path, token=None, body=None, method=None, timeout=120):
+    req = urllib.request.Request(URL + path, method=method or ("POST" if body is not None else "GET"))
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    data = None
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+        data = json.dumps(body).encode()
+    try:
+        with urllib.request.urlopen(req, data=data, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def password():
+    return (SECRETS / "webui_admin_password").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def deployed():
+    if subprocess.run(["docker", "info"], capture_output=True).returncode:
+        pytest.fail("no Docker engine: run make lab")
+    for need, why in ((Path("/usr/bin/chromium"), "Debian's chromium"),
+                      (HERE / "node_modules" / "playwright-core", "playwright-core")):
+        if not need.exists():
+            pytest.fail(f"{why} missing ({need}): run tests/webui/setup.sh")
+    # The service the UI talks to; unchanged when `make demo` left it up.
+    res = ansible_playbook("playbooks/deploy.yml")
+    assert res.returncode == 0, "the service is not up (run make demo):\n" + res.stdout[-3000:]
+    first = ansible_playbook("playbooks/webui.yml")
+    assert first.returncode == 0, first.stdout[-5000:]
+    TIMINGS["playbook_first_s"] = first.seconds
+    return first
+
+
+def test_second_run_changes_nothing(deployed):
+    again = ansible_playbook("playbooks/webui.yml")
+    assert again.returncode == 0, again.stdout[-5000:]
+    assert recap(again.stdout)["changed"] == 0, again.stdout[-5000:]
+    assert "reused, unchanged" in again.stdout
+    TIMINGS["playbook_rerun_s"] = again.seconds
+
+
+def test_secrets_generated_once_0600(deployed):
+    for name in ("webui_admin_password", "webui_secret_key", "api_key"):
+        path = SECRETS / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+        assert len(path.read_text().strip()) >= 24, name
+    # Never on the console: the playbook names the file, not the password.
+    assert password() not in deployed.stdout
+    assert str(SECRETS / "webui_admin_password") in deployed.stdout
+
+
+def test_configured_by_environment(deployed):
+    status, cfg = api("/api/config")
+    assert status == 200
+    assert cfg["default_locale"] == "zh-CN"
+    assert cfg["features"]["enable_signup"] is False
+    status, _ = api("/api/v1/auths/signup", body={"name": "x", "email": "x@vacc.local", "password": "x" * 12})
+    assert status in (401, 403), "sign-up must be closed"
+
+    status, auth = api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})
+    assert status == 200 and auth["role"] == "admin", auth
+    token = auth["token"]
+    status, cfg = api("/api/config", token)
+    assert cfg["default_models"] == MODEL
+
+    status, openai = api("/openai/config", token)
+    assert status == 200
+    assert openai["ENABLE_OPENAI_API"] is True
+    assert openai["OPENAI_API_BASE_URLS"] == ["http://127.0.0.1:8000/v1"]
+    status, ollama = api("/ollama/config", token)
+    assert ollama["ENABLE_OLLAMA_API"] is False
+
+    # The guide's step 5.3, without the clicks: no background calls to the model.
+    status, tasks = api("/api/v1/tasks/config", token)
+    assert status == 200
+    for key in ("ENABLE_TITLE_GENERATION", "ENABLE_TAGS_GENERATION", "ENABLE_FOLLOW_UP_GENERATION",
+                "ENABLE_AUTOCOMPLETE_GENERATION", "ENABLE_SEARCH_QUERY_GENERATION",
+                "ENABLE_RETRIEVAL_QUERY_GENERATION"):
+        assert tasks[key] is False, key
+    status, images = api("/api/v1/images/config", token)
+    assert status == 200 and images["ENABLE_IMAGE_PROMPT_GENERATION"] is False
+
+
+def test_rest_chat_reaches_the_service(deployed):
+    _, auth = api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})
+    token = auth["token"]
+    status, models = api("/api/models", token)
+    assert status == 200
+    assert MODEL in [m["id"] for m in models["data"]]
+    status, chat = api("/api/chat/completions", token, {
+        "model": MODEL, "stream": False, "max_tokens": 8,
+        "messages": [{"role": "user", "content": "你好"}]})
+    assert status == 200, chat
+    assert chat["usage"]["completion_tokens"] > 0
+
+
+def test_started_offline(deployed):
+    res = subprocess.run(["docker", "logs", CONTAINER], capture_output=True, text=True)
+    logs = res.stdout + res.stderr
+    assert "Admin account created successfully" in logs or "v0.12.4" in logs, logs[-2000:]
+    # No embedding model from a hub (RAG_EMBEDDING_ENGINE=openai, OFFLINE_MODE=true): nothing tried,
+    # nothing cached.
+    for sign in ("huggingface.co", "Downloading", "SentenceTransformer", "all-MiniLM"):
+        assert sign not in logs, sign
+    assert "Offline mode enabled" in logs
+    res = subprocess.run(["docker", "exec", CONTAINER, "ls", "/app/backend/data/cache"], capture_output=True, text=True)
+    assert res.returncode == 0 and "embedding" not in res.stdout.split(), res.stdout
+
+
+def test_browser_chat(deployed):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    shot = RESULTS / "chat.png"
+    shot.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    res = subprocess.run(["node", str(HERE / "chat.mjs")], cwd=HERE, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "WEBUI_URL": URL, "WEBUI_EMAIL": EMAIL, "WEBUI_PASSWORD": password(),
+                              "WEBUI_MODEL": MODEL, "WEBUI_SCREENSHOT": str(shot)})
+    TIMINGS["browser_chat_s"] = round(time.monotonic() - t0, 1)
+    lines = res.stdout.strip().splitlines()
+    assert lines, res.stderr[-3000:]
+    seen = json.loads(lines[-1])
+    assert res.returncode == 0 and seen["ok"], seen.get("error") or res.stderr[-3000:]
+    assert MODEL in seen["selected_model"]
+    assert seen["reply"].strip()
+    assert seen["streamed"], f"the reply did not grow while streaming: {seen['reply_lengths_seen']}"
+    assert shot.stat().st_size > 10_000
+    TIMINGS["browser_steps_ms"] = {s["name"]: s["ms"] for s in seen["steps"]}
+
+
+def test_rerun_applies_new_settings(deployed):
+    # ENABLE_PERSISTENT_CONFIG=false: what an earlier start stored does not win over the environment.
+    res = ansible_playbook("playbooks/webui.yml", "-e", "webui_default_locale=en-US")
+    assert res.returncode == 0, res.stdout[-5000:]
+    assert api("/api/config")[1]["default_locale"] == "en-US"
+    res = ansible_playbook("playbooks/webui.yml")
+    assert res.returncode == 0, res.stdout[-5000:]
+    assert api("/api/config")[1]["default_locale"] == "zh-CN"
+    m = re.search(r"/health 200 after ([\d.]+) s", res.stdout)
+    assert m, res.stdout[-3000:]
+    TIMINGS["container_start_to_health_s"] = float(m.group(1))
+    # Same admin and chats: the data volume stayed.
+    assert api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})[0] == 200
+
+
+def teardown_module(module):
+    # A reply still being generated (a failed run) would keep the CPU busy long after the test.
+    try:
+        status, auth = api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})
+        if status == 200:
+            for task in api("/api/tasks", auth["token"])[1].get("tasks", []):
+                api(f"/api/tasks/stop/{task}", auth["token"], method="POST")
+    except (OSError, ValueError):
+        pass  # nothing up to stop
+    if TIMINGS:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+        print("\nwebui timings:", json.dumps(TIMINGS))
