@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo test test-unit test-engine test-webui lint test-molecule clean
+.PHONY: help venv lab demo test test-unit test-engine test-benchmark test-webui lint test-molecule clean
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
@@ -39,6 +39,9 @@ test-engine: venv lab
 lint: venv
 	$(BIN)/ansible-lint --offline -q roles playbooks
 
+test-benchmark: venv lab
+	$(BIN)/python -m pytest -q tests/benchmark
+
 test-webui: venv lab
 	bash tests/webui/setup.sh
 	$(BIN)/python -m pytest -q tests/webui
@@ -46,7 +49,7 @@ test-webui: venv lab
 test-molecule: venv lab
 	@for s in $(SCENARIOS); do echo "== molecule scenario $$s"; $(BIN)/molecule test -s $$s; done
 
-test: test-unit lint test-engine test-molecule test-webui
+test: test-unit lint test-engine test-molecule test-benchmark test-webui
 
 clean:
 	-$(BIN)/molecule destroy --all 2>/dev/null

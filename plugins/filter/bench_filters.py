@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright: vacc.qwen3 contributors; Apache-2.0
+"""Benchmark filters (roles/benchmark): the cases, the `vllm bench serve` argv, the per-case record.
+Docs: the bench_*.yml files beside this one. The logic lives in module_utils/bench_report.py."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.vacc.qwen3.plugins.module_utils import bench_report as br
+
+
+def _refusals_as_filter_errors(func):
+    # A refusal is one sentence for the operator, not a traceback.
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except br.BenchReportError as exc:
+            raise AnsibleFilterError(str(exc))
+    return wrapper
+
+
+@_refusals_as_filter_errors
+def bench_cases(cases, input_len=128, output_len=1024, max_concurrency=4, prompts_per_concurrency=3,
+                max_model_len=None):
+    if not cases:
+        cases = br.default_cases(input_len, output_len, max_concurrency, prompts_per_concurrency)
+    return br.normalize_cases(cases, max_model_len=max_model_len or None)
+
+
+@_refusals_as_filter_errors
+def bench_serve_argv(case, base_url, model, served_model_name, result_dir, flags, backend="openai",
+                     endpoint="/v1/completions", percentile_metrics=("ttft", "tpot", "itl", "e2el"),
+                     metric_percentiles=(99,), server_num=None, metadata=None, extra_args=None):
+    return br.serve_argv(case, base_url, model, served_model_name, result_dir, flags, backend=backend,
+                         endpoint=endpoint, percentile_metrics=percentile_metrics,
+                         metric_percentiles=metric_percentiles, server_num=server_num or None,
+                         metadata=metadata, extra_args=extra_args)
+
+
+def bench_help_flags(text):
+    return br.help_flags(text)
+
+
+def bench_case_record(case, rc=None, result_text=None, log_text=None, host=None, error=None, tail=4000,
+                      timeout=None):
+    return br.case_record(case, rc=rc, result_text=result_text, log_text=log_text, host=host,
+                          error=error or None, tail=tail, timeout=timeout)
+
+
+@_refusals_as_filter_errors
+def bench_slo(slo):
+    return br.parse_slo(slo)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "bench_cases": bench_cases,
+            "bench_serve_argv": bench_serve_argv,
+            "bench_help_flags": bench_help_flags,
+            "bench_case_record": bench_case_record,
+            "bench_slo": bench_slo,
+        }
