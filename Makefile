@@ -9,12 +9,13 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo test test-unit test-engine test-benchmark test-webui lint test-molecule clean
+.PHONY: help venv lab demo docs test test-unit test-engine test-accuracy test-benchmark test-webui lint test-molecule clean
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
 	@echo "make test   - unit tests, ansible-lint and every molecule scenario"
 	@echo "make venv   - .venv with the pinned tools (requirements-dev.txt)"
+	@echo "make docs   - regenerate docs/roles/*.md and awx/job_templates.yml from the argument specs"
 	@echo "make lab    - a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3"
 
 venv: $(VENV)/.installed
@@ -37,7 +38,14 @@ test-engine: venv lab
 	$(BIN)/python -m pytest -q tests/engine
 
 lint: venv
-	$(BIN)/ansible-lint --offline -q roles playbooks
+	$(BIN)/ansible-lint --offline -q roles playbooks awx/configure.yml execution-environment.yml
+
+docs: venv
+	$(BIN)/python tools/gen_docs.py
+	$(BIN)/python tools/gen_awx.py
+
+test-accuracy: venv lab
+	$(BIN)/python -m pytest -q tests/accuracy
 
 test-benchmark: venv lab
 	$(BIN)/python -m pytest -q tests/benchmark
@@ -49,7 +57,7 @@ test-webui: venv lab
 test-molecule: venv lab
 	@for s in $(SCENARIOS); do echo "== molecule scenario $$s"; $(BIN)/molecule test -s $$s; done
 
-test: test-unit lint test-engine test-molecule test-benchmark test-webui
+test: test-unit lint test-engine test-molecule test-benchmark test-accuracy test-webui
 
 clean:
 	-$(BIN)/molecule destroy --all 2>/dev/null

@@ -1,0 +1,77 @@
+"""The role as an operator runs it on this machine: `ansible-playbook -i inventories/local
+playbooks/evaluate.yml` against the live service of `make demo` (real vLLM, the CPU stand-in, two
+instances behind HAProxy on port 8000) with the collection's sample. The tiny random model answers
+noise, so the score is near zero; the plumbing is real: the key from .secrets, the load balancer,
+EvalScope's reports, the summary with per-item results on the controller.
+
+Needs the service; the fixture reruns playbooks/deploy.yml when it does not answer (which changes
+nothing when it is up)."""
+import json
+import os
+import subprocess
+import urllib.request
+
+import pytest
+
+from accuracy_helpers import BIN, ROOT, evaluate, read_jsonl, run_dirs
+
+SERVICE = "http://127.0.0.1:8000/v1"
+
+
+def _models(key):
+    req = urllib.request.Request(SERVICE + "/models", headers={"Authorization": "Bearer " + key})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return [m["id"] for m in json.load(resp)["data"]]
+
+
+def _up():
+    try:
+        with open(os.path.join(ROOT, ".secrets", "api_key")) as f:
+            key = f.read().strip()
+        return key if "qwen3-tiny" in _models(key) else None
+    except OSError:   # no key yet, or nothing answers
+        return None
+
+
+@pytest.fixture(scope="module")
+def service_key():
+    key = _up()
+    if key is None:
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+        subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "inventories/local", "playbooks/deploy.yml"],
+                       cwd=ROOT, env=env, check=True, timeout=1800)
+        key = _up()
+    assert key, "the service of make demo does not answer on %s even after playbooks/deploy.yml" % SERVICE
+    return key
+
+
+def test_the_sample_against_the_live_service(evalscope_installed, service_key, tmp_path):
+    # Four items per dataset keep it to a minute or two on two cores; the defaults are the playbook's.
+    proc = evaluate({"accuracy_results_dir": str(tmp_path / "results"), "accuracy_work_dir": str(tmp_path / "work"),
+                     "accuracy_limit": 4, "accuracy_poll": 2}, tmp_path, "-v")
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert service_key not in proc.stdout                     # not even with -v
+    [run] = run_dirs(tmp_path / "results")
+    summary = json.load(open(os.path.join(run, "summary.json")))
+    assert sorted(summary) == ["ceval", "gsm8k"]
+    for name, entry in summary.items():
+        assert entry["n"] == 4 and 0.0 <= entry["score"] <= 1.0
+        assert 0.0 <= entry["ci95"][0] <= entry["score"] <= entry["ci95"][1] <= 1.0
+        assert entry["sample"] is True and entry["mode"] == "non-thinking" and entry["model"] == "qwen3-tiny"
+        assert len(read_jsonl(os.path.join(run, entry["items"]))) == 4
+        assert os.path.exists(os.path.join(run, "outputs", "reports", "qwen3-tiny", name + ".json"))
+    record = json.load(open(os.path.join(run, "run.json")))
+    assert record["endpoint"] == "http://localhost:8000/v1"      # the load balancer's public port
+    assert record["model"]["name"] == "Qwen3-0.6B" and record["state"]["status"] == "finished"
+    gen = record["task"]["generation_config"]
+    assert gen["max_tokens"] == 256 and gen["extra_body"] == {"chat_template_kwargs": {"enable_thinking": False}}
+    assert record["task"]["eval_batch_size"] == 8               # max-concurrency 4 x 2 instances
+    # The model really answered through the service (noise, but answers).
+    predictions = read_jsonl(os.path.join(run, "outputs", "predictions", "qwen3-tiny", "gsm8k_main.jsonl"))
+    assert len(predictions) == 4
+    assert all(p["model_output"]["usage"]["output_tokens"] > 0 for p in predictions)
+    for root in (run, str(tmp_path / "work")):
+        for dirpath, _, files in os.walk(root):
+            for name in files:
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    assert service_key.encode() not in f.read(), os.path.join(dirpath, name)

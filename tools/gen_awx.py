@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Write awx/job_templates.yml: the AWX / Tower job templates of the playbooks, with survey specs
+derived from the roles' argument specs and the catalog, so the surveys cannot drift from what the
+roles validate. awx/configure.yml creates them on a controller.
+
+    python tools/gen_awx.py            # rewrite awx/job_templates.yml
+    python tools/gen_awx.py --check    # exit 1 when it is not what the specs and the catalog say
+
+Survey answers are extra vars and beat the inventory. So a question has a default only when the
+value is the job's own choice (hosts, teardown switches, rollout size); every other question is
+optional without a default: left blank, AWX sends nothing and the inventory's value (or the role's
+default, named in the question) applies.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qwen3_specs as specs  # noqa: E402
+
+OUT = os.path.join(specs.ROOT, "awx", "job_templates.yml")
+
+# What the plan needs: every playbook that computes the plan asks the same questions.
+PLAN = ["qwen3_model", "vacc_card", "vacc_cards", "vacc_dies", "qwen3_tp", "qwen3_instances", "qwen3_max_model_len"]
+# Questions whose spec default is sent as the survey default (see the module docstring); they are
+# required too, so the answer is never blank.
+WITH_DEFAULT = {"qwen3_hosts", "qwen3_deploy_serial", "teardown_all", "teardown_remove_weights",
+                "teardown_remove_webui_data"}
+REQUIRED = {"qwen3_hosts", "qwen3_deploy_serial", "teardown_all", "teardown_remove_weights", "teardown_remove_webui_data"}
+
+TEMPLATES = [
+    {"name": "plan", "playbook": "playbooks/plan.yml",
+     "description": "Validate model x card x TP x max-model-len x instances against the guide and show each host's "
+                    "plan and docker run; changes nothing on the hosts.",
+     "questions": ["qwen3_hosts"] + PLAN},
+    {"name": "deploy", "playbook": "playbooks/deploy.yml",
+     "description": "Preflight, weights (downloaded and verified), the vllm_vacc service with its health gate; "
+                    "rolling, qwen3_deploy_serial hosts at a time.",
+     "questions": ["qwen3_hosts"] + PLAN + ["qwen3_deploy_serial", "model_download_source", "model_download_strategy",
+                                            "qwen3_service_image", "vllm_service_wait_timeout"]},
+    {"name": "benchmark", "playbook": "playbooks/benchmark.yml",
+     "description": "The guide's vllm bench serve cases against each host's service; one fleet report, SLO gates.",
+     "questions": ["qwen3_hosts"] + PLAN + ["benchmark_runner", "benchmark_input_len", "benchmark_output_len",
+                                            "benchmark_max_concurrency", "benchmark_prompts_per_concurrency"]},
+    {"name": "evaluate", "playbook": "playbooks/evaluate.yml",
+     "description": "EvalScope accuracy run against each host's service (the guide's precision_llm.py settings "
+                    "as a preset); results and verdicts in the job output.",
+     # Not accuracy_limit: it is an int or a fraction, and a text answer would arrive as a string.
+     "questions": ["qwen3_hosts"] + PLAN + ["accuracy_preset", "accuracy_resume", "accuracy_compare_to"]},
+    {"name": "webui", "playbook": "playbooks/webui.yml",
+     "description": "Open WebUI in front of the service, preconfigured (connection, default model, locale, "
+                    "generated admin); health gate and a chat smoke test.",
+     "questions": ["qwen3_hosts"] + PLAN + ["webui_image_source", "webui_port", "webui_default_locale",
+                                            "webui_function_calling", "webui_admin_email"]},
+    {"name": "teardown", "playbook": "playbooks/teardown.yml",
+     "description": "Remove the service containers, load balancer and Open WebUI; weights and WebUI data stay "
+                    "unless asked.",
+     "questions": ["qwen3_hosts", "qwen3_model", "qwen3_service_name", "teardown_all", "teardown_remove_weights",
+                   "teardown_remove_webui_data"]},
+]
+
+# Playbooks without a job template, and why (the tests want every playbook in one list or the other).
+NOT_TEMPLATES = {
+    "download.yml": "deploy downloads and verifies the weights itself; run it alone to pre-stage them",
+    "lab.yml": "builds the CPU stand-in engine and the tiny model, for labs without cards",
+    "site.yml": "the local demo end to end (plan, lab, deploy, smoke, webui); the templates split it",
+    "smoke.yml": "one chat completion through the service; deploy's health gate and webui's check cover it",
+}
+
+LABELS = {
+    "qwen3_hosts": "Hosts (inventory group or pattern)",
+    "qwen3_model": "Model",
+    "vacc_card": "Card type",
+    "vacc_cards": "Cards per host",
+    "vacc_dies": "Dies per host (override)",
+    "qwen3_tp": "Tensor parallel size (TP, in dies)",
+    "qwen3_instances": "Service instances per host",
+    "qwen3_max_model_len": "Max model length (tokens)",
+    "qwen3_deploy_serial": "Hosts per rollout batch",
+    "qwen3_service_image": "Engine image",
+    "qwen3_service_name": "Service container name",
+    "teardown_all": "Remove every vacc.qwen3 container",
+    "teardown_remove_weights": "Remove the model's weights",
+    "teardown_remove_webui_data": "Remove Open WebUI's data (users, chats)",
+}
+
+# teardown.yml runs no role: its switches are play vars, described here.
+PLAY_VAR_DESCRIPTIONS = {
+    "teardown_all": "true removes every container labelled vacc.qwen3.managed=true on the host, not only this service's.",
+    "teardown_remove_weights": "true also deletes <qwen3_weights_dir>/<model> (needs the model).",
+    "teardown_remove_webui_data": "true also deletes Open WebUI's data volume.",
+}
+
+
+def _catalog_overrides():
+    """Questions whose answers come from the guide's tables rather than a free field."""
+    cat = specs.catalog()
+    models = cat.catalog()
+    tps = sorted({tp for m in models for tp in m["tp"]})
+    longest = max(limit["max_model_len"] for m in models for limit in m["limits"].values() if limit)
+    return {
+        "qwen3_model": {"type": "multiplechoice", "choices": [m["name"] for m in models]},
+        "qwen3_tp": {"type": "multiplechoice", "choices": [str(tp) for tp in tps]},
+        "qwen3_max_model_len": {"type": "integer", "min": 1, "max": longest},
+    }
+
+
+def _question_type(opt):
+    kind = opt.get("type", "str")
+    if opt.get("choices"):
+        return {"type": "multiplechoice", "choices": [str(c) for c in opt["choices"]]}
+    if kind == "bool":
+        # AWX has no boolean question; the playbooks and roles read these with `| bool`.
+        return {"type": "multiplechoice", "choices": ["false", "true"]}
+    if kind == "int":
+        return {"type": "integer", "min": 0 if opt.get("default") == 0 else 1}
+    if kind == "float":
+        return {"type": "float"}
+    if kind in ("str", "path", "raw"):
+        return {"type": "text"}
+    raise ValueError("no survey question type for an option of type %s" % kind)
+
+
+def _survey_value(value, qtype):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if qtype == "multiplechoice":
+        return str(value)
+    return value
+
+
+def question(var, template, options, play_vars, overrides):
+    if var in options:
+        opt, source = options[var]
+    elif var in play_vars:
+        value = play_vars[var]
+        opt = {"type": "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else "str",
+               "default": value, "description": PLAY_VAR_DESCRIPTIONS[var]}
+        source = template["playbook"] + " (play vars)"
+    else:
+        raise SystemExit("%s: survey variable %s is in no argument spec of the roles %s runs, nor in roles/_common, "
+                         "nor a play var" % (template["name"], var, template["playbook"]))
+    q = {"question_name": LABELS.get(var, var), "variable": var, "required": var in REQUIRED}
+    q.update(overrides.get(var) or _question_type(opt))
+    default = opt.get("default")
+    description = specs.description_text(opt.get("description"), style="plain")
+    if var in WITH_DEFAULT:
+        if default is None or "{{" in str(default):
+            raise SystemExit("%s: %s has no literal default to offer" % (template["name"], var))
+        q["default"] = _survey_value(default, q["type"])
+    elif default is None:
+        description += " Blank: the inventory's value, if any."
+    elif "{{" in str(default):
+        description += " Blank: the inventory's value, else the role's default."
+    else:
+        description += " Blank: the inventory's value, else %s." % _survey_value(default, q["type"])
+    q["question_description"] = description
+    return q, source
+
+
+class _NoAliases(yaml.SafeDumper):
+    """Repeat shared lists (the model names) instead of writing YAML anchors."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def render(root=specs.ROOT):
+    overrides = _catalog_overrides()
+    templates = []
+    for template in TEMPLATES:
+        path = os.path.join(root, template["playbook"])
+        options, play_vars, uses = specs.playbook_options(path, root)
+        questions, sources = [], {}
+        for var in template["questions"]:
+            q, source = question(var, template, options, play_vars, overrides)
+            questions.append(q)
+            sources[var] = source
+        templates.append({
+            "name": template["name"],
+            "description": template["description"],
+            "playbook": template["playbook"],
+            "job_type": "run",
+            "ask_limit_on_launch": True,
+            "survey_enabled": True,
+            "survey_spec": {"name": "vacc.qwen3 " + template["name"], "description": template["description"],
+                            "spec": questions},
+            # Where each question's type, choices and default come from (not sent to AWX).
+            "spec_sources": sources,
+        })
+    header = ("# Generated by tools/gen_awx.py from the roles' meta/argument_specs.yml and the catalog\n"
+              "# (plugins/module_utils/qwen3_catalog.py): edit those, then rerun it. awx/configure.yml loads it.\n")
+    body = yaml.dump({"qwen3_awx_job_templates": templates}, Dumper=_NoAliases, sort_keys=False, width=120,
+                     allow_unicode=True)
+    return header + "---\n" + body
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=OUT)
+    parser.add_argument("--check", action="store_true", help="compare instead of writing")
+    args = parser.parse_args(argv)
+    content = render()
+    if args.check:
+        current = open(args.out, encoding="utf-8").read() if os.path.exists(args.out) else ""
+        if current != content:
+            print("%s is out of date: run tools/gen_awx.py" % args.out)
+            return 1
+        return 0
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    print(os.path.relpath(args.out, os.getcwd()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
