@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_results as ar
+from ansible_collections.vacc.qwen3.plugins.plugin_utils.report_action import ReportAction
 
 ARGUMENT_SPEC = {
     "staging": {"type": "path", "required": True},
@@ -22,30 +21,24 @@ ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False  # controller-side only
+class ActionModule(ReportAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    CHECK_MODE_MSG = "check mode: nothing is summarized"
+    ERRORS = (ar.AccuracyResultsError, OSError, ValueError, KeyError)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        if self._task.check_mode:
-            result.update(changed=False, skipped=True, msg="check mode: nothing is summarized")
-            return result
+    def error_message(self, exc):
+        return "%s: %s" % (type(exc).__name__, exc)
+
+    def report(self, args):
         staging, dest = args["staging"], args["dest"]
-        try:
-            summary, items = ar.build(staging, args["run"])
-            comparison = None
-            if args["compare_to"]:
-                comparison = ar.compare(summary, items, args["run"], args["compare_to"], args["alpha"],
-                                        args["tolerance"])
-                ar.write_json(os.path.join(staging, "verdict.json"), comparison)
-            ar.publish(staging, dest)
-        except (ar.AccuracyResultsError, OSError, ValueError, KeyError) as exc:
-            result.update(failed=True, msg="%s: %s" % (type(exc).__name__, exc))
-            return result
-        result.update(
+        summary, items = ar.build(staging, args["run"])
+        comparison = None
+        if args["compare_to"]:
+            comparison = ar.compare(summary, items, args["run"], args["compare_to"], args["alpha"],
+                                    args["tolerance"])
+            ar.write_json(os.path.join(staging, "verdict.json"), comparison)
+        ar.publish(staging, dest)
+        return dict(
             changed=True,
             dir=dest,
             summary=summary,
@@ -56,4 +49,3 @@ class ActionModule(ActionBase):
             msg="%s: %s" % (os.path.join(dest, "summary.json"),
                             comparison["text"] if comparison else "no comparison asked"),
         )
-        return result

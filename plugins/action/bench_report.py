@@ -6,9 +6,8 @@ cases and the missed SLO objectives, and the role decides."""
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.vacc.qwen3.plugins.module_utils import bench_report as br
+from ansible_collections.vacc.qwen3.plugins.plugin_utils.report_action import ReportAction
 
 ARGUMENT_SPEC = {
     "run_dir": {"type": "path", "required": True},
@@ -19,26 +18,15 @@ ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False  # controller-side only
+class ActionModule(ReportAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    CHECK_MODE_MSG = "check mode: the report is not written"
+    ERRORS = (br.BenchReportError, OSError)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        if self._task.check_mode:
-            result.update(changed=False, skipped=True, msg="check mode: the report is not written")
-            return result
-        try:
-            summary = br.write_report(args["run_dir"], latest_dir=args["latest_dir"],
-                                      latest_link=args["latest_link"],
-                                      tolerance_pct=args["itl_tpot_tolerance_pct"],
-                                      burst_ratio=args["burst_ratio"])
-        except (br.BenchReportError, OSError) as exc:
-            result.update(failed=True, msg=str(exc))
-            return result
-        result.update(summary)
-        result["changed"] = True
-        result["msg"] = "%s Report: %s" % (summary["summary"], summary["files"]["html"])
-        return result
+    def report(self, args):
+        summary = br.write_report(args["run_dir"], latest_dir=args["latest_dir"],
+                                  latest_link=args["latest_link"],
+                                  tolerance_pct=args["itl_tpot_tolerance_pct"],
+                                  burst_ratio=args["burst_ratio"])
+        return dict(summary, changed=True,
+                    msg="%s Report: %s" % (summary["summary"], summary["files"]["html"]))
