@@ -26,10 +26,15 @@ HERE = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "webui"
 INVENTORY = "inventories/local"
 SECRETS = ROOT / ".secrets"
-URL = "http://127.0.0.1:18080"
+# Its own container, volume and port: a fresh Open WebUI each run, whatever `make demo` left on 18080
+# (an earlier clone's volume keeps that clone's admin password).
+PORT = 18081
+URL = "http://127.0.0.1:%d" % PORT
 EMAIL = "admin@vacc.local"
 MODEL = "qwen3-tiny"  # inventories/local: the tiny model's served name
-CONTAINER = "vast-webui"
+CONTAINER = VOLUME = "vacc-webui-test"
+WEBUI_VARS = ("-e", "webui_container_name=" + CONTAINER, "-e", "webui_data_volume=" + VOLUME,
+              "-e", "webui_port=%d" % PORT)
 TIMINGS = {}
 
 
@@ -39,6 +44,8 @@ def ansible_playbook(playbook, *extra, timeout=1800):
     if not exe:
         pytest.fail("ansible-playbook not found: run make venv")
     t0 = time.monotonic()
+    if playbook.endswith("webui.yml"):
+        extra = WEBUI_VARS + extra
     res = subprocess.run([exe, "-i", INVENTORY, playbook, *extra], cwd=ROOT, capture_output=True,
                          text=True, timeout=timeout, env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")})
     res.seconds = round(time.monotonic() - t0, 1)
@@ -81,6 +88,7 @@ def deployed():
     # The service the UI talks to; unchanged when `make demo` left it up.
     res = ansible_playbook("playbooks/deploy.yml")
     assert res.returncode == 0, "the service is not up (run make demo):\n" + res.stdout[-3000:]
+    remove_test_webui()
     first = ansible_playbook("playbooks/webui.yml")
     assert first.returncode == 0, first.stdout[-5000:]
     TIMINGS["playbook_first_s"] = first.seconds
@@ -198,6 +206,11 @@ def test_rerun_applies_new_settings(deployed):
     assert api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})[0] == 200
 
 
+def remove_test_webui():
+    subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True)
+    subprocess.run(["docker", "volume", "rm", "-f", VOLUME], capture_output=True)
+
+
 def teardown_module(module):
     # A reply still being generated (a failed run) would keep the CPU busy long after the test.
     try:
@@ -207,6 +220,7 @@ def teardown_module(module):
                 api(f"/api/tasks/stop/{task}", auth["token"], method="POST")
     except (OSError, ValueError):
         pass  # nothing up to stop
+    remove_test_webui()
     if TIMINGS:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
