@@ -4,17 +4,13 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_task as at
+from ansible_collections.vacc.qwen3.plugins.plugin_utils.filter_errors import refusals_as_filter_errors
 
 
+@refusals_as_filter_errors(at.AccuracyTaskError)
 def accuracy_task(settings):
-    # A refusal is one sentence for the operator, not a traceback.
-    try:
-        return at.settle(dict(settings))
-    except at.AccuracyTaskError as exc:
-        raise AnsibleFilterError(str(exc))
+    return at.settle(dict(settings))
 
 
 class FilterModule(object):

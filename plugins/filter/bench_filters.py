@@ -5,22 +5,11 @@ Docs: the bench_*.yml files beside this one. The logic lives in module_utils/ben
 
 from __future__ import annotations
 
-from functools import wraps
-
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.vacc.qwen3.plugins.module_utils import bench_report as br
+from ansible_collections.vacc.qwen3.plugins.plugin_utils.filter_errors import refusals_as_filter_errors
 
 
-def _refusals_as_filter_errors(func):
-    # A refusal is one sentence for the operator, not a traceback.
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except br.BenchReportError as exc:
-            raise AnsibleFilterError(str(exc))
-    return wrapper
+_refusals_as_filter_errors = refusals_as_filter_errors(br.BenchReportError)
 
 
 @_refusals_as_filter_errors

@@ -4,22 +4,11 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_planner as planner
+from ansible_collections.vacc.qwen3.plugins.plugin_utils.filter_errors import refusals_as_filter_errors
 
 
-def _refusals_as_filter_errors(func):
-    # A refusal is one sentence for the operator, not a traceback.
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except planner.PlanError as exc:
-            raise AnsibleFilterError(str(exc))
-    return wrapper
+_refusals_as_filter_errors = refusals_as_filter_errors(planner.PlanError)
 
 
 @_refusals_as_filter_errors

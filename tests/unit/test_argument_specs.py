@@ -21,8 +21,10 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES_DIR = os.path.join(ROOT, "roles")
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from qwen3_specs import load_yaml as _yaml, roles  # noqa: E402  (the generators' own reader)
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-ROLES = sorted(r for r in os.listdir(ROLES_DIR) if os.path.isdir(os.path.join(ROLES_DIR, r, "tasks")))
+ROLES = roles(ROOT)
 
 # (role, variable) -> why its defaults/main.yml value and the spec's default may differ. Empty: none may.
 DEFAULT_EXCEPTIONS = {}
@@ -31,13 +33,6 @@ DEFAULT_EXCEPTIONS = {}
 REQUIRED_VALUES = {"qwen3_model": "Qwen3-0.6B"}
 WRONG = {"int": "not-an-int", "bool": "not-a-bool", "choice": "not-a-choice"}
 VALIDATION_TASK = "Validating arguments against arg spec 'main'"
-
-
-def _yaml(path):
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
 
 
 def specs_of(role):
