@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo docs test test-unit test-engine test-accuracy test-benchmark test-webui lint test-molecule clean
+.PHONY: help venv lab demo docs test test-unit test-integration test-engine test-accuracy test-benchmark test-webui lint test-molecule clean
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
@@ -32,7 +32,11 @@ demo: venv lab
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml
 
 test-unit: venv
-	$(BIN)/python -m pytest -q tests/unit tests/integration tests/tools
+	$(BIN)/python -m pytest -q tests/unit tests/tools
+
+# Playbooks against this machine's Docker engine: needs `lab` (a new machine has no dockerd until then).
+test-integration: venv lab
+	$(BIN)/python -m pytest -q tests/integration
 
 test-engine: venv lab
 	$(BIN)/python -m pytest -q tests/engine
@@ -57,7 +61,7 @@ test-webui: venv lab
 test-molecule: venv lab
 	@for s in $(SCENARIOS); do echo "== molecule scenario $$s"; $(BIN)/molecule test -s $$s; done
 
-test: test-unit lint test-engine test-molecule test-benchmark test-accuracy test-webui
+test: test-unit lint test-integration test-engine test-molecule test-benchmark test-accuracy test-webui
 
 clean:
 	-$(BIN)/molecule destroy --all 2>/dev/null
