@@ -61,7 +61,18 @@ test-webui: venv lab
 test-molecule: venv lab
 	@for s in $(SCENARIOS); do echo "== molecule scenario $$s"; $(BIN)/molecule test -s $$s; done
 
-test: test-unit lint test-integration test-engine test-molecule test-benchmark test-accuracy test-webui
+TEST_STAGES := test-unit lint test-integration test-engine test-molecule test-benchmark test-accuracy test-webui
+
+# The live-service suites bring up the local service when it does not answer; a run that started it
+# removes it again (a service that was already up, e.g. from `make demo`, stays as it was).
+test:
+	@had=$$(docker ps -q --filter name='^vllm_service_lb$$' 2>/dev/null || true); \
+	if $(MAKE) --no-print-directory $(TEST_STAGES); then rc=0; else rc=$$?; fi; \
+	if [ -z "$$had" ] && docker info >/dev/null 2>&1; then \
+	  echo "== removing the local service the tests started"; \
+	  $(BIN)/ansible-playbook -i inventories/local playbooks/teardown.yml -e webui_container_name=vacc-webui-test >/dev/null || rc=1; \
+	fi; \
+	exit $$rc
 
 clean:
 	-$(BIN)/molecule destroy --all 2>/dev/null
