@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo docs test test-unit test-integration test-engine test-accuracy test-benchmark test-webui lint test-molecule clean
+.PHONY: help venv lab demo docs test test-unit sanity test-integration test-engine test-accuracy test-benchmark test-webui lint test-molecule clean
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
@@ -41,6 +41,11 @@ test-integration: venv lab
 test-engine: venv lab
 	$(BIN)/python -m pytest -q tests/engine
 
+# ansible-test sanity (pep8, pylint, validate-modules, ansible-doc, import, shellcheck, ...) on a
+# copy laid out as ansible_collections/vacc/qwen3; tests/sanity/ignore-*.txt says why each entry is there.
+sanity: venv
+	bash scripts/sanity.sh
+
 lint: venv
 	$(BIN)/ansible-lint --offline -q roles playbooks awx/configure.yml execution-environment.yml
 
@@ -61,7 +66,7 @@ test-webui: venv lab
 test-molecule: venv lab
 	@for s in $(SCENARIOS); do echo "== molecule scenario $$s"; $(BIN)/molecule test -s $$s; done
 
-TEST_STAGES := test-unit lint test-integration test-engine test-molecule test-benchmark test-accuracy test-webui
+TEST_STAGES := test-unit lint sanity test-integration test-engine test-molecule test-benchmark test-accuracy test-webui
 
 # The live-service suites bring up the local service when it does not answer; a run that started it
 # removes it again (a service that was already up, e.g. from `make demo`, stays as it was).

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write awx/job_templates.yml: the AWX / Tower job templates of the playbooks, with survey specs
 derived from the roles' argument specs and the catalog, so the surveys cannot drift from what the
 roles validate. awx/configure.yml creates them on a controller.

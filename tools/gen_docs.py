@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write docs/roles/<role>.md (and docs/roles/README.md, the index) from each role's
 meta/argument_specs.yml, so the reference cannot drift from what ansible-core validates.
 
@@ -44,8 +43,8 @@ def _table(options, main_options=None):
         description = specs.description_text(opt.get("description"), sep="<br>")
         if opt.get("no_log"):
             description += " (secret: never logged)"
-        rows.append("| `%s` | %s | %s | %s | %s | %s |" % (name, _type(opt), default, choices,
-                                                         "yes" if opt.get("required") else "", _cell(description)))
+        rows.append("| `%s` | %s | %s | %s | %s | %s |"
+                    % (name, _type(opt), default, choices, "yes" if opt.get("required") else "", _cell(description)))
     lines = rows if len(rows) > 2 else []
     if same:
         lines += [""] if lines else []

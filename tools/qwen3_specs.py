@@ -120,7 +120,7 @@ def markup(text, style="markdown"):
     def repl(match):
         kind, body = match.group(1), match.group(2)
         if kind == "L":
-            label, _, url = body.rpartition(",")
+            label, dummy, url = body.rpartition(",")
             return "[%s](%s)" % (label.strip(), url.strip()) if style == "markdown" else "%s (%s)" % (label, url)
         if style == "plain":
             return body

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_task as at
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import accuracy_task as at
 from ansible_collections.vacc.qwen3.plugins.plugin_utils.filter_errors import refusals_as_filter_errors
 
 

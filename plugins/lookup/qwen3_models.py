@@ -4,7 +4,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: qwen3_models
-author: vacc.qwen3 contributors
+author: vacc.qwen3 contributors (@vacc-qwen3)
 version_added: 0.1.0
 short_description: The Qwen3 catalog of the vendor guide
 description:

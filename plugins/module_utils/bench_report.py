@@ -36,6 +36,7 @@ REQUIRED_FLAGS = ("--dataset-name", "--random-input-len", "--random-output-len",
 # Backends that stream chat deltas: the first chunk may carry only the role, or reasoning.
 CHAT_BACKENDS = ("openai-chat", "openai-responses", "openai-audio")
 FAILURE_STATUS = "failed"
+TEXT_COLUMNS = ("case", "status", "host", "error", "objective")  # left-aligned in the HTML tables
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SLO_MAX_RE = re.compile(r"^(mean|median|std|p\d+(?:\.\d+)?)_(ttft|tpot|itl|e2el)_ms$")
 _SLO_MIN_RE = re.compile(r"^min_((?:request|output|total_token)_throughput(?:_per_instance)?|request_goodput)$")
@@ -347,7 +348,7 @@ def case_row(manifest, case, data, run_id=None):
     for key in data:
         if re.match(r"^(mean|median|std|p\d+(?:\.\d+)?)_(ttft|tpot|itl|e2el)_ms$", key):
             row[key] = data[key]
-    for metric, _ in METRICS:
+    for metric, dummy in METRICS:
         for stat in STATS:
             row.setdefault("%s_%s_ms" % (stat, metric), None)
     row["per_instance"] = None
@@ -452,8 +453,8 @@ def host_notes(manifest):
     backend = manifest.get("backend") or "openai"
     if backend not in CHAT_BACKENDS and (manifest.get("thinking") or manifest.get("reasoning_parser")):
         notes.append("The %s backend sends raw prompts to %s: no chat template is applied, so the model "
-                     "does not think; these are completion figures." % (backend, manifest.get("endpoint_path") or
-                                                                         "/v1/completions"))
+                     "does not think; these are completion figures."
+                     % (backend, manifest.get("endpoint_path") or "/v1/completions"))
     if not manifest.get("save_detailed"):
         notes.append("The image's `vllm bench serve` has no --save-detailed: per-request arrays are not in the "
                      "JSONs, so the chunk-level checks did not run.")
@@ -529,7 +530,7 @@ CSV_COLUMNS = (["run_id", "host", "case", "status", "model", "served_model_name"
                   "request_throughput", "output_throughput", "total_token_throughput",
                   "request_throughput_per_instance", "output_throughput_per_instance",
                   "total_token_throughput_per_instance", "max_output_tokens_per_s", "max_concurrent_requests"]
-               + ["%s_%s_ms" % (stat, metric) for metric, _ in METRICS for stat in ("mean", "median", "std", "p99")]
+               + ["%s_%s_ms" % (stat, metric) for metric, dummy in METRICS for stat in ("mean", "median", "std", "p99")]
                + ["notes", "slo", "error"])
 
 
@@ -538,7 +539,7 @@ def _md_cell(value):
 
 
 def md_table(headers, rows):
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for dummy in headers) + "|"]
     lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -597,11 +598,11 @@ def render_markdown(report, plot_files=None):
         if line:
             out += [line, ""]
         out += ["### Throughput", "",
-                md_table([h for _, h in THROUGHPUT_COLUMNS],
-                         [[r.get(k) for k, _ in THROUGHPUT_COLUMNS] for r in host["rows"]]), "",
+                md_table([h for dummy, h in THROUGHPUT_COLUMNS],
+                         [[r.get(k) for k, dummy in THROUGHPUT_COLUMNS] for r in host["rows"]]), "",
                 "### Latency (ms)", "",
-                md_table([h for _, h in LATENCY_COLUMNS],
-                         [[r.get(k) for k, _ in LATENCY_COLUMNS] for r in host["rows"] if r["status"] == "ok"]), ""]
+                md_table([h for dummy, h in LATENCY_COLUMNS],
+                         [[r.get(k) for k, dummy in LATENCY_COLUMNS] for r in host["rows"] if r["status"] == "ok"]), ""]
         notes = ["- %s" % n for n in host["notes"]]
         notes += ["- %s: %s (`%s`)" % (r["case"], n["text"], n["code"]) for r in host["rows"] for n in r["notes"]]
         if notes:
@@ -804,13 +805,12 @@ tr.failed td{background:#fde8e8}
 def _html_table(columns, rows, table_attrs):
     esc = html.escape
     out = ["<table %s>" % " ".join('%s="%s"' % (k, esc(str(v))) for k, v in sorted(table_attrs.items())),
-           "<tr>" + "".join('<th class="%s">%s</th>' % ("text" if k in ("case", "status", "host", "error",
-                                                                          "objective") else "num", esc(h))
+           "<tr>" + "".join('<th class="%s">%s</th>' % ("text" if k in TEXT_COLUMNS else "num", esc(h))
                             for k, h in columns) + "</tr>"]
     for row in rows:
         cls = ' class="failed"' if row.get("status") not in (None, "ok") else ""
         cells = []
-        for key, _ in columns:
+        for key, dummy in columns:
             value = row.get(key)
             raw = repr(value) if isinstance(value, float) else ("" if value is None else str(value))
             text_cls = "text" if key in ("case", "status", "host", "error", "objective") else "num"
@@ -833,8 +833,9 @@ def render_html(report, charts):
            "<style>%s</style></head><body>" % _CSS,
            "<h1>Benchmark report: run %s</h1>" % esc(report["run_id"]),
            "<p><code>vllm bench serve</code> (random dataset, --ignore-eos) across the fleet, generated %s. %s "
-           '<span class="%s">%s</span></p>' % (esc(report["generated"]), esc(_summary_line(report)),
-                                              "bad" if report["slo_misses"] else "ok", esc(_slo_line(report)))]
+           '<span class="%s">%s</span></p>'
+           % (esc(report["generated"]), esc(_summary_line(report)),
+              "bad" if report["slo_misses"] else "ok", esc(_slo_line(report)))]
     for host in report["hosts"]:
         h = host["host"]
         out += ['<section class="host" data-host="%s">' % esc(h), "<h2>%s</h2>" % esc(h),

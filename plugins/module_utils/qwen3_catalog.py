@@ -116,13 +116,18 @@ _MODELS = [
     ("Qwen3-30B-A3B-Thinking-2507-GPTQ-Int4", "lancew/Qwen3-30B-A3B-Thinking-2507-GPTQ-Int4", None, "30B-A3B", "INT4", "gptq", (2, 4), "thinking"),
     ("Qwen3-30B-A3B-GPTQ-Int4", "Qwen/Qwen3-30B-A3B-GPTQ-Int4", "Qwen/Qwen3-30B-A3B-GPTQ-Int4", "30B-A3B", "INT4", "gptq", (2, 4), "hybrid"),
     ("Qwen3-30B-A3B-FP8", "Qwen/Qwen3-30B-A3B-FP8", "Qwen/Qwen3-30B-A3B-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "hybrid"),
-    ("Qwen3-30B-A3B-Instruct-2507-FP8", "Qwen/Qwen3-30B-A3B-Instruct-2507-FP8", "Qwen/Qwen3-30B-A3B-Instruct-2507-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "instruct"),
-    ("Qwen3-30B-A3B-Thinking-2507-FP8", "Qwen/Qwen3-30B-A3B-Thinking-2507-FP8", "Qwen/Qwen3-30B-A3B-Thinking-2507-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "thinking"),
+    ("Qwen3-30B-A3B-Instruct-2507-FP8", "Qwen/Qwen3-30B-A3B-Instruct-2507-FP8",
+     "Qwen/Qwen3-30B-A3B-Instruct-2507-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "instruct"),
+    ("Qwen3-30B-A3B-Thinking-2507-FP8", "Qwen/Qwen3-30B-A3B-Thinking-2507-FP8",
+     "Qwen/Qwen3-30B-A3B-Thinking-2507-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "thinking"),
     # The guide links this row's ModelScope entry to Qwen3-30B-A3B-Instruct-2507-FP8 by mistake.
-    ("Qwen3-Coder-30B-A3B-Instruct-FP8", "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8", "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "instruct"),
+    ("Qwen3-Coder-30B-A3B-Instruct-FP8", "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8",
+     "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "instruct"),
     ("Qwen3-235B-A22B-FP8", "Qwen/Qwen3-235B-A22B-FP8", "Qwen/Qwen3-235B-A22B-FP8", "235B-A22B", "FP8", "fp8", (16, 32), "hybrid"),
-    ("Qwen3-235B-A22B-Instruct-2507-FP8", "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "235B-A22B", "FP8", "fp8", (16, 32), "instruct"),
-    ("Qwen3-235B-A22B-Thinking-2507-FP8", "Qwen/Qwen3-235B-A22B-Thinking-2507-FP8", "Qwen/Qwen3-235B-A22B-Thinking-2507-FP8", "235B-A22B", "FP8", "fp8", (16, 32), "thinking"),
+    ("Qwen3-235B-A22B-Instruct-2507-FP8", "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8",
+     "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "235B-A22B", "FP8", "fp8", (16, 32), "instruct"),
+    ("Qwen3-235B-A22B-Thinking-2507-FP8", "Qwen/Qwen3-235B-A22B-Thinking-2507-FP8",
+     "Qwen/Qwen3-235B-A22B-Thinking-2507-FP8", "235B-A22B", "FP8", "fp8", (16, 32), "thinking"),
 ]
 
 # Known failures the guide records, keyed by (model, tp).

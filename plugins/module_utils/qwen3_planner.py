@@ -148,7 +148,7 @@ def plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
     else:
         total_dies = None
         notes.append("The %s's die count is not public: TP x instances is not checked against "
-                      "the dies; set vacc_dies to the host's die count to check it." % card_key)
+                     "the dies; set vacc_dies to the host's die count to check it." % card_key)
     if card_info["die_memory_gb"] is not None:
         die_memory = float(card_info["die_memory_gb"])
     elif total_dies is not None:
@@ -271,7 +271,7 @@ def plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
 
 def _version_tuple(version):
     parts = []
-    for piece in str(version).split("+")[0].split("."):
+    for piece in str(version).split("+", maxsplit=1)[0].split("."):
         digits = "".join(ch for ch in piece if ch.isdigit())
         parts.append(int(digits) if digits else 0)
     return tuple((parts + [0, 0, 0])[:3])

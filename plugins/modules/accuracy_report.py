@@ -1,3 +1,4 @@
+#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: vacc.qwen3 contributors; Apache-2.0
 # The work is done by the action plugin of the same name (plugins/action/accuracy_report.py), on the
@@ -9,7 +10,7 @@ DOCUMENTATION = r"""
 module: accuracy_report
 short_description: Summarize an EvalScope run on the controller, compare it, publish it atomically
 version_added: 0.1.0
-author: vacc.qwen3 contributors
+author: vacc.qwen3 contributors (@vacc-qwen3)
 description:
   - Reads a run directory of the accuracy role (C(task.json), C(meta.json), C(state.json) and EvalScope's
     C(outputs/) with C(reviews/) and C(reports/)) and writes C(items/<dataset>.jsonl) (per-item score and

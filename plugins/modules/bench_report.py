@@ -1,3 +1,4 @@
+#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: vacc.qwen3 contributors; Apache-2.0
 # The work is done by the action plugin of the same name (plugins/action/bench_report.py), on the
@@ -9,7 +10,7 @@ DOCUMENTATION = r"""
 module: bench_report
 short_description: Render the fleet benchmark report of a run on the controller
 version_added: 0.1.0
-author: vacc.qwen3 contributors
+author: vacc.qwen3 contributors (@vacc-qwen3)
 description:
   - Reads a benchmark run directory written by the benchmark role (C(<host>/host.json), and one C(<case>.json)
     per host and case, either vLLM's result JSON or a failure record) and writes C(report/benchmark.md),
@@ -48,6 +49,7 @@ attributes:
     description: In check mode nothing is written.
   diff_mode:
     support: none
+    description: Writes report files; shows no diff.
 notes:
   - Needs only the Python standard library on the controller.
 """
@@ -107,6 +109,3 @@ summary:
   returned: success
   type: str
 """
-
-if __name__ == "__main__":
-    raise SystemExit("bench_report runs as an action plugin on the controller")

@@ -26,7 +26,7 @@ description:
   - Returns a cheap I(fingerprint) so two copies can be compared without hashing the weights.
   - Never changes anything; safe in check mode.
 author:
-  - vacc.qwen3 contributors
+  - vacc.qwen3 contributors (@vacc-qwen3)
 options:
   path:
     description:

@@ -21,7 +21,7 @@ description:
     the socket mounted).
   - Never changes anything; safe in check mode.
 author:
-  - vacc.qwen3 contributors
+  - vacc.qwen3 contributors (@vacc-qwen3)
 options:
   dies:
     description:
@@ -73,10 +73,13 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Only reads; runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
   facts:
     support: full
+    description: Returns C(vacc) under C(ansible_facts).
 notes:
   - GB in this module's results means GiB (2**30 bytes).
   - Die detection without C(vasmi) is a best effort from public information; pass I(dies) (the
@@ -248,12 +251,10 @@ def _strings(obj):
     if isinstance(obj, dict):
         for k, v in obj.items():
             yield str(k)
-            for s in _strings(v):
-                yield s
+            yield from _strings(v)
     elif isinstance(obj, (list, tuple)):
         for v in obj:
-            for s in _strings(v):
-                yield s
+            yield from _strings(v)
     elif obj is not None:
         yield str(obj)
 
@@ -432,7 +433,7 @@ def read_meminfo(path="/proc/meminfo"):
     values = {}
     with open(path) as fh:
         for line in fh:
-            key, _, rest = line.partition(":")
+            key, dummy, rest = line.partition(":")
             parts = rest.split()
             if parts and parts[0].isdigit():
                 values[key.strip()] = int(parts[0]) * 1024  # kB

@@ -24,7 +24,7 @@ class ReportAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ReportAction, self).run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
         if self._task.check_mode:
             result.update(changed=False, skipped=True, msg=self.CHECK_MODE_MSG)
             return result

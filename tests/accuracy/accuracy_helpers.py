@@ -27,7 +27,7 @@ def evaluate(extra_vars, tmp_path, *args, timeout=900, wait=True):
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     started = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout)
+                          timeout=timeout, check=False)
     proc.seconds = time.monotonic() - started
     return proc
 
@@ -45,5 +45,3 @@ def run_dirs(results):
 def read_jsonl(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
-
-

@@ -153,10 +153,10 @@ class ScriptedOpenAI:
                 base = {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": created,
                         "model": srv.model}
                 chunk(dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                            "finish_reason": None}]))
+                                           "finish_reason": None}]))
                 for i in range(0, len(reply), 16):
                     chunk(dict(base, choices=[{"index": 0, "delta": {"content": reply[i:i + 16]},
-                                                "finish_reason": None}]))
+                                               "finish_reason": None}]))
                 chunk(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]))
                 chunk(dict(base, choices=[], usage=usage))
                 chunk("[DONE]")

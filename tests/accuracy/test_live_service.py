@@ -71,7 +71,7 @@ def test_the_sample_against_the_live_service(evalscope_installed, service_key, t
     assert len(predictions) == 4
     assert all(p["model_output"]["usage"]["output_tokens"] > 0 for p in predictions)
     for root in (run, str(tmp_path / "work")):
-        for dirpath, _, files in os.walk(root):
+        for dirpath, dummy, files in os.walk(root):
             for name in files:
                 with open(os.path.join(dirpath, name), "rb") as f:
                     assert service_key.encode() not in f.read(), os.path.join(dirpath, name)

@@ -51,7 +51,7 @@ def test_an_interrupted_run_resumes_without_repeating_finished_items(evalscope_i
             state = json.load(open(os.path.join(run_dir, "state.json")))
             assert state["status"] == "running"
             os.kill(state["pid"], signal.SIGKILL)
-            out, _ = first.communicate(timeout=300)
+            out, dummy = first.communicate(timeout=300)
         finally:
             if first.poll() is None:
                 first.kill()

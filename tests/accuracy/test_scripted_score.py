@@ -60,7 +60,7 @@ def test_a_known_fraction_right_scores_exactly_that(evalscope_installed, tmp_pat
     # The key went nowhere on disk and not into the play's output.
     assert KEY not in proc.stdout
     for root in (run, str(tmp_path / "work")):
-        for dirpath, _, files in os.walk(root):
+        for dirpath, dummy, files in os.walk(root):
             for name in files:
                 with open(os.path.join(dirpath, name), "rb") as f:
                     assert KEY.encode() not in f.read(), os.path.join(dirpath, name)

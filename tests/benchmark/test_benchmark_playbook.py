@@ -45,7 +45,7 @@ def ansible_playbook(playbook, *args, extra=None, tmp=None, timeout=900):
         cmd += ["-e", "@%s" % path]
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     start = time.monotonic()
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     res.seconds = time.monotonic() - start
     print("%s %s: rc %d in %.1f s" % (playbook, " ".join(args), res.returncode, res.seconds))
     return res
@@ -195,7 +195,7 @@ def test_runner_container_and_an_slo_that_cannot_be_met(service, tmp_path):
     assert "SLO missed by 1 of 1 checked case(s)." in md
     assert "| localhost | in32-out16-c1-n2 | min_output_throughput | 1000000000.00 | %.2f |" % data["output_throughput"] in md
     # The runner container is gone.
-    ps = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True)
+    ps = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=False)
     assert "vllm_service_bench" not in ps.stdout.split()
 
 

@@ -45,7 +45,7 @@ def _run(tmp_path, extra, vasmi=True):
     for item in extra:
         args += ["-e", item]
     proc = subprocess.run(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=300)
+                          universal_newlines=True, timeout=300, check=False)
     return proc, marker
 
 

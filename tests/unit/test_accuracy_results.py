@@ -20,8 +20,8 @@ def _report(dataset, subsets, score):
     return {"schema_version": 2, "dataset_name": dataset,
             "primary_metric_identity": {"name": "accuracy", "aggregation": "mean", "dimensions": {}},
             "metrics": [{"identity": {"name": "accuracy", "aggregation": "mean", "dimensions": {}}, "score": score,
-                         "categories": [{"name": ["default"], "subsets": [{"name": s, "is_aggregate": False}
-                                                                         for s in subsets]}]}]}
+                         "categories": [{"name": ["default"],
+                                         "subsets": [{"name": s, "is_aggregate": False} for s in subsets]}]}]}
 
 
 def make_run(root, results, model="m", mode="non-thinking", datasets=("gsm8k",), report=True, extra_rows=()):
@@ -75,14 +75,14 @@ def test_interrupted_lines_and_duplicates_from_a_resume_are_handled(tmp_path):
     # A cut-off line is skipped; a row written twice (resumed) counts once, the last one.
     dup = json.dumps(_review(0, 0.0, "gsm8k-main-0"))
     run = make_run(str(tmp_path / "r"), {"gsm8k": {"main": [1.0, 1.0, 1.0]}}, extra_rows=['{"index": 9, "targ', dup])
-    summary, _ = ar.build(run, {})
+    summary, dummy = ar.build(run, {})
     assert summary["gsm8k"]["n"] == 3 and summary["gsm8k"]["correct"] == 2
 
 
 def test_unusable_scores_are_excluded_and_counted(tmp_path):
     run = make_run(str(tmp_path / "r"), {"gsm8k": {"main": [1.0, 0.0]}},
                    extra_rows=[json.dumps(_review(5, 0.0, "p", status="error"))])
-    summary, _ = ar.build(run, {})
+    summary, dummy = ar.build(run, {})
     assert summary["gsm8k"]["n"] == 2 and summary["gsm8k"]["excluded"] == 1
 
 
@@ -90,13 +90,13 @@ def test_without_a_report_the_review_files_are_found_by_name(tmp_path):
     # An unfinished run has no report: gsm8k's files, not gsm8k_v's.
     run = make_run(str(tmp_path / "r"), {"gsm8k": {"main": [1.0, 0.0]}, "gsm8k_v": {"main": [1.0] * 4}},
                    datasets=("gsm8k", "gsm8k_v"), report=False)
-    summary, _ = ar.build(run, {})
+    summary, dummy = ar.build(run, {})
     assert summary["gsm8k"]["n"] == 2 and summary["gsm8k_v"]["n"] == 4
 
 
 def test_non_binary_scores_get_a_normal_interval(tmp_path):
     run = make_run(str(tmp_path / "r"), {"ifeval": {"default": [0.5, 1.0, 0.25, 0.75]}}, datasets=("ifeval",))
-    summary, _ = ar.build(run, {})
+    summary, dummy = ar.build(run, {})
     e = summary["ifeval"]
     assert e["binary"] is False and e["ci_method"] == "normal" and e["score"] == 0.625
 

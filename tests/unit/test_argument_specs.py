@@ -106,8 +106,8 @@ def test_shared_variables_agree_with_common():
                     continue
                 for key in ("type", "choices", "elements"):
                     if opt.get(key) != common[var].get(key):
-                        problems.append("%s.%s.%s: %s %r, _common says %r" % (role, entry, var, key, opt.get(key),
-                                                                          common[var].get(key)))
+                        problems.append("%s.%s.%s: %s %r, _common says %r"
+                                        % (role, entry, var, key, opt.get(key), common[var].get(key)))
     assert not problems, "\n".join(problems)
 
 
@@ -150,7 +150,7 @@ def run_roles(tmp_path, extra_vars, *args):
     # The hosts are unreachable (ssh to a closed port): a task that needed one fails as unreachable
     # and shows up in the results, and nothing of a role can touch this machine.
     inventory = {"all": {"hosts": {"probe_" + r: {"probe_role": r, "ansible_connection": "ssh",
-                                                   "ansible_host": "127.0.0.1", "ansible_port": 1}
+                                                  "ansible_host": "127.0.0.1", "ansible_port": 1}
                                    for r in SPEC_ROLES}}}
     playbook = [{"name": "Probe the roles", "hosts": "all", "gather_facts": False,
                  "tasks": [{"name": "Run the role", "tags": ["always"],
@@ -162,7 +162,7 @@ def run_roles(tmp_path, extra_vars, *args):
                ANSIBLE_NOCOLOR="1", PWD=str(tmp_path))
     res = subprocess.run([PLAYBOOK_BIN, "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "probe.yml"),
                           "--check", "-e", "@" + str(tmp_path / "extra_vars.json")] + list(args),
-                         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120)
+                         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120, check=False)
     try:
         out = json.loads(res.stdout)
     except ValueError:
@@ -189,7 +189,7 @@ def test_wrong_values_fail_in_validation_before_any_task(role, wrong_runs):
     per_host, stats, res = wrong_runs
     assert probes(role).keys() & {"int", "bool"}, "roles/%s has no int or bool option to probe" % role
     tasks = per_host["probe_" + role]
-    names = [name for name, _ in tasks]
+    names = [name for name, dummy in tasks]
     # The include, then the validation task, and nothing of the role after it.
     assert len(tasks) == 2 and names[1].startswith("vacc.qwen3.%s : %s" % (role, VALIDATION_TASK)), names
     result = tasks[1][1]
@@ -211,5 +211,5 @@ def test_defaults_pass_validation(role, default_runs):
     """The role's own defaults/main.yml, templated, satisfy its spec."""
     per_host, stats, res = default_runs
     tasks = per_host["probe_" + role]
-    assert [n for n, _ in tasks][1].startswith("vacc.qwen3.%s : %s" % (role, VALIDATION_TASK))
+    assert [n for n, dummy in tasks][1].startswith("vacc.qwen3.%s : %s" % (role, VALIDATION_TASK))
     assert not tasks[1][1].get("failed"), tasks[1][1].get("msg")

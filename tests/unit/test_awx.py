@@ -108,8 +108,8 @@ def test_survey_variables_are_declared(name):
         in_common = var.startswith(("qwen3_", "vacc_")) and var in shared
         assert in_roles or in_common or var in play_vars, (
             "%s: survey variable %s is in no argument spec of the roles %s runs (%s), nor a shared "
-            "qwen3_/vacc_ option of roles/_common" % (name, var, template["playbook"],
-                                                     ", ".join(sorted(_playbook_roles(os.path.join(ROOT, template["playbook"]))))))
+            "qwen3_/vacc_ option of roles/_common"
+            % (name, var, template["playbook"], ", ".join(sorted(_playbook_roles(os.path.join(ROOT, template["playbook"]))))))
 
 
 def _option(template, var):
@@ -204,7 +204,7 @@ def test_survey_spec_passes_awx_rules(name):
 def test_configure_playbook_syntax():
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     res = subprocess.run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", os.path.join(ROOT, "awx", "configure.yml")],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -238,7 +238,7 @@ def test_execution_environment_context(tmp_path):
     assert os.path.exists(builder), "ansible-builder is missing: pip install -r requirements-dev.txt"
     res = subprocess.run([builder, "create", "-f", os.path.join(ROOT, "execution-environment.yml"),
                           "-c", str(tmp_path / "context"), "--output-filename", "Containerfile"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
     context = tmp_path / "context"
     containerfile = (context / "Containerfile").read_text()

@@ -39,7 +39,7 @@ def _known_names():
         for entry in (qwen3_specs.role_specs(role) or {}).values():
             names.update(entry.get("options") or {})
     for top in ("playbooks", "roles", "awx", "inventories"):
-        for base, _, files in os.walk(os.path.join(ROOT, top)):
+        for base, dummy, files in os.walk(os.path.join(ROOT, top)):
             for f in files:
                 if f.endswith((".yml", ".yaml", ".j2", ".py")):
                     names.update(re.findall(r"\b\w+\b", open(os.path.join(base, f), encoding="utf-8").read()))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Runs one EvalScope evaluation for vacc.qwen3's accuracy role, in EvalScope's venv on the runner.
 
     vacc_accuracy_run.py run RUN_DIR          evaluate (or resume) the run in RUN_DIR
@@ -109,7 +108,7 @@ def run(run_dir):
     finally:
         _write_json(state_path, state)
         result = {k: state.get(k) for k in ("status", "run_id", "attempts", "resumed", "error",
-                                             "evalscope_version")}
+                                            "evalscope_version")}
         os.write(real_stdout, (json.dumps(result) + "\n").encode())
     return 0 if state["status"] == "finished" else 1
 

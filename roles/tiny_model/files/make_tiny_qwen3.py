@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write a tiny, randomly initialised Qwen3ForCausalLM checkpoint with the real Qwen3 tokenizer.
 
 The weights are noise: the point is that every real code path (vLLM serving, `vllm bench
@@ -123,7 +122,7 @@ def vocab_and_merges(ranks):
         local.sort(key=lambda m: (ranks[m[0]], ranks[m[1]]))
         merges.extend(local)
     merges.sort(key=lambda m: m[2])  # stable: keeps the per-token order above
-    return vocab, [(s(a), s(b)) for a, b, _ in merges]
+    return vocab, [(s(a), s(b)) for a, b, dummy in merges]
 
 
 def build_tokenizer(ranks):
@@ -269,7 +268,7 @@ def write_safetensors(path, tensors):
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(raw)))
         f.write(raw)
-        for _, _, data in tensors:
+        for dummy, dummy, data in tensors:
             f.write(data)
 
 
@@ -296,7 +295,7 @@ def split_shards(names, sizes, n):
 
 
 def write_weights(d, weights, shards):
-    names = [n for n, _ in param_shapes()]
+    names = [n for n, dummy in param_shapes()]
     if shards == 1:
         write_safetensors(d / "model.safetensors", [(n, *weights[n]) for n in names])
         return
@@ -341,7 +340,7 @@ def check(d, shards):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--out", required=True, type=Path, help="output directory (must not exist, or be empty, unless --force)")
     ap.add_argument("--tiktoken", type=Path, help="qwen.tiktoken (default: the one in the installed dashscope package)")
     ap.add_argument("--seed", type=int, default=0, help="weights RNG seed (default 0)")
