@@ -13,7 +13,7 @@ SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
-	@echo "make test   - unit tests, ansible-lint and every molecule scenario"
+	@echo "make test   - unit, lint, sanity, integration, engine, molecule, benchmark, accuracy and browser tests"
 	@echo "make venv   - .venv with the pinned tools (requirements-dev.txt)"
 	@echo "make docs   - regenerate docs/roles/*.md and awx/job_templates.yml from the argument specs"
 	@echo "make lab    - a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3"
