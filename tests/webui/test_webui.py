@@ -206,6 +206,27 @@ def test_rerun_applies_new_settings(deployed):
     assert api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})[0] == 200
 
 
+def test_another_admin_refused_before_any_change(deployed):
+    # The data volume keeps the admin it was first started with; another password would be refused at
+    # sign-in only after the container was replaced. The role says so first and touches nothing.
+    def state():
+        out = subprocess.run(["docker", "inspect", "-f", "{{.Id}} {{.State.StartedAt}}", CONTAINER],
+                             capture_output=True, text=True, check=True).stdout
+        return out.strip()
+    label = subprocess.run(["docker", "volume", "inspect", "-f", '{{index .Labels "vacc.qwen3.admin"}}', VOLUME],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert len(label) == 16 and label not in password(), label
+    before = state()
+    res = ansible_playbook("playbooks/webui.yml", "-e", "webui_admin_password=Another-Password-0123456789")
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert "Check the data volume was made for this admin" in res.stdout, res.stdout[-3000:]
+    assert "holds an admin created with another email or password" in res.stdout
+    assert "teardown_remove_webui_data=true" in res.stdout
+    assert "Another-Password" not in res.stdout
+    assert state() == before, "the container was touched"
+    assert api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})[0] == 200
+
+
 def remove_test_webui():
     subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True, check=False)
     subprocess.run(["docker", "volume", "rm", "-f", VOLUME], capture_output=True, check=False)
