@@ -29,7 +29,6 @@ PLAN = ["qwen3_model", "vacc_card", "vacc_cards", "vacc_dies", "qwen3_tp", "qwen
 # required too, so the answer is never blank.
 WITH_DEFAULT = {"qwen3_hosts", "qwen3_deploy_serial", "teardown_all", "teardown_remove_weights",
                 "teardown_remove_webui_data"}
-REQUIRED = {"qwen3_hosts", "qwen3_deploy_serial", "teardown_all", "teardown_remove_weights", "teardown_remove_webui_data"}
 
 TEMPLATES = [
     {"name": "plan", "playbook": "playbooks/plan.yml",
@@ -143,7 +142,7 @@ def question(var, template, options, play_vars, overrides):
     else:
         raise SystemExit("%s: survey variable %s is in no argument spec of the roles %s runs, nor in roles/_common, "
                          "nor a play var" % (template["name"], var, template["playbook"]))
-    q = {"question_name": LABELS.get(var, var), "variable": var, "required": var in REQUIRED}
+    q = {"question_name": LABELS.get(var, var), "variable": var, "required": var in WITH_DEFAULT}
     q.update(overrides.get(var) or _question_type(opt))
     default = opt.get("default")
     description = specs.description_text(opt.get("description"), style="plain")
