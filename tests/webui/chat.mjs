@@ -60,27 +60,39 @@ try {
   }
   step('model preselected');
 
+  // Every rendered state of the newest assistant reply, recorded in the page by a MutationObserver
+  // (installed before the message is sent): a fast model's whole reply can arrive between two polls
+  // from here, but not between two DOM updates. Streamed = more than one non-empty length rendered.
+  const REPLY = 'div[id^="message-"]:not(.user-message):not([id^="message-input"])';
+  await page.evaluate((sel) => {
+    const before = document.querySelectorAll(sel).length;
+    window.__vaccReplyLengths = [];
+    const record = () => {
+      const replies = document.querySelectorAll(sel);
+      if (replies.length <= before) return;
+      const box = replies[replies.length - 1].querySelector('#response-content-container');
+      const n = box ? box.innerText.trim().length : 0;
+      const seen = window.__vaccReplyLengths;
+      if (seen.length === 0 || seen[seen.length - 1] !== n) seen.push(n);
+    };
+    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+  }, REPLY);
+
   await page.locator('#chat-input').click();
   await page.keyboard.type(message);
   await page.keyboard.press('Enter');
   await page.locator('.chat-user').filter({ hasText: message }).first().waitFor({ state: 'visible' });
   step('message sent');
 
-  // The reply's text, sampled while it streams: it must grow (streamed, not dropped in at once)
-  // and end non-empty. A reply is finished when its action buttons (copy, regenerate, ...) appear.
-  const assistant = page.locator('div[id^="message-"]:not(.user-message):not([id^="message-input"])').last();
-  await assistant.waitFor({ state: 'attached' });
-  const reply = assistant.locator('#response-content-container');
-  const lengths = [];
-  let text = '';
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    text = (await reply.innerText().catch(() => '')).trim();
-    if (lengths.length === 0 || lengths[lengths.length - 1] !== text.length) lengths.push(text.length);
-    if (text.length > 0 && (await assistant.locator('button').count()) > 0) break;
-    if (Date.now() > deadline) throw new Error(`no finished reply within ${timeout} ms (text so far: ${text.slice(0, 80)})`);
-    await page.waitForTimeout(100); // polling interval while the reply streams
-  }
+  // A reply is finished when it has text and its action buttons (copy, regenerate, ...) appear.
+  await page.waitForFunction((sel) => {
+    const replies = document.querySelectorAll(sel);
+    const last = replies[replies.length - 1];
+    const box = last && last.querySelector('#response-content-container');
+    return Boolean(box && box.innerText.trim() && last.querySelector('button'));
+  }, REPLY);
+  const text = (await page.locator(REPLY).last().locator('#response-content-container').innerText()).trim();
+  const lengths = await page.evaluate(() => window.__vaccReplyLengths);
   step('reply complete');
   result.reply = text;
   result.reply_lengths_seen = lengths;

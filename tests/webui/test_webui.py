@@ -189,6 +189,7 @@ def test_browser_chat(deployed):
     assert seen["streamed"], f"the reply did not grow while streaming: {seen['reply_lengths_seen']}"
     assert shot.stat().st_size > 10_000
     TIMINGS["browser_steps_ms"] = {s["name"]: s["ms"] for s in seen["steps"]}
+    TIMINGS["reply_states_rendered"] = len(seen["reply_lengths_seen"])
 
 
 def test_rerun_applies_new_settings(deployed):
