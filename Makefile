@@ -71,7 +71,7 @@ TEST_STAGES := test-unit lint sanity test-integration test-engine test-molecule 
 # The live-service suites bring up the local service when it does not answer; a run that started it
 # removes it again (a service that was already up, e.g. from `make demo`, stays as it was).
 test:
-	@had=$$(docker ps -q --filter name='^vllm_service_lb$$' 2>/dev/null || true); \
+	@had=$$(docker ps -q --filter label=vacc.qwen3.component=instance 2>/dev/null || true); \
 	if $(MAKE) --no-print-directory $(TEST_STAGES); then rc=0; else rc=$$?; fi; \
 	if [ -z "$$had" ] && docker info >/dev/null 2>&1; then \
 	  echo "== removing the local service the tests started"; \

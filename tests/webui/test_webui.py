@@ -33,6 +33,7 @@ URL = "http://127.0.0.1:%d" % PORT
 EMAIL = "admin@vacc.local"
 MODEL = "qwen3-tiny"  # inventories/local: the tiny model's served name
 CONTAINER = VOLUME = "vacc-webui-test"
+OLD_VOLUME = "vacc-webui-test-unlabelled"
 WEBUI_VARS = ("-e", "webui_container_name=" + CONTAINER, "-e", "webui_data_volume=" + VOLUME,
               "-e", "webui_port=%d" % PORT)
 TIMINGS = {}
@@ -228,9 +229,29 @@ def test_another_admin_refused_before_any_change(deployed):
     assert api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})[0] == 200
 
 
+def test_unlabelled_volume_of_another_admin_refused_at_sign_in(deployed):
+    # A volume from before the admin label (copied here without it) passes preflight; the sign-in check
+    # then names the volume and the fix, without burying it under the container's log.
+    image = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}}", CONTAINER],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run(["docker", "stop", CONTAINER], capture_output=True, check=True)  # a still copy of its data
+    subprocess.run(["docker", "volume", "create", OLD_VOLUME], capture_output=True, check=True)
+    subprocess.run(["docker", "run", "--rm", "--entrypoint", "cp", "-v", VOLUME + ":/from:ro", "-v", OLD_VOLUME + ":/to",
+                    image, "-a", "/from/.", "/to/"], capture_output=True, check=True)
+    res = ansible_playbook("playbooks/webui.yml", "-e", "webui_data_volume=" + OLD_VOLUME,
+                           "-e", "webui_admin_password=Another-Password-0123456789")
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert "cannot sign in to Open WebUI with its password (given as webui_admin_password" in res.stdout, res.stdout[-3000:]
+    assert f"the data volume {OLD_VOLUME} already has users" in res.stdout
+    assert "teardown_remove_webui_data=true" in res.stdout
+    assert "Its last log lines" not in res.stdout
+    assert "Another-Password" not in res.stdout
+
+
 def remove_test_webui():
     subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True, check=False)
-    subprocess.run(["docker", "volume", "rm", "-f", VOLUME], capture_output=True, check=False)
+    for volume in (VOLUME, OLD_VOLUME):
+        subprocess.run(["docker", "volume", "rm", "-f", volume], capture_output=True, check=False)
 
 
 def teardown_module(module):
