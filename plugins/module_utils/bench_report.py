@@ -38,7 +38,8 @@ CHAT_BACKENDS = ("openai-chat", "openai-responses", "openai-audio")
 FAILURE_STATUS = "failed"
 TEXT_COLUMNS = ("case", "status", "host", "error", "objective")  # left-aligned in the HTML tables
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_SLO_MAX_RE = re.compile(r"^(mean|median|std|p\d+(?:\.\d+)?)_(ttft|tpot|itl|e2el)_ms$")
+# A latency statistic of vLLM's result JSON; as an SLO key, a maximum.
+_LATENCY_KEY_RE = re.compile(r"^(mean|median|std|p\d+(?:\.\d+)?)_(ttft|tpot|itl|e2el)_ms$")
 _SLO_MIN_RE = re.compile(r"^min_((?:request|output|total_token)_throughput(?:_per_instance)?|request_goodput)$")
 _FLAG_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 
@@ -245,7 +246,7 @@ def parse_slo(slo):
             limit = float(limit)
         except (TypeError, ValueError):
             raise BenchReportError("benchmark_slo %s must be a number, not %r." % (key, limit))
-        if _SLO_MAX_RE.match(key):
+        if _LATENCY_KEY_RE.match(key):
             out.append({"key": key, "bound": "max", "field": key, "limit": limit})
         elif _SLO_MIN_RE.match(key):
             out.append({"key": key, "bound": "min", "field": key[len("min_"):], "limit": limit})
@@ -346,7 +347,7 @@ def case_row(manifest, case, data, run_id=None):
     for key in THROUGHPUTS + ("request_goodput",):
         row[key] = data.get(key)
     for key in data:
-        if re.match(r"^(mean|median|std|p\d+(?:\.\d+)?)_(ttft|tpot|itl|e2el)_ms$", key):
+        if _LATENCY_KEY_RE.match(key):
             row[key] = data[key]
     for metric, dummy in METRICS:
         for stat in STATS:
@@ -813,7 +814,7 @@ def _html_table(columns, rows, table_attrs):
         for key, dummy in columns:
             value = row.get(key)
             raw = repr(value) if isinstance(value, float) else ("" if value is None else str(value))
-            text_cls = "text" if key in ("case", "status", "host", "error", "objective") else "num"
+            text_cls = "text" if key in TEXT_COLUMNS else "num"
             cells.append('<td class="%s" data-key="%s" data-value="%s">%s</td>'
                          % (text_cls, esc(key), esc(raw), esc(fmt(value))))
         out.append('<tr%s data-case="%s">%s</tr>' % (cls, esc(str(row.get("case"))), "".join(cells)))
