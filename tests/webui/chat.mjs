@@ -66,16 +66,21 @@ try {
   const REPLY = 'div[id^="message-"]:not(.user-message):not([id^="message-input"])';
   await page.evaluate((sel) => {
     const before = document.querySelectorAll(sel).length;
-    window.__vaccReplyLengths = [];
-    const record = () => {
+    // The reply this message gets (null until it appears): its element and its text box.
+    window.__vaccReply = () => {
       const replies = document.querySelectorAll(sel);
-      if (replies.length <= before) return;
-      const box = replies[replies.length - 1].querySelector('#response-content-container');
-      const n = box ? box.innerText.trim().length : 0;
+      if (replies.length <= before) return null;
+      const last = replies[replies.length - 1];
+      return { last, box: last.querySelector('#response-content-container') };
+    };
+    window.__vaccReplyLengths = [];
+    new MutationObserver(() => {
+      const reply = window.__vaccReply();
+      if (!reply) return;
+      const n = reply.box ? reply.box.innerText.trim().length : 0;
       const seen = window.__vaccReplyLengths;
       if (seen.length === 0 || seen[seen.length - 1] !== n) seen.push(n);
-    };
-    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
   }, REPLY);
 
   await page.locator('#chat-input').click();
@@ -85,13 +90,11 @@ try {
   step('message sent');
 
   // A reply is finished when it has text and its action buttons (copy, regenerate, ...) appear.
-  await page.waitForFunction((sel) => {
-    const replies = document.querySelectorAll(sel);
-    const last = replies[replies.length - 1];
-    const box = last && last.querySelector('#response-content-container');
-    return Boolean(box && box.innerText.trim() && last.querySelector('button'));
-  }, REPLY);
-  const text = (await page.locator(REPLY).last().locator('#response-content-container').innerText()).trim();
+  const text = await (await page.waitForFunction(() => {
+    const reply = window.__vaccReply();
+    const text = reply && reply.box ? reply.box.innerText.trim() : '';
+    return text && reply.last.querySelector('button') ? text : null;
+  })).jsonValue();
   const lengths = await page.evaluate(() => window.__vaccReplyLengths);
   step('reply complete');
   result.reply = text;
