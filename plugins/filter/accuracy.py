@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import accuracy_task as at
-from ansible_collections.vacc.qwen3.plugins.plugin_utils.filter_errors import refusals_as_filter_errors
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_task as at
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._filter_errors import refusals_as_filter_errors
 
 
 @refusals_as_filter_errors(at.AccuracyTaskError)

@@ -5,8 +5,8 @@ Docs: the bench_*.yml files beside this one. The logic lives in module_utils/ben
 
 from __future__ import annotations
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import bench_report as br
-from ansible_collections.vacc.qwen3.plugins.plugin_utils.filter_errors import refusals_as_filter_errors
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _bench_cases as br
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._filter_errors import refusals_as_filter_errors
 
 
 _refusals_as_filter_errors = refusals_as_filter_errors(br.BenchReportError)

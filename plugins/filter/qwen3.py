@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_planner as planner
-from ansible_collections.vacc.qwen3.plugins.plugin_utils.filter_errors import refusals_as_filter_errors
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _planner as planner
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._filter_errors import refusals_as_filter_errors
 
 
 _refusals_as_filter_errors = refusals_as_filter_errors(planner.PlanError)

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_catalog
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as qwen3_catalog
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))

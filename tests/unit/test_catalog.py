@@ -5,7 +5,7 @@ plugins/module_utils/qwen3_catalog.py, so a slip in either shows up here.
 """
 import pytest
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_catalog as cat
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
 
 # name, huggingface, modelscope (None = "/"), parameter, dtype, parallel
 SEED_MODELS = """

@@ -6,8 +6,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vacc.qwen3.plugins.filter import qwen3 as filters
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_catalog as cat
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_planner as planner
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _planner as planner
 
 from test_catalog import SEED_LIMITS, SEED_ROWS
 

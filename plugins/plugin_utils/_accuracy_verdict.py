@@ -20,8 +20,8 @@ Tests:
 
 from __future__ import annotations
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_published as pub
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_stats as st
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_published as pub
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_stats as st
 
 NO_REGRESSION = "no significant regression"
 REGRESSION = "regression"

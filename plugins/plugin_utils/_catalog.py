@@ -9,16 +9,11 @@ these tables; nothing else restates them.
 
 from __future__ import annotations
 
+from ansible_collections.vacc.qwen3.plugins.module_utils._cards import CARDS  # noqa: F401 (re-exported)
+
 K = 1024  # the guide's "56k", "100k", "128k" are multiples of 1024 (56k = 57344)
 
 # ---------------------------------------------------------------- hardware
-# Dies are what the runtime counts as devices: TP counts dies (one VA16 runs TP4).
-CARDS = {
-    "VA16": {"memory_gb": 128, "dies": 4, "die_memory_gb": 32},
-    "VA10L": {"memory_gb": 128, "dies": 4, "die_memory_gb": 32},
-    # The VA1L's die count is not public: stored as unknown; callers must say so.
-    "VA1L": {"memory_gb": 64, "dies": None, "die_memory_gb": None},
-}
 CARDS_PER_SERVER = 4  # a VA16 server holds 4 cards = 16 dies (the guide's "单台 VA16（4*128G）服务器")
 
 # The guide's minimum-hardware table, per family group.

@@ -14,7 +14,7 @@ import json
 import math
 import shlex
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_catalog as cat
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
 
 GIB = 1024 ** 3
 # Bytes per parameter by checkpoint dtype. FP8/INT4 checkpoints keep embeddings and lm_head in

@@ -24,8 +24,8 @@ import json
 import os
 import shutil
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_stats as st
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_verdict as av
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_stats as st
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_verdict as av
 
 CI_WILSON = "wilson"
 CI_NORMAL = "normal"
