@@ -19,7 +19,7 @@ help:
 	@echo "make lab    - a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3"
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt roles/tiny_model/files/requirements.txt
+$(VENV)/.installed: requirements-dev.txt roles/lab_tiny_model/files/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_results as ar
-from ansible_collections.vacc.qwen3.plugins.plugin_utils._report_action import ReportAction
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._controller_action import ReportAction
 
 ARGUMENT_SPEC = {
     "staging": {"type": "path", "required": True},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _bench_render as br
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._bench_cases import BenchReportError
-from ansible_collections.vacc.qwen3.plugins.plugin_utils._report_action import ReportAction
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._controller_action import ReportAction
 
 ARGUMENT_SPEC = {
     "run_dir": {"type": "path", "required": True},

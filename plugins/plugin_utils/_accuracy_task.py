@@ -64,7 +64,6 @@ PRESETS = {
     "precision_llm": PRECISION_LLM,
 }
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class AccuracyTaskError(ValueError):
@@ -246,7 +245,3 @@ def settle(s):
         "few_shot": {n: dataset_args.get(n, {}).get("few_shot_num") for n in datasets},
     }
     return {"task": task, "meta": meta, "notes": notes}
-
-
-def run_id_ok(run_id):
-    return bool(run_id) and bool(_RUN_ID.match(str(run_id)))

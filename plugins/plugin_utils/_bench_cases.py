@@ -65,9 +65,10 @@ def default_cases(input_len=128, output_len=1024, max_concurrency=4, prompts_per
     return normalize_cases(unique)
 
 
-def normalize_cases(cases, max_model_len=None):
+def normalize_cases(cases, max_model_len=None, max_input_len=None):
     """Validated cases with integer fields and a file-safe `name` each (default in<I>-out<O>-c<C>-n<N>);
-    an optional per-case `slo` dict is kept (it extends the host's SLO)."""
+    an optional per-case `slo` dict is kept (it extends the host's SLO). A case must fit the service:
+    input_len within its max-input-len (the prefill limit), input + output within its max-model-len."""
     if not isinstance(cases, (list, tuple)) or not cases:
         raise BenchReportError("benchmark_cases must be a non-empty list of {input_len, output_len, "
                                "max_concurrency, num_prompts}.")
@@ -91,6 +92,11 @@ def normalize_cases(cases, max_model_len=None):
         if norm["name"] in names:
             raise BenchReportError("two benchmark cases are named %s; names must be unique." % norm["name"])
         names.add(norm["name"])
+        if max_input_len and norm["input_len"] > int(max_input_len):
+            raise BenchReportError(
+                "benchmark case %s has input_len %d, over the service's max-input-len %d (the guide's prefill "
+                "limit); use input_len <= %d." % (norm["name"], norm["input_len"], int(max_input_len),
+                                                   int(max_input_len)))
         if max_model_len and norm["input_len"] + norm["output_len"] > int(max_model_len):
             raise BenchReportError(
                 "benchmark case %s needs input_len + output_len = %d tokens, over the service's "

@@ -132,8 +132,10 @@ KNOWN_FAILURES = {
                          "multiple of the quantization group size 128",
 }
 
-# Only desc_act=False GPTQ checkpoints are supported (the guide's TIPS).
-GPTQ_DESC_ACT_SUPPORTED = False
+# Quantization settings the platform does not load, by quant method (the guide's TIPS: only
+# desc_act=False GPTQ checkpoints are supported). The planner refuses a checkpoint whose
+# quantization_config (config.json, or quantize_config.json as vLLM reads it) matches one.
+UNSUPPORTED_QUANT = {"gptq": {"desc_act": True}}
 
 
 def _model(row):

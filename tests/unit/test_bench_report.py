@@ -129,25 +129,56 @@ def test_default_cases_are_the_guides_example_and_a_sweep():
     assert names == ["in32-out16-c1-n3", "in32-out16-c1-n5", "in32-out16-c2-n10", "in32-out16-c4-n20"]
 
 
-def test_bench_cases_filter_defaults_and_refusals():
-    f = bench_filters.FilterModule().filters()["bench_cases"]
-    assert len(f(None, input_len=32, output_len=16, max_concurrency=8)) == 4
-    given = f([{"input_len": "64", "output_len": 8, "max_concurrency": 2, "num_prompts": 4}], max_model_len=2048)
+def test_cases_defaults_and_refusals():
+    assert len(bc.default_cases(32, 16, 8)) == 4
+    given = bc.normalize_cases([{"input_len": "64", "output_len": 8, "max_concurrency": 2, "num_prompts": 4}],
+                               max_model_len=2048)
     assert given == [{"input_len": 64, "output_len": 8, "max_concurrency": 2, "num_prompts": 4,
                       "name": "in64-out8-c2-n4"}]
-    from ansible.errors import AnsibleFilterError
-    with pytest.raises(AnsibleFilterError, match="over the service's max_model_len 2048"):
-        f([{"input_len": 2000, "output_len": 100, "max_concurrency": 1, "num_prompts": 1}], max_model_len=2048)
-    with pytest.raises(AnsibleFilterError, match="lacks num_prompts"):
-        f([{"input_len": 1, "output_len": 1, "max_concurrency": 1}])
-    with pytest.raises(AnsibleFilterError, match="positive integer"):
-        f([{"input_len": 0, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}])
-    with pytest.raises(AnsibleFilterError, match="unknown keys concurrency"):
-        f([{"input_len": 1, "output_len": 1, "concurrency": 1, "num_prompts": 1, "max_concurrency": 1}])
-    with pytest.raises(AnsibleFilterError, match="names must be unique"):
-        f([{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}] * 2)
-    with pytest.raises(AnsibleFilterError, match="not usable as a file name"):
-        f([{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1, "name": "../x"}])
+
+    def refused(cases, **kw):
+        with pytest.raises(bc.BenchReportError) as info:
+            bc.normalize_cases(cases, **kw)
+        return str(info.value)
+
+    assert "over the service's max_model_len 2048" in refused(
+        [{"input_len": 2000, "output_len": 100, "max_concurrency": 1, "num_prompts": 1}], max_model_len=2048)
+    # The guide's prefill limit: in60000 at TP2 (max-input-len 56k = 57344) is refused.
+    assert refused([{"input_len": 60000, "output_len": 16, "max_concurrency": 1, "num_prompts": 1}],
+                   max_model_len=65536, max_input_len=57344) == (
+        "benchmark case in60000-out16-c1-n1 has input_len 60000, over the service's max-input-len 57344 (the "
+        "guide's prefill limit); use input_len <= 57344.")
+    assert "lacks num_prompts" in refused([{"input_len": 1, "output_len": 1, "max_concurrency": 1}])
+    assert "positive integer" in refused([{"input_len": 0, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}])
+    assert "unknown keys concurrency" in refused(
+        [{"input_len": 1, "output_len": 1, "concurrency": 1, "num_prompts": 1, "max_concurrency": 1}])
+    assert "names must be unique" in refused([{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}] * 2)
+    assert "not usable as a file name" in refused(
+        [{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1, "name": "../x"}])
+
+
+def test_bench_cases_action_refuses_with_the_sentence_alone(tmp_path):
+    """The role's step: vacc.qwen3.bench_cases fails with the sentence as its msg, nothing around it."""
+    playbook = tmp_path / "cases.yml"
+    playbook.write_text("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - vacc.qwen3.bench_cases:
+        input_len: 60000
+        output_len: 16
+        max_concurrency: 1
+        max_model_len: 65536
+        max_input_len: 57344
+""")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json")
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                          "-c", "local", str(playbook)], cwd=str(ROOT), env=env, capture_output=True, text=True,
+                         timeout=120, check=False)
+    result = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert result["failed"] and result["msg"] == (
+        "benchmark case in60000-out16-c1-n3 has input_len 60000, over the service's max-input-len 57344 (the "
+        "guide's prefill limit); use input_len <= 57344.")
 
 
 HELP_UPSTREAM = """usage: vllm bench serve [options]

@@ -27,7 +27,7 @@ LOCAL_INV = os.path.join(ROOT, "inventories/local")
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
-# The local inventory is a lab (weights written by tiny_model under another directory name): put the
+# The local inventory is a lab (weights written by lab_tiny_model under another directory name): put the
 # role's defaults back so each test says what it uses; a later -e wins.
 ROLE_DEFAULTS = ["-e", "model_download_source=hfd", "-e", "qwen3_model_dir="]
 
@@ -94,7 +94,7 @@ def test_local_source_on_the_host_and_check_mode(tmp_path):
 
 
 def test_lab_inventory_weights_in_place_are_only_verified(tmp_path):
-    """The local inventory's flow: tiny_model wrote the checkpoint as qwen3_model_dir; nothing is fetched."""
+    """The local inventory's flow: lab_tiny_model wrote the checkpoint as qwen3_model_dir; nothing is fetched."""
     sharded(tmp_path, "qwen3-tiny")
     res = ok(play("-e", "qwen3_weights_dir=%s" % tmp_path, lab=True))
     assert res.recap["localhost"]["changed"] == 0
