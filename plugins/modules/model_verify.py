@@ -153,7 +153,8 @@ custom_code:
 quantization_config:
   description:
     - The C(quantization_config) of C(config.json), else the content of C(quantize_config.json) (the
-      file AutoGPTQ writes and vLLM reads), or null for an unquantized checkpoint.
+      file AutoGPTQ writes and vLLM reads as GPTQ's; C(quant_method) gptq unless it says otherwise), or null
+      for an unquantized checkpoint.
   returned: always
   type: dict
   sample: {quant_method: gptq, bits: 4, group_size: 128, desc_act: false, sym: true}
@@ -362,7 +363,8 @@ def verify(path, require_tokenizer=True, expect=None, max_header_bytes=100 * 102
         if err or not isinstance(quantize, dict):
             problems.append("quantize_config.json is not a JSON object%s." % (" (%s)" % err if err else ""))
         else:
-            result["quantization_config"] = quantize
+            # AutoGPTQ writes this file; vLLM reads it as GPTQ's configuration.
+            result["quantization_config"] = dict({"quant_method": "gptq"}, **quantize)
 
     # ---- code the engine would run under --trust-remote-code
     result["custom_code"] += sorted(n for n in os.listdir(path) if n.endswith(".py"))

@@ -8,10 +8,11 @@ caller says how to read a variable (a host's task vars, or hostvars for a fleet)
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re
+
+import yaml
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -78,6 +79,7 @@ def convert(name, kind, value):
     """`value` as `kind`; None for blank (what AWX sends for an unanswered question)."""
     if _blank(value):
         return None
+    raw = value
     try:
         if kind == "int":
             if isinstance(value, bool):
@@ -87,17 +89,17 @@ def convert(name, kind, value):
             return boolean(value, strict=True)
         if kind in ("dict", "list"):
             if isinstance(value, str):
-                value = json.loads(value)
+                value = yaml.safe_load(value)
             if not isinstance(value, dict if kind == "dict" else list):
                 raise ValueError
             return [str(v) for v in value] if kind == "list" else dict(value)
         if isinstance(value, (dict, list)):
             raise ValueError
         return str(value)
-    except (TypeError, ValueError, PlanError):
+    except (TypeError, ValueError, PlanError, yaml.YAMLError):
         what = {"int": "a whole number", "bool": "true or false", "dict": "a mapping (YAML or JSON)",
                 "list": "a list (YAML or JSON)"}.get(kind, "a string")
-        raise PlanError("%s must be %s, not %r." % (name, what, value))
+        raise PlanError("%s must be %s, not %r." % (name, what, raw))
 
 
 def read(get, extra_var_names=()):
