@@ -42,11 +42,11 @@ SERVER_GROUP_VARS = [
          "qwen3_tp": 2,
          "qwen3_instances": 1,
      }),
-    ("The tiny random Qwen3 (roles/tiny_model) stands in for the Qwen3-0.6B weights.", {
+    ("The tiny random Qwen3 (roles/lab_tiny_model) stands in for the Qwen3-0.6B weights.", {
         "qwen3_model_dir": "qwen3-tiny",
         "qwen3_served_model_name": "qwen3-tiny",
     }),
-    ("Upstream vLLM's CPU build (roles/engine_image) stands in for the vendor's vllm_vacc image: TP1 on\n"
+    ("Upstream vLLM's CPU build (roles/lab_engine_image) stands in for the vendor's vllm_vacc image: TP1 on\n"
      "the CPU, not privileged (no card to reach, and this sandbox refuses --privileged).", {
          "qwen3_service_image": "vacc-qwen3/vllm-cpu-standin:0.32.0",
          "qwen3_vllm_version": "0.32.0",
@@ -78,22 +78,23 @@ def server_host_vars(host: "Host", engine_address: str) -> list:
     return [
         ("Container and network names derive from the service name: distinct per host on the shared engine.", {
             "qwen3_service_name": "fleet%d_vllm" % i,
-            "qwen3_service_network": "fleet%d_vllm" % i,
         }),
         ("The server's public door (published on this machine) and its monitor port.", {
             "qwen3_service_port": 18100 + i,
-            "vllm_service_monitor_port": 19100 + i,
+            "qwen3_service_monitor_port": 19100 + i,
         }),
         ("Published ports answer on this machine, which the fleet hosts see as the vacc-fleet network's\n"
-         "gateway; 127.0.0.1 inside a test host is the test host itself, not where its engines publish.", {
+         "gateway; 127.0.0.1 inside a test host is the test host itself, not where its engines publish.\n"
+         "The door and its monitor listener are bound to that address only.", {
              "qwen3_service_address": engine_address,
-             "vllm_service_monitor_bind": engine_address,
+             "qwen3_service_bind_address": engine_address,
+             "qwen3_service_monitor_bind": engine_address,
          }),
         ("The host's data directory, mounted at the same path in the host and on this machine: the engine\n"
          "resolves the bind mounts of the containers this host starts on this machine.", {
              "qwen3_weights_dir": "%s/weights" % data,
-             "vllm_service_config_dir": "%s/etc" % data,
-             "vllm_service_build_dir": "%s/build" % data,
+             "qwen3_service_config_dir": "%s/etc" % data,
+             "vllm_service_lb_build_dir": "%s/build" % data,
          }),
     ]
 
@@ -118,7 +119,7 @@ LAB = "vacc.qwen3.lab"                # label key: what the lab owns, by kind
 LAB_HOST, LAB_NETWORK, LAB_IMAGE, LAB_STAGE = "fleet-host", "fleet-network", "fleet-host-image", "fleet-host-build"
 HOST_NAME = "vacc.qwen3.fleet.host"   # label key: the container's inventory name
 SPEC = "vacc.qwen3.fleet.spec"        # label key: hash of how the container was run
-RECIPE = "vacc.qwen3.recipe-sha256"   # label key: hash of the image's recipe (as roles/engine_image)
+RECIPE = "vacc.qwen3.recipe-sha256"   # label key: hash of the image's recipe (as the repo's offline image builds)
 ENGINE_HOST = "vacc.qwen3.host"       # label key the roles put on what a host starts on the engine
 DATA_ROOT = Path("/var/lib/vacc-qwen3-fleet")
 KEY = ROOT / ".fleet" / "id_ed25519"

@@ -36,7 +36,14 @@ KEY_ALPHABET = string.ascii_letters + string.digits
 
 
 def write_atomic(path, text, mode=0o600):
-    """Write `text` to `path` through a temporary file in the same directory (never half a file)."""
+    """Write `text` to `path` through a temporary file in the same directory (never half a file);
+    nothing when it already holds `text`. Returns whether it wrote."""
+    try:
+        with open(path) as fh:
+            if fh.read() == text and (os.stat(path).st_mode & 0o777) == mode:
+                return False
+    except OSError:
+        pass
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
     try:
@@ -44,6 +51,7 @@ def write_atomic(path, text, mode=0o600):
             fh.write(text)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+        return True
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -158,7 +166,8 @@ class ActionModule(ActionBase):
         changed = self._key(svc)
         if args["plan_dir"] and not self._task.check_mode:
             os.makedirs(args["plan_dir"], mode=0o700, exist_ok=True)
-            write_atomic(os.path.join(args["plan_dir"], host + ".json"), json.dumps(plan_record(p, svc), indent=2) + "\n")
+            changed = write_atomic(os.path.join(args["plan_dir"], host + ".json"),
+                                   json.dumps(plan_record(p, svc), indent=2) + "\n") or changed
         facts.update(qwen3_plan=p, qwen3_service=svc)
         return {"changed": changed, "ansible_facts": facts, "msg": summary_row(host, p)}
 
@@ -210,9 +219,8 @@ class ActionModule(ActionBase):
             if args["plan_dir"]:
                 os.makedirs(args["plan_dir"], mode=0o700, exist_ok=True)
                 for host, (p, svc) in plans.items():
-                    write_atomic(os.path.join(args["plan_dir"], host + ".json"),
-                                 json.dumps(plan_record(p, svc), indent=2) + "\n")
-                changed = True
+                    changed = write_atomic(os.path.join(args["plan_dir"], host + ".json"),
+                                           json.dumps(plan_record(p, svc), indent=2) + "\n") or changed
         small = len(plans) <= 8
         return {"changed": changed, "table": rows, "hosts": len(plans),
                 "plans": {h: plan_record(p, svc) for h, (p, svc) in plans.items()} if small else {},

@@ -84,14 +84,14 @@ def test_inventory_groups_and_distinct_names(inventory):
     assert inventory["qwen3_gateway"]["hosts"] == ["fleet-gw"]
     hostvars = inventory["_meta"]["hostvars"]
     gateway = json.loads(docker("network", "inspect", "vacc-fleet"))[0]["IPAM"]["Config"][0]["Gateway"]
-    for key in ("qwen3_service_name", "qwen3_service_network", "qwen3_service_port", "vllm_service_monitor_port",
-                "qwen3_weights_dir", "vllm_service_config_dir", "vllm_service_build_dir"):
+    for key in ("qwen3_service_name", "qwen3_service_port", "qwen3_service_monitor_port",
+                "qwen3_weights_dir", "qwen3_service_config_dir", "vllm_service_lb_build_dir"):
         values = [hostvars[h][key] for h in servers]
         assert len(set(values)) == len(values), (key, values)
     for i, host in enumerate(servers, 1):
         hv = hostvars[host]
-        assert (hv["qwen3_service_port"], hv["vllm_service_monitor_port"]) == (18100 + i, 19100 + i)
-        assert hv["qwen3_service_address"] == hv["vllm_service_monitor_bind"] == gateway
+        assert (hv["qwen3_service_port"], hv["qwen3_service_monitor_port"]) == (18100 + i, 19100 + i)
+        assert hv["qwen3_service_address"] == hv["qwen3_service_bind_address"] == hv["qwen3_service_monitor_bind"] == gateway
         assert hv["qwen3_weights_dir"] == "/var/lib/vacc-qwen3-fleet/%s/weights" % host
         assert hv["ansible_connection"] == "ssh" and hv["vacc_dies"] == 4
     assert hostvars["fleet-gw"]["qwen3_gateway_port"] == 18100

@@ -311,7 +311,7 @@ def two_hosts(tmp_path, shared=False):
     # Both hosts are this machine (local connection) with their own weights directories.
     inv.write_text(json.dumps({"all": {"vars": {
         "ansible_connection": "local", "ansible_host": "127.0.0.1", "qwen3_model": "Qwen3-0.6B",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "hosts": hosts}}))
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "children": {"vacc_servers": {"hosts": hosts}}}}))
     return str(inv)
 
 

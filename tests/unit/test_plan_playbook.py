@@ -50,6 +50,11 @@ def test_the_guides_command(tmp_path):
     assert spec["volumes"][1].endswith("/api_key:/run/secrets/vacc-qwen3/api_key:ro")
     assert plan["service"]["door"]["port"] == 8000 and plan["service"]["door"]["monitor"]["bind"] == "127.0.0.1"
 
+    # Nothing changed, nothing rewritten: the same run again reports no change.
+    same = run_plan(tmp_path, "-e", "qwen3_model=Qwen3-235B-A22B-Instruct-2507-FP8", "-e", "vacc_card=VA16",
+                    "-e", "vacc_cards=4", "-e", "qwen3_tp=16", "-e", "qwen3_plan_dir=%s" % out)
+    assert same.returncode == 0 and "changed=0" in same.stdout, same.stdout
+
     # The key is generated once: a second run reuses it.
     again = run_plan(tmp_path, "-e", "qwen3_model=Qwen3-8B-AWQ", "-e", "qwen3_plan_dir=%s" % out)
     assert again.returncode == 0, again.stdout + again.stderr
