@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo docs test test-unit sanity test-integration test-engine test-accuracy test-benchmark test-webui lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab
+.PHONY: help venv lab demo docs test test-unit sanity test-integration test-engine test-accuracy test-benchmark test-webui test-security lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
@@ -19,6 +19,7 @@ help:
 	@echo "make lab    - a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3"
 	@echo "make fleet  - FLEET_HOSTS (3) test servers + a gateway over real SSH, inventories/fleet/ (FLEET_LINK_MBIT: egress limit)"
 	@echo "make fleet-down - remove the fleet, the engines its hosts started, its data and inventory (fleet-status: show it)"
+	@echo "make bench-plan - plan 10, 100 and 1000 never-contacted hosts with vacc.qwen3.plan; prints hosts/s"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt roles/lab_tiny_model/files/requirements.txt
@@ -61,6 +62,13 @@ test-accuracy: venv lab
 test-benchmark: venv lab
 	$(BIN)/python -m pytest -q tests/benchmark
 
+# The front door tried as an attacker would, against the live local service (two instances, then one).
+test-security: venv lab
+	$(BIN)/python -m pytest -q tests/security
+
+bench-plan: venv
+	$(BIN)/python tools/bench_plan.py --hosts 10,100,1000 --limit 60
+
 test-webui: venv lab
 	bash tests/webui/setup.sh
 	$(BIN)/python -m pytest -q tests/webui
@@ -86,16 +94,16 @@ fleet-status:
 test-fleet-lab: fleet
 	$(BIN)/python -m pytest -q tests/fleet
 
-TEST_STAGES := test-unit lint sanity test-integration test-engine test-molecule test-benchmark test-accuracy test-webui
+TEST_STAGES := test-unit lint sanity test-integration test-engine test-molecule test-security test-benchmark test-accuracy test-webui
 
 # The live-service suites bring up the local service when it does not answer; a run that started it
 # removes it again (a service that was already up, e.g. from `make demo`, stays as it was).
 test:
-	@had=$$(docker ps -q --filter label=vacc.qwen3.component=instance 2>/dev/null || true); \
+	@had=$$(docker ps -q --filter label=vacc.qwen3.component=instance --filter label=vacc.qwen3.host=localhost 2>/dev/null || true); \
 	if $(MAKE) --no-print-directory $(TEST_STAGES); then rc=0; else rc=$$?; fi; \
 	if [ -z "$$had" ] && docker info >/dev/null 2>&1; then \
 	  echo "== removing the local service the tests started"; \
-	  $(BIN)/ansible-playbook -i inventories/local playbooks/teardown.yml -e webui_container_name=vacc-webui-test >/dev/null || rc=1; \
+	  $(BIN)/ansible-playbook -i inventories/local playbooks/teardown.yml >/dev/null || rc=1; \
 	fi; \
 	exit $$rc
 

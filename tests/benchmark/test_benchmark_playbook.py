@@ -211,7 +211,7 @@ def test_failed_cases_are_recorded_and_fail_the_play_at_the_end(service, tmp_pat
         record = json.loads((run / "localhost" / ("%s.json" % name)).read_text())
         assert record["status"] == "failed" and record["case"] == name
         assert record["error"] == ("the service container vacc_qwen3_no_such_container does not exist on localhost "
-                                   "(deploy first: playbooks/deploy.yml)")
+                                   "(deploy first: vacc.qwen3.deploy)")
         assert "| localhost | %s | failed | the service container vacc_qwen3_no_such_container" % name in res.stdout
     md = (run / "report" / "benchmark.md").read_text()
     assert "1 host(s), 2 case(s): 0 ok, 2 failed." in md

@@ -105,9 +105,10 @@ def test_role_reuses_image(image):
     assert "stand-in for harbor.vastaitech.com/ai_deliver/vllm_vacc" in res.stdout
 
 
-def test_preflight_names_wheel_variable(image):
-    # A missing image forces a build; no wheel must stop it in preflight with the variable named.
-    res = playbook("--tags", "lab_engine_image_preflight",
+def test_build_inputs_name_the_wheel_variable(image):
+    # A missing image forces a build; no wheel must stop it before building, with the variable named
+    # (in check mode too: the inputs are checked either way).
+    res = playbook("--check", "--tags", "lab_engine_image_build",
                    "-e", "lab_engine_image_name=vacc-qwen3/no-such-image",
                    "-e", f"lab_engine_image_base={IMAGE}",
                    "-e", "lab_engine_image_torch_wheel_dir=/nonexistent")

@@ -5,6 +5,7 @@ against a local HTTP server standing in for the endpoint and fake CLIs that log 
 copy a fixture checkpoint.
 """
 import functools
+import hashlib
 import http.server
 import json
 import os
@@ -37,7 +38,8 @@ def play(*extra, inventory=LOCAL_INV, playbook=DOWNLOAD, env=None, lab=False):
     run_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                    **(env or {}))
     defaults = ROLE_DEFAULTS if inventory == LOCAL_INV and not lab else []
-    res = subprocess.run([PLAYBOOK_BIN, "-i", inventory, playbook] + defaults + GIVEN_KEY + list(extra), cwd=ROOT, env=run_env,
+    pin = ["-e", "model_download_hfd_sha256=" + hashlib.sha256(FAKE_HFD.encode()).hexdigest()]
+    res = subprocess.run([PLAYBOOK_BIN, "-i", inventory, playbook] + defaults + GIVEN_KEY + pin + list(extra), cwd=ROOT, env=run_env,
                          capture_output=True, text=True, timeout=300, check=False)
     res.recap = {h: {"ok": int(o), "changed": int(c), "unreachable": int(u), "failed": int(f)}
                  for h, o, c, u, f in RECAP.findall(res.stdout)}
@@ -282,6 +284,20 @@ def test_hfd_downloads_resumes_and_then_skips(tmp_path, fake_endpoint):
     ok_again = ok(play(*args, env=env))
     assert ok_again.recap["localhost"]["changed"] == 0
     assert len((tmp_path / "hub.log").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("pin,needle", [
+    ("", "model_download_hfd_sha256 is not a sha256: hfd.sh runs as root on every host that fetches"),
+    ("0" * 64, "did not match"),
+], ids=["unpinned", "another-hfd.sh"])
+def test_hfd_runs_only_the_pinned_copy(tmp_path, fake_endpoint, pin, needle):
+    hfd = tmp_path / "hfd.sh"
+    res = play("-e", "model_download_hf_endpoint=%s" % fake_endpoint, "-e", "model_download_hfd_url=%s/hfd/hfd.sh" % fake_endpoint,
+               "-e", "model_download_hfd_path=%s" % hfd, "-e", "model_download_install_packages=false",
+               "-e", "qwen3_weights_dir=%s" % (tmp_path / "w"), "-e", "qwen3_model=Qwen3-0.6B",
+               "-e", "model_download_hfd_sha256=%s" % pin, env=hub_env(tmp_path, sharded(tmp_path, "hub")))
+    assert res.returncode != 0 and needle in res.flat
+    assert not hfd.exists() and not (tmp_path / "hub.log").exists(), "nothing ran"
 
 
 @pytest.mark.parametrize("source,model,expected", [

@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: vacc.qwen3 contributors; Apache-2.0
+"""The fleet's status: one row per server from what each server and gateway reported (the facts
+vllm_service_status and gateway_status) against the plan, as a table, Markdown and JSON.
+Pure functions besides write_files()."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+
+COLUMNS = (("host", "server"), ("state", "state"), ("served_model_name", "served as"), ("image", "image"),
+           ("digest", "digest"), ("instances", "up/total"), ("die_slices", "dies"), ("door", "door"),
+           ("gateway", "gateway"), ("in_flight", "in flight"), ("queued", "queued"), ("drift", "drift"))
+
+
+def server_row(host, facts, gateways):
+    """One server's row. `facts`: its hostvars; `gateways`: each gateway's gateway_status."""
+    plan, svc = facts.get("qwen3_plan") or {}, facts.get("qwen3_service") or {}
+    ping = facts.get("__status_ping") or {}
+    status = facts.get("vllm_service_status")
+    row = {"host": host, "model": plan.get("model"), "served_model_name": plan.get("served_model_name"),
+           "planned_image": svc.get("image"), "die_slices": " | ".join(plan.get("die_slices") or []),
+           "gateway": ", ".join("%s %s" % (g, (s.get("servers") or {}).get(host, {}).get("status", "not known"))
+                                for g, s in sorted(gateways.items()) if s.get("running")) or "-"}
+    if ping.get("unreachable") or status is None:
+        row.update(state="unreachable: %s" % " ".join(str(ping.get("msg") or "no status").split())[:160]
+                   if ping.get("unreachable") else "no status (planning or the host failed)",
+                   image="-", digest="-", instances="-", door="-", in_flight="-", queued="-", drift="-")
+        return row
+    instances = status.get("instances") or []
+    up = [i for i in instances if i.get("door_status") == "UP"]
+    images = sorted({i.get("image") or "-" for i in instances})
+    digests = sorted({d.split("@", 1)[1][:19] for i in instances for d in i.get("digests") or []}) or \
+        sorted({(i.get("image_id") or "-")[:19] for i in instances})
+    drift = ["%s: %s" % (i["name"], ", ".join(i["drift"])) for i in instances if i.get("drift")]
+    row.update(
+        state="serving" if len(up) == len(instances) and instances else "degraded" if up else "down",
+        image=", ".join(images), digest=", ".join(digests), instances="%d/%d" % (len(up), len(instances)),
+        door=status.get("door"), in_flight=sum(int(i.get("in_flight") or 0) for i in instances)
+        + sum(int((s.get("servers") or {}).get(host, {}).get("in_flight") or 0) for s in gateways.values()),
+        queued=int(status.get("queued") or 0)
+        + sum(int((s.get("servers") or {}).get(host, {}).get("queued") or 0) for s in gateways.values()),
+        drift="; ".join(drift) or "-")
+    return row
+
+
+def table(rows):
+    widths = [max(len(title), *(len(str(r.get(key, ""))) for r in rows)) for key, title in COLUMNS]
+    lines = ["  ".join(title.ljust(w) for (key, title), w in zip(COLUMNS, widths))]
+    lines += ["  ".join(str(r.get(key, "")).ljust(w) for (key, title), w in zip(COLUMNS, widths)) for r in rows]
+    return lines
+
+
+def markdown(rows, generated):
+    out = ["# Fleet status", "", "Generated %s." % generated, "",
+           "| " + " | ".join(title for key, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    out += ["| " + " | ".join(str(r.get(key, "")).replace("|", "\\|") for key, title in COLUMNS) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def _write(path, text):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix="." + os.path.basename(path))
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def write_files(rows, directory, now=None):
+    """fleet.json and fleet.md in `directory`, each written whole or not at all."""
+    generated = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    os.makedirs(directory, exist_ok=True)
+    _write(os.path.join(directory, "fleet.json"), json.dumps({"generated": generated, "servers": rows}, indent=2) + "\n")
+    _write(os.path.join(directory, "fleet.md"), markdown(rows, generated))
+    return {"json": os.path.join(directory, "fleet.json"), "md": os.path.join(directory, "fleet.md")}
