@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: vacc.qwen3 contributors; Apache-2.0
 """Writes roles/monitoring/files/grafana/vacc-qwen3-fleet.json, the fleet dashboard (Grafana 10+ schema):
 a fleet overview row, a per-server row repeated for each selected host, a per-instance row.

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.parse
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import fleet_page as fp
 from ansible_collections.vacc.qwen3.plugins.plugin_utils.report_action import ReportAction
@@ -67,7 +68,7 @@ def _direct(base, timeout):
     def get(path, params):
         url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:  # nosec: the operator's own Prometheus
+            with open_url(url, timeout=timeout) as response:
                 return _decode(response.read(), url)
         except urllib.error.HTTPError as exc:
             # Prometheus says what was wrong in its JSON error body (bad query: 400/422).
@@ -82,6 +83,4 @@ def _decode(raw, url):
     try:
         return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw or "")
     except ValueError:
-        raise fp.FleetPageError("%s did not answer with JSON: is that Prometheus's URL?" % url.split("?")[0])
-
-
+        raise fp.FleetPageError("%s did not answer with JSON: is that Prometheus's URL?" % url.split("?")[0]) from None

@@ -43,8 +43,9 @@ PANELS = (
                                       '{%s, finished_reason=~"stop|length|repetition"}[{w}]))' % ENGINE),
         ("{host}/{instance_name} failed", 'sum by (host, instance_name) (rate(vllm:request_success_total'
                                           '{%s, finished_reason=~"abort|error"}[{w}]))' % ENGINE))},
-    {"id": "die-temperature", "title": "Die temperature (vasmi)", "unit": "\u00b0C", "queries": (
-        ("{host} {device}", 'max by (host, device) (vacc_vasmi_temperature_celsius)'),)},
+    {"id": "die-temperature", "title": "Die temperature (vasmi)", "unit": "\u00b0C",
+     "empty": "no vasmi numbers: see Accelerators below",
+     "queries": (("{host} {device}", 'max by (host, device) (vacc_vasmi_temperature_celsius)'),)},
 )
 INSTANT = {"vasmi_up": "vacc_vasmi_up", "vasmi_info": "vacc_vasmi_info"}
 
@@ -173,10 +174,10 @@ def _clock(t):
     return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%H:%M")
 
 
-def svg_timeseries(panel, series, start, end, width=460, height=260):
+def svg_timeseries(panel, series, start, end, width=440, height=250):
     """A line plot of series over [start, end] (UTC clock on x); an empty panel says why."""
     esc = html.escape
-    left, right, top = 52, 12, 28
+    left, right, top = 52, 28, 28
     legend_rows = (len(series) + 1) // 2
     bottom = 34 + 14 * legend_rows
     height += 14 * legend_rows
@@ -196,8 +197,8 @@ def svg_timeseries(panel, series, start, end, width=460, height=260):
            % (width, height, width, height, esc(panel["id"]), len(series), len(values)),
            "<title>%s</title>" % esc(panel["title"]),
            '<rect x="0" y="0" width="%d" height="%d" fill="#fff"/>' % (width, height),
-           '<text x="8" y="17" font-size="13" font-weight="bold">%s (%s)</text>' % (esc(panel["title"]),
-                                                                                   esc(panel["unit"]))]
+           '<text x="8" y="17" font-size="13" font-weight="bold">%s (%s)</text>'
+           % (esc(panel["title"]), esc(panel["unit"]))]
     for t in y_ticks:
         out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#eee"/>' % (left, py(t), left + pw, py(t)))
         out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (left - 4, py(t) + 4, _tick_text(t)))
@@ -207,8 +208,8 @@ def svg_timeseries(panel, series, start, end, width=460, height=260):
         out.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (px(t), top + ph + 14, _clock(t)))
     out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#444"/>' % (left, top, pw, ph))
     if not values:
-        out.append('<text x="%.1f" y="%.1f" text-anchor="middle" fill="#777" class="empty">no data in this window'
-                   '</text>' % (left + pw / 2.0, top + ph / 2.0))
+        out.append('<text x="%.1f" y="%.1f" text-anchor="middle" fill="#777" class="empty">%s</text>'
+                   % (left + pw / 2.0, top + ph / 2.0, esc(panel.get("empty", "no data in this window"))))
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
         pts = s["points"]
@@ -234,6 +235,7 @@ th{background:#f3f3f3}
 tr.down td,tr.firing td{background:#fde8e8}
 tr.pending td{background:#fff4de}
 .grid{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+figure{margin:0}
 .bad{color:#b00000;font-weight:bold}
 .ok{color:#0a6b0a;font-weight:bold}
 .muted{color:#666}
@@ -268,7 +270,7 @@ def render(snapshot, title="vacc.qwen3 fleet"):
     facts = summary(snapshot)
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', "<title>%s</title>" % esc(title),
            "<style>%s</style></head><body>" % _CSS, "<h1>%s</h1>" % esc(title),
-           '<p>From Prometheus %s, the last %d minutes (every %g s, rates over %s), generated %s. '
+           '<p>From Prometheus %s, the last %d minutes (a point every %g s, rates over %s; times UTC), generated %s. '
            '<span class="%s" id="targets-summary">%d of %d targets up</span>; '
            '<span class="%s" id="alerts-summary">%s</span>.</p>'
            % (esc(meta.get("url") or "?"), meta["window_minutes"], meta["step"], esc(meta["rate_window"]),

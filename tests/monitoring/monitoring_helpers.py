@@ -35,8 +35,8 @@ VOLUME = "vacc-mon-prometheus"
 def run(cmd, timeout=600, check=True, **kw):
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, **kw)
     if check and res.returncode:
-        raise AssertionError("%s failed (rc %d):\n%s\n%s" % (" ".join(map(str, cmd)), res.returncode,
-                                                           res.stdout[-3000:], res.stderr[-3000:]))
+        raise AssertionError("%s failed (rc %d):\n%s\n%s"
+                             % (" ".join(map(str, cmd)), res.returncode, res.stdout[-3000:], res.stderr[-3000:]))
     return res
 
 

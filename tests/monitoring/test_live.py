@@ -191,6 +191,7 @@ def test_fleet_page_renders_in_chromium(stack):
     assert res.returncode == 0 and seen["ok"], seen
     assert seen["requests"] == [] and seen["targets_summary"] == "5 of 5 targets up"
     assert shot.stat().st_size > 20000
+    shutil.copy(RESULTS / "fleet.json", RESULTS / "fleet-healthy.json")  # the API answers, for the unit tests
 
 
 def test_dashboard_queries_are_valid_promql(stack):
@@ -251,4 +252,5 @@ def test_stopped_instance_goes_down_and_its_alert_fires(stack):
     assert res.returncode == 0, res.stdout[-4000:]
     html = (RESULTS / "fleet.html").read_text()
     assert "4 of 5 targets up" in html and "firing: Qwen3InstanceDown" in html
-    shutil.copy(RESULTS / "fleet.html", RESULTS / "fleet-instance-down.html")
+    for suffix in (".html", ".json"):
+        shutil.copy(RESULTS / ("fleet" + suffix), RESULTS / ("fleet-instance-down" + suffix))

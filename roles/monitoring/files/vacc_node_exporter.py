@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # -*- coding: utf-8 -*-
 # Copyright: vacc.qwen3 contributors; Apache-2.0
 """Entry point of the vacc-qwen3/node-exporter image: Debian's prometheus-node-exporter, plus a loop
