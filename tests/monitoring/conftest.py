@@ -1,9 +1,15 @@
-"""Fixtures of tests/monitoring: the role's images (built once, then reused)."""
+"""Fixtures of tests/monitoring: the role's images (built once, then reused). The collection is importable
+as ansible_collections.vacc.qwen3, as in tests/unit."""
+
+import os
 
 import pytest
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
 from monitoring_helpers import HERE, ansible_playbook
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_AnsibleCollectionFinder(paths=[os.path.join(ROOT, "collections")], scan_sys_paths=True)._install()
 TIMINGS = {}
 
 
