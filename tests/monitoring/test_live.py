@@ -150,6 +150,47 @@ def test_second_run_and_check_mode_change_nothing(stack):
     assert check.recap["localhost"]["changed"] == 0, check.stdout[-5000:]
 
 
+def prometheus_state():
+    """When the container started, and when Prometheus last (re)loaded its configuration."""
+    started = run(["docker", "inspect", "-f", "{{.State.StartedAt}}", "vacc-mon-prometheus"]).stdout.strip()
+    return started, value("prometheus_config_last_reload_success_timestamp_seconds")
+
+
+def test_a_changed_rule_is_reloaded_not_restarted(stack):
+    started, loaded = prometheus_state()
+    changed = playbook(stack, "-e", "monitoring_alert_kv_cache_for=7m")
+    assert changed.returncode == 0, changed.stdout[-5000:]
+    assert "changed: [localhost]" in changed.stdout.split("Reload the changed configuration")[1][:300]
+    rule = [r for g in api("/api/v1/rules")["data"]["groups"] for r in g["rules"] if r["name"] == "Qwen3KVCacheHigh"]
+    assert rule[0]["duration"] == 420
+    after_started, after_loaded = prometheus_state()
+    assert after_started == started and after_loaded > loaded
+    back = playbook(stack)
+    assert back.returncode == 0 and back.recap["localhost"]["changed"] == 2, back.stdout[-5000:]  # rules, reload
+
+
+def test_a_changed_fleet_needs_no_reload(stack):
+    """A third instance in qwen3_service: Prometheus picks its target up from the file, no reload, no restart."""
+    started, loaded = prometheus_state()
+    inv = yaml.safe_load(stack["inventory"].read_text())
+    host = inv["all"]["hosts"]["localhost"]
+    host["qwen3_service"]["instances"].append({"name": "vacc-mon-engine-2", "index": 2, "port": 19382})
+    bigger = stack["tmp"] / "inventory-3.yml"
+    bigger.write_text(yaml.safe_dump(inv, sort_keys=False))
+    res = ansible_playbook(PLAYBOOK, "-e", "@%s" % stack["vars"], "-e", "monitoring_wait_targets_up=false",
+                           "--skip-tags", "monitoring_exporter", inventory=bigger)
+    assert res.returncode == 0, res.stdout[-5000:]
+    assert "Reload the changed configuration" not in res.stdout.split("TASK [vacc.qwen3.monitoring : Check]")[1] \
+        or "skipping: [localhost]" in res.stdout.split("Reload the changed configuration")[1][:200]
+    wait_for("the third engine's target", lambda: len([t for t in active_targets()
+                                                       if t["labels"]["job"] == "vacc_qwen3_engine"]) == 3, 30)
+    assert prometheus_state() == (started, loaded)
+    back = playbook(stack)
+    assert back.returncode == 0, back.stdout[-5000:]
+    wait_for("two engine targets again", lambda: len([t for t in active_targets()
+                                                      if t["labels"]["job"] == "vacc_qwen3_engine"]) == 2, 30)
+
+
 def test_n_requests_raise_the_success_counter_by_n(stack):
     counter = 'sum(vllm:request_success_total{job="vacc_qwen3_engine", finished_reason=~"stop|length"})'
     door_2xx = 'sum(haproxy_frontend_http_responses_total{job="vacc_qwen3_door", proxy="public", code="2xx"})'
@@ -211,11 +252,15 @@ def test_dashboard_queries_are_valid_promql(stack):
 
 def test_existing_prometheus_gets_rules_and_targets_only(stack, tmp_path):
     """monitoring_prometheus_url: the running Prometheus stands in for one of yours."""
-    containers = run(["docker", "ps", "-aq"]).stdout.split()
+    # Others share this Docker engine: look only at this test's containers and at any Prometheus.
+    def ours():
+        return sorted(run(["docker", "ps", "-aq", "--filter", "name=vacc-mon"]).stdout.split()
+                      + run(["docker", "ps", "-aq", "--filter", "label=vacc.qwen3.component=prometheus"]).stdout.split())
+    containers = ours()
     res = playbook(stack, "-e", "monitoring_prometheus_url=%s" % PROM_URL, "-e", "monitoring_config_dir=%s" % tmp_path,
                    "-e", "monitoring_fleet_page_dir=%s" % tmp_path, "--skip-tags", "monitoring_exporter")
     assert res.returncode == 0, res.stdout[-5000:]
-    assert run(["docker", "ps", "-aq"]).stdout.split() == containers
+    assert ours() == containers
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.html", "fleet.json", "planned_images.json",
                                                           "rules", "scrape_configs.yml", "targets"]
     snippet = yaml.safe_load((tmp_path / "scrape_configs.yml").read_text())

@@ -220,7 +220,8 @@ def run_action(tmp_path, args, *extra):
         {"ansible.builtin.debug": {"var": "page"}}]}]))
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json")
     res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                          "-c", "local", str(playbook), *extra], capture_output=True, text=True, env=env,
+                          "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, str(playbook), *extra],
+                         capture_output=True, text=True, env=env,
                          timeout=120, check=False)
     out = json.loads(res.stdout)
     return out["plays"][0]["tasks"][0]["hosts"]["localhost"]
@@ -232,6 +233,15 @@ def test_action_writes_the_page(prometheus, snapshot, tmp_path):
     assert not result.get("failed"), result
     assert result["targets_up"] == 4 and result["firing"] == ["Qwen3InstanceDown"]
     assert "4 of 5 targets up" in dest.read_text()
+
+
+def test_action_asks_through_the_host(prometheus, tmp_path):
+    """query_from: host - ansible.builtin.uri on the task's host (here the local connection) asks Prometheus."""
+    dest = tmp_path / "fleet.html"
+    result = run_action(tmp_path, {"prometheus_url": prometheus, "dest": str(dest), "window_minutes": 5,
+                                   "query_from": "host"})
+    assert not result.get("failed"), result
+    assert result["targets_up"] == 4 and "4 of 5 targets up" in dest.read_text()
 
 
 def test_action_writes_nothing_in_check_mode(prometheus, tmp_path):
