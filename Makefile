@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo docs test test-unit sanity test-integration test-engine test-accuracy test-benchmark test-webui test-monitoring lint test-molecule clean
+.PHONY: help venv lab demo docs test test-unit sanity test-integration test-engine test-accuracy test-benchmark test-webui test-monitoring lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
@@ -17,9 +17,11 @@ help:
 	@echo "make venv   - .venv with the pinned tools (requirements-dev.txt)"
 	@echo "make docs   - regenerate docs/roles/*.md and awx/job_templates.yml from the argument specs"
 	@echo "make lab    - a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3"
+	@echo "make fleet  - FLEET_HOSTS (3) test servers + a gateway over real SSH, inventories/fleet/ (FLEET_LINK_MBIT: egress limit)"
+	@echo "make fleet-down - remove the fleet, the engines its hosts started, its data and inventory (fleet-status: show it)"
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt roles/tiny_model/files/requirements.txt
+$(VENV)/.installed: requirements-dev.txt roles/lab_tiny_model/files/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -72,6 +74,24 @@ test-monitoring: venv lab
 
 test-molecule: venv lab
 	@for s in $(SCENARIOS); do echo "== molecule scenario $$s"; $(BIN)/molecule test -s $$s; done
+
+# The fleet lab (tools/fleet_lab.py): test servers reached over real SSH, engines on this machine's
+# engine. FLEET_LINK_MBIT empty: no egress limit (a run without it removes an earlier limit).
+FLEET_HOSTS ?= 3
+FLEET_LINK_MBIT ?=
+fleet: venv lab
+	$(PYTHON) tools/fleet_lab.py up --hosts "$(FLEET_HOSTS)" --link-mbit "$(FLEET_LINK_MBIT)"
+
+fleet-down:
+	$(PYTHON) tools/fleet_lab.py down
+
+fleet-status:
+	$(PYTHON) tools/fleet_lab.py status
+
+# tests/fleet: SSH, sibling engines, the link limit, idempotence; it ends with a fleet-down and starts the
+# fleet again as it was. Not in TEST_STAGES yet.
+test-fleet-lab: fleet
+	$(BIN)/python -m pytest -q tests/fleet
 
 TEST_STAGES := test-unit lint sanity test-integration test-engine test-molecule test-benchmark test-accuracy test-webui
 

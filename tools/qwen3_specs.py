@@ -38,13 +38,12 @@ def role_defaults(role, root=ROOT):
     return load_yaml(os.path.join(root, "roles", role, "defaults", "main.yml")) or {}
 
 
-def catalog(root=ROOT):
-    """plugins/module_utils/qwen3_catalog.py's catalog() (the guide's tables)."""
-    path = os.path.join(root, "plugins", "module_utils", "qwen3_catalog.py")
-    spec = importlib.util.spec_from_file_location("_qwen3_catalog", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def plugin_util(name, root=ROOT):
+    """plugins/plugin_utils/<name>.py (e.g. _catalog, the guide's tables), imported as ansible-core would."""
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    _AnsibleCollectionFinder(paths=[os.path.join(root, "collections")], scan_sys_paths=True)._install()
+    return importlib.import_module("ansible_collections.vacc.qwen3.plugins.plugin_utils." + name)
 
 
 # ---------------------------------------------------------------- playbooks

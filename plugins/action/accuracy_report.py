@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_results as ar
-from ansible_collections.vacc.qwen3.plugins.plugin_utils.report_action import ReportAction
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_results as ar
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._controller_action import ReportAction
 
 ARGUMENT_SPEC = {
     "staging": {"type": "path", "required": True},

@@ -6,8 +6,9 @@ cases and the missed SLO objectives, and the role decides."""
 
 from __future__ import annotations
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import bench_report as br
-from ansible_collections.vacc.qwen3.plugins.plugin_utils.report_action import ReportAction
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _bench_render as br
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._bench_cases import BenchReportError
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._controller_action import ReportAction
 
 ARGUMENT_SPEC = {
     "run_dir": {"type": "path", "required": True},
@@ -21,7 +22,7 @@ ARGUMENT_SPEC = {
 class ActionModule(ReportAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
     CHECK_MODE_MSG = "check mode: the report is not written"
-    ERRORS = (br.BenchReportError, OSError)
+    ERRORS = (BenchReportError, OSError)
 
     def report(self, args):
         summary = br.write_report(args["run_dir"], latest_dir=args["latest_dir"],

@@ -12,8 +12,8 @@ import urllib.parse
 
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import fleet_page as fp
-from ansible_collections.vacc.qwen3.plugins.plugin_utils.report_action import ReportAction
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _fleet_page as fp
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._controller_action import ReportAction
 
 ARGUMENT_SPEC = {
     "prometheus_url": {"type": "str", "required": True},
@@ -59,9 +59,9 @@ class ActionModule(ReportAction):
             return res.get("json") if "json" in res else _decode(res.get("content"), url)
         return get
 
-    def run(self, tmp=None, task_vars=None):
+    def compute(self, args, task_vars):
         self._task_vars = task_vars or {}  # pylint: disable=attribute-defined-outside-init  # used by _via_host
-        return super(ActionModule, self).run(tmp, task_vars)
+        return super(ActionModule, self).compute(args, task_vars)
 
 
 def _direct(base, timeout):

@@ -1,23 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: vacc.qwen3 contributors; Apache-2.0
-"""Benchmark filters (roles/benchmark): the cases, the `vllm bench serve` argv, the per-case record.
+"""Benchmark filters (roles/benchmark): the `vllm bench serve` argv, its flags, the per-case record.
 Docs: the bench_*.yml files beside this one. The logic lives in module_utils/bench_report.py."""
 
 from __future__ import annotations
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import bench_report as br
-from ansible_collections.vacc.qwen3.plugins.plugin_utils.filter_errors import refusals_as_filter_errors
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _bench_cases as br
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._filter_errors import refusals_as_filter_errors
 
 
 _refusals_as_filter_errors = refusals_as_filter_errors(br.BenchReportError)
-
-
-@_refusals_as_filter_errors
-def bench_cases(cases, input_len=128, output_len=1024, max_concurrency=4, prompts_per_concurrency=3,
-                max_model_len=None):
-    if not cases:
-        cases = br.default_cases(input_len, output_len, max_concurrency, prompts_per_concurrency)
-    return br.normalize_cases(cases, max_model_len=max_model_len or None)
 
 
 @_refusals_as_filter_errors
@@ -40,17 +32,15 @@ def bench_case_record(case, rc=None, result_text=None, log_text=None, host=None,
                           error=error or None, tail=tail, timeout=timeout)
 
 
-@_refusals_as_filter_errors
-def bench_slo(slo):
-    return br.parse_slo(slo)
+def bench_missing_flags(flags):
+    return br.missing_flags(flags)
 
 
 class FilterModule(object):
     def filters(self):
         return {
-            "bench_cases": bench_cases,
             "bench_serve_argv": bench_serve_argv,
             "bench_help_flags": bench_help_flags,
             "bench_case_record": bench_case_record,
-            "bench_slo": bench_slo,
+            "bench_missing_flags": bench_missing_flags,
         }

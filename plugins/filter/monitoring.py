@@ -5,9 +5,9 @@ monitoring_targets.yml and qwen3_service_textfile.yml beside this one."""
 
 from __future__ import annotations
 
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import monitoring_targets as mt
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import service_textfile as st
-from ansible_collections.vacc.qwen3.plugins.plugin_utils.filter_errors import refusals_as_filter_errors
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _monitoring_targets as mt
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _service_textfile as st
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._filter_errors import refusals_as_filter_errors
 
 
 @refusals_as_filter_errors(mt.MonitoringTargetsError)

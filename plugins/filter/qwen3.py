@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: vacc.qwen3 contributors; Apache-2.0
-"""Planning filters for Qwen3 on Vastai cards. Docs: the qwen3_*.yml files beside this one."""
+"""Planning filters for Qwen3 on Vastai cards, for ad-hoc use in templates (the roles plan through
+vacc.qwen3.deployment_plan). Docs: the qwen3_*.yml files beside this one."""
 
 from __future__ import annotations
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_planner as planner
-from ansible_collections.vacc.qwen3.plugins.plugin_utils.filter_errors import refusals_as_filter_errors
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _planner as planner
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _service as service
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._filter_errors import refusals_as_filter_errors
 
 
 _refusals_as_filter_errors = refusals_as_filter_errors(planner.PlanError)
@@ -21,11 +23,10 @@ def qwen3_plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instanc
 
 
 @_refusals_as_filter_errors
-def qwen3_vllm_args(plan, port=8000, api_key=None, vllm_version="0.9.2", weights_path="/weights",
+def qwen3_vllm_args(plan, port=8000, vllm_version="0.9.2", weights_path="/weights",
                     extra_args=None, model_dir=None, engine_tp=None):
-    return planner.vllm_args(plan, port=port, api_key=api_key or None, vllm_version=vllm_version,
-                             weights_path=weights_path, extra_args=extra_args, model_dir=model_dir or None,
-                             engine_tp=engine_tp or None)
+    return planner.vllm_args(plan, port=port, vllm_version=vllm_version, weights_path=weights_path,
+                             extra_args=extra_args, model_dir=model_dir or None, engine_tp=engine_tp or None)
 
 
 @_refusals_as_filter_errors
@@ -33,14 +34,8 @@ def qwen3_vacc_env(plan, instance=0):
     return planner.vacc_env(plan, instance=instance)
 
 
-@_refusals_as_filter_errors
-def qwen3_container_specs(plan, **kwargs):
-    return planner.container_specs(plan, **kwargs)
-
-
-@_refusals_as_filter_errors
 def qwen3_docker_run(spec):
-    return planner.docker_run(spec)
+    return service.docker_run(spec)
 
 
 class FilterModule(object):
@@ -49,6 +44,5 @@ class FilterModule(object):
             "qwen3_plan": qwen3_plan,
             "qwen3_vllm_args": qwen3_vllm_args,
             "qwen3_vacc_env": qwen3_vacc_env,
-            "qwen3_container_specs": qwen3_container_specs,
             "qwen3_docker_run": qwen3_docker_run,
         }

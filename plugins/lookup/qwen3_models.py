@@ -50,8 +50,8 @@ _list:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_catalog
-from ansible_collections.vacc.qwen3.plugins.module_utils.qwen3_planner import PlanError, find_model
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as qwen3_catalog
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._planner import PlanError, find_model
 
 
 class LookupModule(LookupBase):

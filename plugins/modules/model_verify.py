@@ -14,8 +14,12 @@ description:
   - Checks a model directory the way a serving engine will read it, without reading the weights
     themselves, so it takes well under a second even for a 235B checkpoint.
   - C(config.json) must be present and parse as a JSON object; the fields the plan needs are returned
-    (I(config)), and so is its C(quantization_config), so a plan can refuse a GPTQ checkpoint with
+    (I(config)), and so is its quantization config (C(config.json)'s C(quantization_config), else
+    C(quantize_config.json), which vLLM also reads), so a plan can refuse a GPTQ checkpoint with
     C(desc_act=true).
+  - A checkpoint that carries its own code (C(auto_map) in C(config.json), or C(*.py) files) is a
+    problem unless I(allow_custom_code): the service runs C(--trust-remote-code), as the guide does,
+    and would execute it.
   - Weights - every shard named in C(model.safetensors.index.json) (or the single
     C(model.safetensors)) must be present with a readable safetensors header (8-byte little-endian
     length, then JSON), and the file size must be exactly 8 + header length + the largest
@@ -50,6 +54,11 @@ options:
         C(28)); each mismatch is a problem (a directory holding a different model than the one named).
     type: dict
     default: {}
+  allow_custom_code:
+    description:
+      - Accept a checkpoint that carries its own code (C(auto_map), C(*.py)); the engine would run it.
+    type: bool
+    default: false
   max_header_bytes:
     description:
       - Largest safetensors header accepted, in bytes. A larger length prefix means a corrupt file.
@@ -135,8 +144,17 @@ config:
     vocab_size: 151936
     max_position_embeddings: 40960
     tie_word_embeddings: false
+custom_code:
+  description: What in the checkpoint is code the engine would run (C(config.json auto_map), C(*.py) file names).
+  returned: always
+  type: list
+  elements: str
+  sample: []
 quantization_config:
-  description: The C(quantization_config) of C(config.json), or null for an unquantized checkpoint.
+  description:
+    - The C(quantization_config) of C(config.json), else the content of C(quantize_config.json) (the
+      file AutoGPTQ writes and vLLM reads as GPTQ's; C(quant_method) gptq unless it says otherwise), or null
+      for an unquantized checkpoint.
   returned: always
   type: dict
   sample: {quant_method: gptq, bits: 4, group_size: 128, desc_act: false, sym: true}
@@ -299,10 +317,11 @@ def _size_bytes(path):
     return total
 
 
-def verify(path, require_tokenizer=True, expect=None, max_header_bytes=100 * 1024 * 1024):
+def verify(path, require_tokenizer=True, expect=None, max_header_bytes=100 * 1024 * 1024,
+           allow_custom_code=False):
     """Check the checkpoint at `path`; returns the module's result (without changed/msg)."""
     result = {"path": path, "exists": False, "verified": False, "problems": [], "config": {},
-              "quantization_config": None, "weights_format": "none", "shards": [], "tensor_count": 0,
+              "quantization_config": None, "custom_code": [], "weights_format": "none", "shards": [], "tensor_count": 0,
               "tensor_dtypes": [], "tokenizer_files": [], "size_bytes": 0, "fingerprint": None}
     problems = result["problems"]
     if not os.path.exists(path):
@@ -329,11 +348,30 @@ def verify(path, require_tokenizer=True, expect=None, max_header_bytes=100 * 102
                 summary["torch_dtype"] = config.get("dtype")  # transformers >= 4.56 writes "dtype"
             result["config"] = summary
             result["quantization_config"] = config.get("quantization_config") or None
+            if config.get("auto_map"):
+                result["custom_code"].append("config.json auto_map")
             for key, want in sorted((expect or {}).items()):
                 got = config.get(key)
                 if got != want:
                     problems.append("config.json has %s %s where %s was expected: this is not the model "
                                     "asked for." % (key, json.dumps(got), json.dumps(want)))
+
+    # vLLM reads a GPTQ checkpoint's quantize_config.json when config.json has no quantization_config.
+    quantize_path = os.path.join(path, "quantize_config.json")
+    if result["quantization_config"] is None and os.path.isfile(quantize_path):
+        quantize, err = read_json(quantize_path)
+        if err or not isinstance(quantize, dict):
+            problems.append("quantize_config.json is not a JSON object%s." % (" (%s)" % err if err else ""))
+        else:
+            # AutoGPTQ writes this file; vLLM reads it as GPTQ's configuration.
+            result["quantization_config"] = dict({"quant_method": "gptq"}, **quantize)
+
+    # ---- code the engine would run under --trust-remote-code
+    result["custom_code"] += sorted(n for n in os.listdir(path) if n.endswith(".py"))
+    if result["custom_code"] and not allow_custom_code:
+        problems.append("The checkpoint carries its own code (%s), which the engine would run with "
+                        "--trust-remote-code; remove it, or set model_download_allow_custom_code: true if you "
+                        "trust it." % ", ".join(result["custom_code"]))
 
     # ---- weights
     shard_names = []
@@ -414,13 +452,14 @@ def main():
             fail_on_problems=dict(type="bool", default=True),
             require_tokenizer=dict(type="bool", default=True),
             expect=dict(type="dict", default={}),
+            allow_custom_code=dict(type="bool", default=False),
             max_header_bytes=dict(type="int", default=100 * 1024 * 1024),
         ),
         supports_check_mode=True,
     )
     p = module.params
     result = verify(p["path"], require_tokenizer=p["require_tokenizer"], expect=p["expect"],
-                    max_header_bytes=p["max_header_bytes"])
+                    max_header_bytes=p["max_header_bytes"], allow_custom_code=p["allow_custom_code"])
     if result["problems"] and p["fail_on_problems"]:
         msg = " ".join(result["problems"])
         if result["exists"]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: vacc_facts
-short_description: Gather Vastai accelerator, Docker, disk and memory facts for a Qwen3 deployment
+short_description: Count the Vastai accelerator dies of a host
 version_added: "0.1.0"
 description:
   - Returns the host facts the C(vacc.qwen3.preflight) role checks before anything is changed
@@ -16,9 +16,8 @@ description:
   - B(dies) (the unit tensor parallelism counts on Vastai cards) is taken from, in order, the
     I(dies) option, the vendor's C(vasmi) CLI, the C(vastai_pci) driver's PCI devices in sysfs,
     the C(/dev/vacc<N>) device nodes, or left null (C(dies_source=none)).
-  - The Docker engine is probed with an HTTP C(GET /_ping) and C(GET /version) over its unix
-    socket in pure Python, so no docker client is needed (it works in a container that only has
-    the socket mounted).
+  - Memory, disk and the Docker engine are not this module's: the C(vacc.qwen3.preflight) role reads
+    them with C(ansible.builtin.setup) and C(community.docker.docker_host_info).
   - Never changes anything; safe in check mode.
 author:
   - vacc.qwen3 contributors (@vacc-qwen3)
@@ -39,17 +38,6 @@ options:
     description:
       - Dies per card, overriding the built-in table when converting cards to dies.
     type: int
-  path:
-    description:
-      - Directory whose file system's free and total space are reported (the weights directory).
-      - When it does not exist yet, its nearest existing parent is measured.
-    type: path
-    default: /
-  docker_socket:
-    description:
-      - Unix socket of the Docker engine.
-    type: path
-    default: /var/run/docker.sock
   vasmi_path:
     description:
       - Path of the C(vasmi) binary. Default is C(vasmi_internal) or C(vasmi) on C(PATH) or in
@@ -81,26 +69,22 @@ attributes:
     support: full
     description: Returns C(vacc) under C(ansible_facts).
 notes:
-  - GB in this module's results means GiB (2**30 bytes).
   - Die detection without C(vasmi) is a best effort from public information; pass I(dies) (the
     role's C(vacc_dies)) when it is wrong.
 """
 
 EXAMPLES = r"""
-- name: Gather accelerator facts about the weights directory
+- name: Count the dies
   vacc.qwen3.vacc_facts:
-    path: /data/weights
+    card: VA16
 
 - name: A test host without cards - say how many dies it stands for
   vacc.qwen3.vacc_facts:
     dies: 4
-    path: /data/weights
 
 - name: Show what was found
   ansible.builtin.debug:
-    msg: "{{ ansible_facts.vacc.dies }} dies ({{ ansible_facts.vacc.dies_source }}),
-      docker {{ ansible_facts.vacc.docker.version | default('unreachable') }},
-      {{ ansible_facts.vacc.disk.free_gb }} GiB free"
+    msg: "{{ ansible_facts.vacc.dies }} dies ({{ ansible_facts.vacc.dies_source }})"
 """
 
 RETURN = r"""
@@ -137,83 +121,17 @@ ansible_facts:
           type: list
           elements: str
           sample: ["vasmi: not found", "sysfs: no vastai_pci devices", "devfs: 4 /dev/vacc<N> nodes"]
-        docker:
-          description: The Docker engine behind I(docker_socket).
-          type: dict
-          contains:
-            socket:
-              description: The socket probed.
-              type: str
-              sample: /var/run/docker.sock
-            reachable:
-              description: Whether C(GET /_ping) answered C(OK).
-              type: bool
-              sample: true
-            version:
-              description: Engine version from C(GET /version), or null.
-              type: str
-              sample: 20.10.24+dfsg1
-            api_version:
-              description: Engine API version, or null.
-              type: str
-              sample: "1.41"
-            error:
-              description: Why the engine was not reachable, or null.
-              type: str
-              sample: null
-        disk:
-          description: Space on the file system holding I(path).
-          type: dict
-          contains:
-            path:
-              description: The I(path) asked about.
-              type: str
-              sample: /data/weights
-            checked_path:
-              description: The existing directory actually measured (I(path) or its nearest parent).
-              type: str
-              sample: /data
-            free_gb:
-              description: GiB available to unprivileged users.
-              type: float
-              sample: 812.4
-            total_gb:
-              description: GiB in total.
-              type: float
-              sample: 1862.0
-        memory:
-          description: Host memory from C(/proc/meminfo).
-          type: dict
-          contains:
-            total_gb:
-              description: MemTotal in GiB.
-              type: float
-              sample: 503.6
-            available_gb:
-              description: MemAvailable in GiB.
-              type: float
-              sample: 470.1
-        arch:
-          description: Machine architecture (C(uname -m)).
-          type: str
-          sample: x86_64
 """
 
-import http.client
 import json
 import os
-import platform
 import re
 import shutil
-import socket
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vacc.qwen3.plugins.module_utils._cards import DIES_PER_CARD
 
-GIB = 2 ** 30
-
-# Dies per card (FACTS 1: VA16 and VA10L are reported as 4 dies x 32 GB; VA1L's count is not public).
-DIES_PER_CARD = {"VA16": 4, "VA10L": 4, "VA1L": None}
 
 # What public sources (github.com/Vastai/VastModelZOO and scripts around it) show about detection:
 # - `vasmi` is the nvidia-smi analogue; the vendor's images keep it in /vacc (llm/common/benchmark
@@ -368,82 +286,6 @@ def detect_devfs(devfs_root="/dev"):
     return {"dies": len(nodes), "note": "%d vacc<N> nodes" % len(nodes)}
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, socket_path, timeout):
-        super().__init__("localhost", timeout=timeout)
-        self._socket_path = socket_path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
-def _unix_get(socket_path, url, timeout):
-    conn = _UnixHTTPConnection(socket_path, timeout)
-    try:
-        conn.request("GET", url, headers={"Host": "docker"})
-        resp = conn.getresponse()
-        return resp.status, resp.read().decode("utf-8", "replace")
-    finally:
-        conn.close()
-
-
-def docker_probe(socket_path="/var/run/docker.sock", timeout=10):
-    info = {"socket": socket_path, "reachable": False, "version": None, "api_version": None, "error": None}
-    try:
-        status, body = _unix_get(socket_path, "/_ping", timeout)
-        if status != 200 or body.strip() != "OK":
-            info["error"] = "GET /_ping answered %s %r" % (status, body[:80])
-            return info
-        info["reachable"] = True
-        status, body = _unix_get(socket_path, "/version", timeout)
-        if status == 200:
-            data = json.loads(body)
-            info["version"] = data.get("Version")
-            info["api_version"] = data.get("ApiVersion")
-    except (OSError, ValueError, http.client.HTTPException) as exc:
-        info["error"] = "%s: %s" % (type(exc).__name__, exc)
-    return info
-
-
-def disk_usage(path):
-    """Space on the file system of `path`, or of its nearest existing parent."""
-    checked = os.path.abspath(path)
-    while not os.path.exists(checked):
-        parent = os.path.dirname(checked)
-        if parent == checked:
-            break
-        checked = parent
-    st = os.statvfs(checked)
-    return {
-        "path": path,
-        "checked_path": checked,
-        "free_gb": round(st.f_bavail * st.f_frsize / GIB, 2),
-        "total_gb": round(st.f_blocks * st.f_frsize / GIB, 2),
-    }
-
-
-def read_meminfo(path="/proc/meminfo"):
-    values = {}
-    with open(path) as fh:
-        for line in fh:
-            key, dummy, rest = line.partition(":")
-            parts = rest.split()
-            if parts and parts[0].isdigit():
-                values[key.strip()] = int(parts[0]) * 1024  # kB
-    total = values.get("MemTotal", 0)
-    avail = values.get("MemAvailable")
-    if avail is None:  # kernels before 3.14
-        avail = sum(values.get(k, 0) for k in ("MemFree", "Buffers", "Cached"))
-    return {"total_gb": round(total / GIB, 2), "available_gb": round(avail / GIB, 2)}
-
-
 def detect_dies(override=None, card=None, dies_per_card=None, vasmi=None, vasmi_output=None,
                 sysfs_root="/sys", devfs_root="/dev", timeout=10):
     """The dies decision, in order: override, vasmi, sysfs, devfs, none."""
@@ -483,8 +325,6 @@ def main():
             dies=dict(type="int"),
             card=dict(type="str", choices=["VA16", "VA10L", "VA1L"]),
             dies_per_card=dict(type="int"),
-            path=dict(type="path", default="/"),
-            docker_socket=dict(type="path", default="/var/run/docker.sock"),
             vasmi_path=dict(type="path"),
             sysfs_root=dict(type="path", default="/sys"),
             devfs_root=dict(type="path", default="/dev"),
@@ -500,16 +340,6 @@ def main():
         vasmi = p["vasmi_path"] if p["vasmi_path"] and os.access(p["vasmi_path"], os.X_OK) else find_vasmi()
     facts = detect_dies(override=p["dies"], card=p["card"], dies_per_card=p["dies_per_card"], vasmi=vasmi,
                         sysfs_root=p["sysfs_root"], devfs_root=p["devfs_root"], timeout=p["timeout"])
-    facts["docker"] = docker_probe(p["docker_socket"], p["timeout"])
-    try:
-        facts["disk"] = disk_usage(p["path"])
-    except OSError as exc:
-        module.fail_json(msg="Cannot measure free space for %s: %s." % (p["path"], exc))
-    try:
-        facts["memory"] = read_meminfo()
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg="Cannot read /proc/meminfo: %s." % exc)
-    facts["arch"] = platform.machine()
     module.exit_json(changed=False, ansible_facts={"vacc": facts})
 
 

@@ -26,7 +26,7 @@ def _models(key):
 
 def _up():
     try:
-        with open(os.path.join(ROOT, ".secrets", "api_key")) as f:
+        with open(os.path.join(ROOT, "inventories", "local", ".secrets", "api_key")) as f:
             key = f.read().strip()
         return key if "qwen3-tiny" in _models(key) else None
     except OSError:   # no key yet, or nothing answers

@@ -52,7 +52,7 @@ def ansible_playbook(playbook, *args, extra=None, tmp=None, timeout=900):
 
 
 def service_answers():
-    key_file = ROOT / ".secrets" / "api_key"
+    key_file = ROOT / "inventories" / "local" / ".secrets" / "api_key"
     if not key_file.exists():
         return False
     req = urllib.request.Request("http://127.0.0.1:%d/v1/models" % PORT,

@@ -1,4 +1,4 @@
-"""Checks on the image built by roles/engine_image (the vLLM CPU stand-in for vllm_vacc).
+"""Checks on the image built by roles/lab_engine_image (the vLLM CPU stand-in for vllm_vacc).
 
 Build it first:  ansible-playbook tests/engine/build.yml
 Environment:
@@ -99,7 +99,7 @@ def test_bench_serve_help(image):
 
 
 def test_role_reuses_image(image):
-    res = playbook("-e", f"engine_image_name={IMAGE.rsplit(':', 1)[0]}", "-e", f"engine_image_tag={IMAGE.rsplit(':', 1)[1]}")
+    res = playbook("-e", f"lab_engine_image_name={IMAGE.rsplit(':', 1)[0]}", "-e", f"lab_engine_image_tag={IMAGE.rsplit(':', 1)[1]}")
     assert res.returncode == 0, res.stdout[-3000:]
     assert "changed=0" in res.stdout, res.stdout[-3000:]
     assert "stand-in for harbor.vastaitech.com/ai_deliver/vllm_vacc" in res.stdout
@@ -107,12 +107,12 @@ def test_role_reuses_image(image):
 
 def test_preflight_names_wheel_variable(image):
     # A missing image forces a build; no wheel must stop it in preflight with the variable named.
-    res = playbook("--tags", "engine_image_preflight",
-                   "-e", "engine_image_name=vacc-qwen3/no-such-image",
-                   "-e", f"engine_image_base={IMAGE}",
-                   "-e", "engine_image_torch_wheel_dir=/nonexistent")
+    res = playbook("--tags", "lab_engine_image_preflight",
+                   "-e", "lab_engine_image_name=vacc-qwen3/no-such-image",
+                   "-e", f"lab_engine_image_base={IMAGE}",
+                   "-e", "lab_engine_image_torch_wheel_dir=/nonexistent")
     assert res.returncode != 0
-    assert "Set engine_image_torch_wheel to the path" in res.stdout
+    assert "Set lab_engine_image_torch_wheel to the path" in res.stdout
 
 
 @pytest.fixture(scope="module")

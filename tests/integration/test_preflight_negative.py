@@ -39,7 +39,7 @@ def _run(tmp_path, extra, vasmi=True):
                ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     args = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", PLAYBOOK,
             "-e", "ansible_python_interpreter=%s" % sys.executable,
-            "-e", "preflight_marker=%s" % marker,
+            "-e", "preflight_marker=%s" % marker, "-e", "qwen3_api_key=preflight-test-key",
             "-e", "qwen3_model=Qwen3-30B-A3B-FP8 vacc_card=VA10L vacc_cards=2 qwen3_tp=4 qwen3_instances=2",
             "-e", "preflight_require_docker=false preflight_min_memory_gb=1 qwen3_weights_dir=%s" % tmp_path]
     for item in extra:

@@ -37,10 +37,11 @@ def inventory(tmp):
                "door": {"name": "vacc-mon-door", "port": DOOR_PUBLIC, "address": "127.0.0.1",
                         "monitor": {"bind": "127.0.0.1", "port": DOOR_MONITOR}}}
     plan = {"model": "Qwen3-0.6B", "served_model_name": SERVED, "max_concurrency": 4, "instances": 2, "tp": 2}
-    inv = {"all": {"hosts": {"localhost": {"ansible_connection": "local",
-                                           "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                                           "qwen3_service": service, "qwen3_plan": plan}},
-                   "children": {"qwen3_monitoring": {"hosts": {"localhost": {}}}}}}
+    inv = {"all": {"children": {
+        "vacc_servers": {"hosts": {"localhost": {"ansible_connection": "local",
+                                                 "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                                                 "qwen3_service": service, "qwen3_plan": plan}}},
+        "qwen3_monitoring": {"hosts": {"localhost": {}}}}}}
     settings = {
         "monitoring_prometheus_container": "vacc-mon-prometheus", "monitoring_prometheus_data_volume": VOLUME,
         "monitoring_listen_port": PROM_PORT, "monitoring_config_dir": str(tmp / "prometheus"),
@@ -173,7 +174,7 @@ def test_a_changed_fleet_needs_no_reload(stack):
     """A third instance in qwen3_service: Prometheus picks its target up from the file, no reload, no restart."""
     started, loaded = prometheus_state()
     inv = yaml.safe_load(stack["inventory"].read_text())
-    host = inv["all"]["hosts"]["localhost"]
+    host = inv["all"]["children"]["vacc_servers"]["hosts"]["localhost"]
     host["qwen3_service"]["instances"].append({"name": "vacc-mon-engine-2", "index": 2, "port": 19382})
     bigger = stack["tmp"] / "inventory-3.yml"
     bigger.write_text(yaml.safe_dump(inv, sort_keys=False))

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import service_textfile
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _service_textfile as service_textfile
 from monitoring_helpers import HERE, PROMETHEUS_IMAGE, ROOT, ansible_playbook, run
 
 PLANNED = '{"planned_images": [{"host": "srv1", "service": "vllm_service", "image": "img:new"},' \

@@ -1,7 +1,7 @@
-"""Tests for roles/tiny_model/files/make_tiny_qwen3.py (the tiny offline Qwen3 checkpoint).
+"""Tests for roles/lab_tiny_model/files/make_tiny_qwen3.py (the tiny offline Qwen3 checkpoint).
 
 Needs the script's dependencies in the Python running pytest:
-    pip install -r roles/tiny_model/files/requirements.txt
+    pip install -r roles/lab_tiny_model/files/requirements.txt
 plus jinja2 (ansible brings it). Missing dependencies fail the tests, never skip them.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = ROOT / "roles" / "tiny_model" / "files"
+FILES = ROOT / "roles" / "lab_tiny_model" / "files"
 SCRIPT = FILES / "make_tiny_qwen3.py"
 INSTALL = f"{sys.executable} -m pip install -r {FILES / 'requirements.txt'} jinja2"
 

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_results as ar
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_stats as st
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_results as ar
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_stats as st
 
 
 def _review(index, value, prompt, status="success"):

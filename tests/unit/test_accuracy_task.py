@@ -1,8 +1,8 @@
 """Settling an accuracy run: presets, local datasets, mode, Qwen3's sampling, the plan's limits."""
 import pytest
 
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import accuracy_task as at
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_planner as planner
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_task as at
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _planner as planner
 
 GSM8K_README = """---
 configs:

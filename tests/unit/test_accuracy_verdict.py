@@ -5,9 +5,9 @@ from itertools import combinations
 
 import pytest
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_published as pub
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_stats as st
-from ansible_collections.vacc.qwen3.plugins.module_utils import accuracy_verdict as av
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_published as pub
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_stats as st
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_verdict as av
 
 
 # ---- statistics -------------------------------------------------------------------------------

@@ -5,11 +5,14 @@ For every directory under roles/ (whatever roles exist when the tests run):
 (b) every option of every entry point has a type and a description (lists say their elements, a
     default is one of the choices);
 (c) running the role with a wrong int, a wrong bool and a bad choice fails in ansible-core's
-    'Validating arguments against arg spec' task with ansible-core's own messages, and no other task
-    of the role runs. All roles run in one ansible-playbook call (one host per role, each including
-    its own role); the hosts are unreachable and the run is in check mode, so a role whose validation
-    wrongly passed changes nothing here. A second call, limited to the validation task by tags,
-    checks that each role's own defaults pass.
+    'Validating arguments against arg spec' task with ansible-core's own messages, and no task of the
+    role runs after it (before it runs only its dependency, _common: its validation and the planning
+    step, which changes nothing). All roles run in one ansible-playbook call (one host per role, each
+    including its own role); the hosts are unreachable, the planning step reads no host
+    (qwen3_plan_inspect false) and the run is in check mode, so a role whose validation wrongly passed
+    changes nothing here. _common's own probes run in a call of their own (its variables are every
+    role's). A second call, limited to the validation tasks by tags, checks that each role's own
+    defaults pass.
 """
 import json
 import os
@@ -29,8 +32,9 @@ ROLES = roles(ROOT)
 # (role, variable) -> why its defaults/main.yml value and the spec's default may differ. Empty: none may.
 DEFAULT_EXCEPTIONS = {}
 
-# Valid values for required options (the probes must fail on the wrong values only).
-REQUIRED_VALUES = {"qwen3_model": "Qwen3-0.6B"}
+# Valid values for required options (the probes must fail on the wrong values only); the planning step
+# plans from the inventory alone, so the unreachable probe hosts are never contacted.
+REQUIRED_VALUES = {"qwen3_model": "Qwen3-0.6B", "qwen3_plan_inspect": False, "qwen3_api_key": "probe-key"}
 WRONG = {"int": "not-an-int", "bool": "not-a-bool", "choice": "not-a-choice"}
 VALIDATION_TASK = "Validating arguments against arg spec 'main'"
 
@@ -145,13 +149,14 @@ def expected_messages(role):
     return messages
 
 
-def run_roles(tmp_path, extra_vars, *args):
+def run_roles(tmp_path, extra_vars, *args, roles=None):
     """One ansible-playbook run: host probe_<role> includes vacc.qwen3.<role>; returns the json callback's tasks."""
+    roles = roles or SPEC_ROLES
     # The hosts are unreachable (ssh to a closed port): a task that needed one fails as unreachable
     # and shows up in the results, and nothing of a role can touch this machine.
     inventory = {"all": {"hosts": {"probe_" + r: {"probe_role": r, "ansible_connection": "ssh",
                                                   "ansible_host": "127.0.0.1", "ansible_port": 1}
-                                   for r in SPEC_ROLES}}}
+                                   for r in roles}}}
     playbook = [{"name": "Probe the roles", "hosts": "all", "gather_facts": False,
                  "tasks": [{"name": "Run the role", "tags": ["always"],
                             "ansible.builtin.include_role": {"name": "vacc.qwen3.{{ probe_role }}"}}]}]
@@ -177,27 +182,33 @@ def run_roles(tmp_path, extra_vars, *args):
 
 @pytest.fixture(scope="module")
 def wrong_runs(tmp_path_factory):
-    extra = dict(REQUIRED_VALUES)
-    for role in SPEC_ROLES:
-        for kind, var in probes(role).items():
-            extra[var] = WRONG[kind]
-    return run_roles(tmp_path_factory.mktemp("wrong"), extra)
+    runs = {}
+    # _common's variables are every role's: its probes get a run of their own.
+    for group in ([r for r in SPEC_ROLES if r != "_common"], ["_common"]):
+        extra = dict(REQUIRED_VALUES)
+        for role in group:
+            for kind, var in probes(role).items():
+                extra[var] = WRONG[kind]
+        per_host, stats, res = run_roles(tmp_path_factory.mktemp("wrong"), extra, roles=group)
+        runs.update({role: (per_host["probe_" + role], stats["probe_" + role]) for role in group})
+    return runs
 
 
 @pytest.mark.parametrize("role", SPEC_ROLES)
 def test_wrong_values_fail_in_validation_before_any_task(role, wrong_runs):
-    per_host, stats, res = wrong_runs
+    tasks, stats = wrong_runs[role]
     assert probes(role).keys() & {"int", "bool"}, "roles/%s has no int or bool option to probe" % role
-    tasks = per_host["probe_" + role]
     names = [name for name, dummy in tasks]
-    # The include, then the validation task, and nothing of the role after it.
-    assert len(tasks) == 2 and names[1].startswith("vacc.qwen3.%s : %s" % (role, VALIDATION_TASK)), names
-    result = tasks[1][1]
+    mine = [i for i, n in enumerate(names) if n.startswith("vacc.qwen3.%s : %s" % (role, VALIDATION_TASK))]
+    assert len(mine) == 1 and mine[0] == len(names) - 1, names  # nothing runs after the role's validation
+    # Before it: the include, and only the _common dependency (its validation and the planning step).
+    assert all(n.startswith("vacc.qwen3._common : ") for n in names[1:mine[0]]), names
+    result = tasks[mine[0]][1]
     assert result.get("failed"), result
     assert result["msg"].startswith("Validation of arguments failed:"), result["msg"]
     for message in expected_messages(role):
         assert message in result["msg"], "%r not in %r" % (message, result["msg"])
-    assert stats["probe_" + role]["failures"] == 1 and stats["probe_" + role]["changed"] == 0
+    assert stats["failures"] == 1 and stats["changed"] == 0
 
 
 @pytest.fixture(scope="module")
@@ -211,5 +222,5 @@ def test_defaults_pass_validation(role, default_runs):
     """The role's own defaults/main.yml, templated, satisfy its spec."""
     per_host, stats, res = default_runs
     tasks = per_host["probe_" + role]
-    assert [n for n, dummy in tasks][1].startswith("vacc.qwen3.%s : %s" % (role, VALIDATION_TASK))
-    assert not tasks[1][1].get("failed"), tasks[1][1].get("msg")
+    mine = [r for n, r in tasks if n.startswith("vacc.qwen3.%s : %s" % (role, VALIDATION_TASK))]
+    assert len(mine) == 1 and not mine[0].get("failed"), mine[0].get("msg")

@@ -10,7 +10,8 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_catalog
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as qwen3_catalog
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _inputs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -144,7 +145,10 @@ def test_question_matches_spec_and_catalog(name, question):
     elif opt.get("type") == "bool":
         assert question["type"] == "multiplechoice" and question["choices"] == ["false", "true"]
     else:
-        expected = {"int": "integer", "float": "float", "str": "text", "path": "text", "raw": "text"}[opt.get("type", "str")]
+        kind = opt.get("type", "str")
+        if kind == "raw" and var in _inputs.SHARED:
+            kind = _inputs.SHARED[var][0]  # typed raw in the spec; the planner converts by its own kind
+        expected = {"int": "integer", "float": "float", "str": "text", "path": "text", "raw": "text"}[kind]
         assert question["type"] == expected
     # The survey default, when there is one, is the spec's; otherwise blank leaves the inventory's value.
     default = opt.get("default")
@@ -256,7 +260,7 @@ def test_execution_environment_context(tmp_path):
     copied = context / "_build" / local[0]["name"]
     galaxy = yaml.safe_load((copied / "galaxy.yml").read_text())
     assert (galaxy["namespace"], galaxy["name"]) == ("vacc", "qwen3")
-    for part in ("roles/vllm_service/tasks/main.yml", "plugins/module_utils/qwen3_catalog.py", "playbooks/deploy.yml"):
+    for part in ("roles/vllm_service/tasks/main.yml", "plugins/plugin_utils/_catalog.py", "playbooks/deploy.yml"):
         assert (copied / part).exists(), part
 
     python = (context / "_build" / "requirements.txt").read_text().split()

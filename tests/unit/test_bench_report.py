@@ -1,4 +1,4 @@
-"""The benchmark report (plugins/module_utils/bench_report.py, filter bench_filters, action bench_report)
+"""The benchmark report (plugins/plugin_utils/_bench_{cases,report,render}.py, filter bench_filters, action bench_report)
 on constructed runs whose JSONs carry vLLM 0.32's result keys: tables equal the JSONs, plots and CSV are
 there, the pitfall notes and the SLO gates fire where they should and only there."""
 
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.vacc.qwen3.plugins.filter import bench_filters
-from ansible_collections.vacc.qwen3.plugins.module_utils import bench_report as br
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _bench_cases as bc
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _bench_render as br
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +56,7 @@ def vllm_result(num_prompts=3, completed=None, input_len=128, output_len=1024, c
 
 def case(input_len, output_len, concurrency, prompts, **extra):
     c = {"input_len": input_len, "output_len": output_len, "max_concurrency": concurrency, "num_prompts": prompts}
-    c["name"] = br.case_name(c)
+    c["name"] = bc.case_name(c)
     c.update(extra)
     return c
 
@@ -97,7 +98,7 @@ def fleet(tmp_path):
     write_host(run, manifest("va16-a", a_cases, slo={"p99_ttft_ms": 2000, "mean_tpot_ms": 100,
                                                      "min_output_throughput": 10}), a_results)
     b_cases = [case(128, 1024, 1, 3), case(128, 1024, 4, 12), case(2048, 256, 4, 12), case(128, 1024, 8, 24)]
-    failure = br.case_record(b_cases[2], rc=1, log_text="loading\nTraceback ...\nValueError: Initial test run failed",
+    failure = bc.case_record(b_cases[2], rc=1, log_text="loading\nTraceback ...\nValueError: Initial test run failed",
                              host="va16-b")
     b_results = {
         # Usage missing: re-tokenised output is short of 3 x 1024; a zero TTFT.
@@ -116,37 +117,68 @@ def fleet(tmp_path):
 # Cases and the command
 
 def test_default_cases_are_the_guides_example_and_a_sweep():
-    cases = br.default_cases(128, 1024, max_concurrency=8, prompts_per_concurrency=3)
+    cases = bc.default_cases(128, 1024, max_concurrency=8, prompts_per_concurrency=3)
     assert [c["name"] for c in cases] == ["in128-out1024-c1-n3", "in128-out1024-c2-n6", "in128-out1024-c4-n12",
                                           "in128-out1024-c8-n24"]
     assert cases[0] == {"input_len": 128, "output_len": 1024, "max_concurrency": 1, "num_prompts": 3,
                         "name": "in128-out1024-c1-n3"}
-    assert br.concurrency_sweep(12) == [1, 2, 4, 8, 12]
-    assert br.concurrency_sweep(1) == [1]
+    assert bc.concurrency_sweep(12) == [1, 2, 4, 8, 12]
+    assert bc.concurrency_sweep(1) == [1]
     # Another prompt count per level keeps the guide's example beside the sweep's first point.
-    names = [c["name"] for c in br.default_cases(32, 16, 4, 5)]
+    names = [c["name"] for c in bc.default_cases(32, 16, 4, 5)]
     assert names == ["in32-out16-c1-n3", "in32-out16-c1-n5", "in32-out16-c2-n10", "in32-out16-c4-n20"]
 
 
-def test_bench_cases_filter_defaults_and_refusals():
-    f = bench_filters.FilterModule().filters()["bench_cases"]
-    assert len(f(None, input_len=32, output_len=16, max_concurrency=8)) == 4
-    given = f([{"input_len": "64", "output_len": 8, "max_concurrency": 2, "num_prompts": 4}], max_model_len=2048)
+def test_cases_defaults_and_refusals():
+    assert len(bc.default_cases(32, 16, 8)) == 4
+    given = bc.normalize_cases([{"input_len": "64", "output_len": 8, "max_concurrency": 2, "num_prompts": 4}],
+                               max_model_len=2048)
     assert given == [{"input_len": 64, "output_len": 8, "max_concurrency": 2, "num_prompts": 4,
                       "name": "in64-out8-c2-n4"}]
-    from ansible.errors import AnsibleFilterError
-    with pytest.raises(AnsibleFilterError, match="over the service's max_model_len 2048"):
-        f([{"input_len": 2000, "output_len": 100, "max_concurrency": 1, "num_prompts": 1}], max_model_len=2048)
-    with pytest.raises(AnsibleFilterError, match="lacks num_prompts"):
-        f([{"input_len": 1, "output_len": 1, "max_concurrency": 1}])
-    with pytest.raises(AnsibleFilterError, match="positive integer"):
-        f([{"input_len": 0, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}])
-    with pytest.raises(AnsibleFilterError, match="unknown keys concurrency"):
-        f([{"input_len": 1, "output_len": 1, "concurrency": 1, "num_prompts": 1, "max_concurrency": 1}])
-    with pytest.raises(AnsibleFilterError, match="names must be unique"):
-        f([{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}] * 2)
-    with pytest.raises(AnsibleFilterError, match="not usable as a file name"):
-        f([{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1, "name": "../x"}])
+
+    def refused(cases, **kw):
+        with pytest.raises(bc.BenchReportError) as info:
+            bc.normalize_cases(cases, **kw)
+        return str(info.value)
+
+    assert "over the service's max_model_len 2048" in refused(
+        [{"input_len": 2000, "output_len": 100, "max_concurrency": 1, "num_prompts": 1}], max_model_len=2048)
+    # The guide's prefill limit: in60000 at TP2 (max-input-len 56k = 57344) is refused.
+    assert refused([{"input_len": 60000, "output_len": 16, "max_concurrency": 1, "num_prompts": 1}],
+                   max_model_len=65536, max_input_len=57344) == (
+        "benchmark case in60000-out16-c1-n1 has input_len 60000, over the service's max-input-len 57344 (the "
+        "guide's prefill limit); use input_len <= 57344.")
+    assert "lacks num_prompts" in refused([{"input_len": 1, "output_len": 1, "max_concurrency": 1}])
+    assert "positive integer" in refused([{"input_len": 0, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}])
+    assert "unknown keys concurrency" in refused(
+        [{"input_len": 1, "output_len": 1, "concurrency": 1, "num_prompts": 1, "max_concurrency": 1}])
+    assert "names must be unique" in refused([{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}] * 2)
+    assert "not usable as a file name" in refused(
+        [{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1, "name": "../x"}])
+
+
+def test_bench_cases_action_refuses_with_the_sentence_alone(tmp_path):
+    """The role's step: vacc.qwen3.bench_cases fails with the sentence as its msg, nothing around it."""
+    playbook = tmp_path / "cases.yml"
+    playbook.write_text("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - vacc.qwen3.bench_cases:
+        input_len: 60000
+        output_len: 16
+        max_concurrency: 1
+        max_model_len: 65536
+        max_input_len: 57344
+""")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json")
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                          "-c", "local", str(playbook)], cwd=str(ROOT), env=env, capture_output=True, text=True,
+                         timeout=120, check=False)
+    result = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert result["failed"] and result["msg"] == (
+        "benchmark case in60000-out16-c1-n3 has input_len 60000, over the service's max-input-len 57344 (the "
+        "guide's prefill limit); use input_len <= 57344.")
 
 
 HELP_UPSTREAM = """usage: vllm bench serve [options]
@@ -170,12 +202,12 @@ HELP_UPSTREAM = """usage: vllm bench serve [options]
 
 
 def test_help_flags_and_the_argv():
-    flags = br.help_flags(HELP_UPSTREAM)
+    flags = bc.help_flags(HELP_UPSTREAM)
     assert "--save-detailed" in flags and "--server-num" not in flags and "--random-input-len" in flags
-    assert br.missing_flags(flags) == []
-    assert br.missing_flags(["--num-prompts"])[0] == "--dataset-name"
+    assert bc.missing_flags(flags) == []
+    assert bc.missing_flags(["--num-prompts"])[0] == "--dataset-name"
     c = case(128, 1024, 4, 12)
-    argv = br.serve_argv(c, "http://vllm_service_lb:8000/", "/weights/Qwen3-8B", "Qwen3-8B", "/tmp/b", flags,
+    argv = bc.serve_argv(c, "http://vllm_service_lb:8000/", "/weights/Qwen3-8B", "Qwen3-8B", "/tmp/b", flags,
                          server_num=2, metadata={"vacc_qwen3_case": c["name"], "vacc_qwen3_host": "h"})
     assert argv[:3] == ["vllm", "bench", "serve"]
     pairs = dict(zip(argv[3::1], argv[4::1]))
@@ -190,9 +222,9 @@ def test_help_flags_and_the_argv():
     assert "--server-num" not in argv  # upstream vLLM has none
     assert argv[-3:] == ["--metadata", "vacc_qwen3_case=in128-out1024-c4-n12", "vacc_qwen3_host=h"]
     assert not any("key" in a.lower() for a in argv)  # the API key travels in the environment
-    vendor = br.serve_argv(c, "http://h:8000", "/w", "m", "/tmp/b", flags + ["--server-num"], server_num=2)
+    vendor = bc.serve_argv(c, "http://h:8000", "/w", "m", "/tmp/b", flags + ["--server-num"], server_num=2)
     assert vendor[vendor.index("--server-num") + 1] == "2"
-    bare = br.serve_argv(c, "http://h:8000", "/w", "m", "/tmp/b", br.REQUIRED_FLAGS)
+    bare = bc.serve_argv(c, "http://h:8000", "/w", "m", "/tmp/b", bc.REQUIRED_FLAGS)
     for flag in ("--save-detailed", "--metadata", "--disable-tqdm", "--percentile-metrics"):
         assert flag not in bare
 
@@ -200,34 +232,34 @@ def test_help_flags_and_the_argv():
 def test_case_record_keeps_vllms_json_or_records_the_failure():
     c = case(32, 16, 1, 2)
     text = json.dumps(vllm_result(2, input_len=32, output_len=16))
-    ok = br.case_record(c, rc="0", result_text=text, log_text="fine")
+    ok = bc.case_record(c, rc="0", result_text=text, log_text="fine")
     assert ok == {"ok": True, "content": text, "error": None}  # stored exactly as vLLM wrote it
     log = "x" * 5000 + "\nConnectionRefusedError: [Errno 111] Connect call failed"
-    bad = br.case_record(c, rc="1", result_text="", log_text=log, host="h1", tail=100)
+    bad = bc.case_record(c, rc="1", result_text="", log_text=log, host="h1", tail=100)
     rec = json.loads(bad["content"])
     assert not bad["ok"] and rec["status"] == "failed" and rec["rc"] == 1 and rec["host"] == "h1"
     assert rec["case"] == c["name"] and rec["input_len"] == 32 and rec["num_prompts"] == 2
     assert rec["error"] == "vllm bench serve exited with rc 1: ConnectionRefusedError: [Errno 111] Connect call failed"
     assert len(rec["stderr_tail"]) == 100 and rec["stderr_tail"].endswith("Connect call failed")
-    assert "no exit status" in br.case_record(c, rc="", result_text="")["error"]
-    assert "within 60 s" in br.case_record(c, rc=124, timeout=60)["error"]
-    assert "wrote no result JSON" in br.case_record(c, rc=0, result_text="{broken")["error"]
-    given = br.case_record(c, error="the service container x is not running on h1")
+    assert "no exit status" in bc.case_record(c, rc="", result_text="")["error"]
+    assert "within 60 s" in bc.case_record(c, rc=124, timeout=60)["error"]
+    assert "wrote no result JSON" in bc.case_record(c, rc=0, result_text="{broken")["error"]
+    given = bc.case_record(c, error="the service container x is not running on h1")
     assert json.loads(given["content"])["error"] == "the service container x is not running on h1"
     assert json.loads(given["content"])["rc"] is None
 
 
 def test_slo_keys():
-    parsed = br.parse_slo({"p99_ttft_ms": 2000, "mean_tpot_ms": "100", "min_output_throughput": 10,
+    parsed = bc.parse_slo({"p99_ttft_ms": 2000, "mean_tpot_ms": "100", "min_output_throughput": 10,
                            "p99.9_e2el_ms": 5, "min_output_throughput_per_instance": 3})
     assert [(p["key"], p["bound"], p["field"], p["limit"]) for p in parsed] == [
         ("p99_ttft_ms", "max", "p99_ttft_ms", 2000.0), ("mean_tpot_ms", "max", "mean_tpot_ms", 100.0),
         ("min_output_throughput", "min", "output_throughput", 10.0), ("p99.9_e2el_ms", "max", "p99.9_e2el_ms", 5.0),
         ("min_output_throughput_per_instance", "min", "output_throughput_per_instance", 3.0)]
-    with pytest.raises(br.BenchReportError, match="ttft_p99 is unknown"):
-        br.parse_slo({"ttft_p99": 1})
-    with pytest.raises(br.BenchReportError, match="must be a number"):
-        br.parse_slo({"p99_ttft_ms": "fast"})
+    with pytest.raises(bc.BenchReportError, match="ttft_p99 is unknown"):
+        bc.parse_slo({"ttft_p99": 1})
+    with pytest.raises(bc.BenchReportError, match="must be a number"):
+        bc.parse_slo({"p99_ttft_ms": "fast"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,8 +315,8 @@ def test_report_tables_equal_the_jsons(fleet):
             for col, key in (("req/s", "request_throughput"), ("output tok/s", "output_throughput"),
                              ("total tok/s", "total_token_throughput"), ("duration s", "duration")):
                 assert row[col] == "%.2f" % data[key], (host, c["name"], col)
-            for metric, label in br.METRICS:
-                for stat in br.STATS:
+            for metric, label in bc.METRICS:
+                for stat in bc.STATS:
                     assert lat[c["name"]]["%s %s" % (label, stat)] == "%.2f" % data["%s_%s_ms" % (stat, metric)]
     # va16-a has no --server-num: per instance = throughput / 2; va16-b ran with the vendor's flag: none.
     a_first = md_tables(md, "va16-a", "Throughput")[0]
@@ -444,10 +476,10 @@ def test_latest_copy_and_link(fleet):
 
 
 def test_an_empty_run_is_refused(tmp_path):
-    with pytest.raises(br.BenchReportError, match="no benchmark run"):
+    with pytest.raises(bc.BenchReportError, match="no benchmark run"):
         br.write_report(str(tmp_path / "nothing"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(br.BenchReportError, match="has no cases"):
+    with pytest.raises(bc.BenchReportError, match="has no cases"):
         br.write_report(str(tmp_path / "empty"))
 
 

@@ -1,14 +1,14 @@
 """The catalog against the guide's tables, cell by cell.
 
-SEED_MODELS and SEED_LIMITS are typed from the guide (模型支持 and 使用限制) independently of
+GUIDE_MODELS and GUIDE_LIMITS are typed from the guide (模型支持 and 使用限制) independently of
 plugins/module_utils/qwen3_catalog.py, so a slip in either shows up here.
 """
 import pytest
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_catalog as cat
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
 
 # name, huggingface, modelscope (None = "/"), parameter, dtype, parallel
-SEED_MODELS = """
+GUIDE_MODELS = """
 Qwen3-0.6B | Qwen/Qwen3-0.6B | Qwen/Qwen3-0.6B | 0.6B | BF16 | TP2/4/8
 Qwen3-0.6B-FP8 | Qwen/Qwen3-0.6B-FP8 | Qwen/Qwen3-0.6B-FP8 | 0.6B | FP8 | TP2/4/8
 Qwen3-0_6B_int4_awq | AngelSlim/Qwen3-0_6B_int4_awq | AngelSlim/Qwen3-0_6B_int4_awq | 0.6B | INT4 | TP2/4/8
@@ -49,17 +49,17 @@ Qwen3-235B-A22B-Thinking-2507-FP8 | Qwen/Qwen3-235B-A22B-Thinking-2507-FP8 | Qwe
 # The Coder row above carries the corrected ModelScope id; the guide links Qwen3-30B-A3B-Instruct-2507-FP8.
 
 
-def _seed_rows():
-    for line in SEED_MODELS.strip().splitlines():
+def _guide_rows():
+    for line in GUIDE_MODELS.strip().splitlines():
         name, hf, ms, params, dtype, parallel = [c.strip() for c in line.split("|")]
         tps = [int(t) for t in parallel[2:].split("/")]
         yield name, hf, None if ms == "/" else ms, params, dtype, tps
 
 
-SEED_ROWS = list(_seed_rows())
+GUIDE_ROWS = list(_guide_rows())
 
 # family: {tp: (max_input_len, max_model_len)}, k = 1024
-SEED_LIMITS = {
+GUIDE_LIMITS = {
     "0.6B": {2: (None, 32768), 4: (None, 32768), 8: (None, 32768)},
     "1.7B": {2: (None, 32768), 4: (None, 32768), 8: (None, 32768)},
     "4B": {2: (57344, 65536), 4: (102400, 131072), 8: (102400, 131072)},
@@ -75,10 +75,10 @@ def test_counts():
     assert len(cat.MODELS) == 36
     assert sum(m["kind"] == "dense" for m in cat.MODELS.values()) == 26
     assert sum(m["kind"] == "moe" for m in cat.MODELS.values()) == 10
-    assert [r[0] for r in SEED_ROWS] == list(cat.MODELS), "catalog order follows the guide"
+    assert [r[0] for r in GUIDE_ROWS] == list(cat.MODELS), "catalog order follows the guide"
 
 
-@pytest.mark.parametrize("row", SEED_ROWS, ids=[r[0] for r in SEED_ROWS])
+@pytest.mark.parametrize("row", GUIDE_ROWS, ids=[r[0] for r in GUIDE_ROWS])
 def test_model_row(row):
     name, hf, ms, params, dtype, tps = row
     m = cat.MODELS[name]
@@ -91,10 +91,10 @@ def test_coder_modelscope_corrected():
     assert cat.MODELS["Qwen3-Coder-30B-A3B-Instruct-FP8"]["modelscope_repo"] == "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8"
 
 
-@pytest.mark.parametrize("family,tp", [(f, t) for f, rows in SEED_LIMITS.items() for t in rows])
+@pytest.mark.parametrize("family,tp", [(f, t) for f, rows in GUIDE_LIMITS.items() for t in rows])
 def test_limit_cell(family, tp):
     lim = cat.limits_for(family, tp)
-    assert (lim["max_input_len"], lim["max_model_len"]) == SEED_LIMITS[family][tp]
+    assert (lim["max_input_len"], lim["max_model_len"]) == GUIDE_LIMITS[family][tp]
     assert lim["max_concurrency"] == 4 and lim["mtp"] is False
 
 

@@ -12,7 +12,7 @@ import gen_docs  # noqa: E402
 import qwen3_specs  # noqa: E402
 
 ROLE_DOCS = os.path.join(ROOT, "docs", "roles")
-HAND_WRITTEN = ["docs/awx.md", "docs/seed-mapping.md", "README.zh-CN.md"]
+HAND_WRITTEN = ["docs/awx.md", "docs/guide-mapping.md", "README.zh-CN.md"]
 
 
 def test_role_docs_are_up_to_date(tmp_path):
@@ -46,7 +46,7 @@ def _known_names():
     return names
 
 
-PREFIXES = r"(?:qwen3|vacc|model_download|vllm_service|benchmark|accuracy|webui|preflight|engine_image|tiny_model|teardown|monitoring)_\w+"
+PREFIXES = r"(?:qwen3|vacc|model_download|vllm_service|benchmark|accuracy|webui|preflight|lab_engine_image|lab_tiny_model|teardown|monitoring)_\w+"
 
 
 @pytest.mark.parametrize("doc", HAND_WRITTEN)
@@ -63,10 +63,10 @@ def test_hand_written_docs_name_real_things(doc):
     assert not unknown, "%s names variables no spec, playbook or role has: %s" % (doc, unknown)
 
 
-def test_seed_mapping_covers_every_playbook_that_does_a_guide_step():
-    text = open(os.path.join(ROOT, "docs", "seed-mapping.md"), encoding="utf-8").read()
+def test_guide_mapping_covers_every_playbook_that_does_a_guide_step():
+    text = open(os.path.join(ROOT, "docs", "guide-mapping.md"), encoding="utf-8").read()
     for playbook in ("plan", "download", "deploy", "benchmark", "evaluate", "webui", "teardown", "site"):
-        assert "playbooks/%s.yml" % playbook in text, playbook
+        assert "`vacc.qwen3.%s`" % playbook in text, playbook  # the FQCN playbook a user runs
 
 
 def test_awx_guide_names_every_job_template():

@@ -27,16 +27,17 @@ LOCAL_INV = os.path.join(ROOT, "inventories/local")
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
-# The local inventory is a lab (weights written by tiny_model under another directory name): put the
-# role's defaults back so each test says what it uses; a later -e wins.
+# The local inventory is a lab (weights written by lab_tiny_model under another directory name): put the
+# role's defaults back so each test says what it uses; a later -e wins. A given key: no test writes one.
 ROLE_DEFAULTS = ["-e", "model_download_source=hfd", "-e", "qwen3_model_dir="]
+GIVEN_KEY = ["-e", "qwen3_api_key=test-download-key"]
 
 
 def play(*extra, inventory=LOCAL_INV, playbook=DOWNLOAD, env=None, lab=False):
     run_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                    **(env or {}))
     defaults = ROLE_DEFAULTS if inventory == LOCAL_INV and not lab else []
-    res = subprocess.run([PLAYBOOK_BIN, "-i", inventory, playbook] + defaults + list(extra), cwd=ROOT, env=run_env,
+    res = subprocess.run([PLAYBOOK_BIN, "-i", inventory, playbook] + defaults + GIVEN_KEY + list(extra), cwd=ROOT, env=run_env,
                          capture_output=True, text=True, timeout=300, check=False)
     res.recap = {h: {"ok": int(o), "changed": int(c), "unreachable": int(u), "failed": int(f)}
                  for h, o, c, u, f in RECAP.findall(res.stdout)}
@@ -94,49 +95,62 @@ def test_local_source_on_the_host_and_check_mode(tmp_path):
 
 
 def test_lab_inventory_weights_in_place_are_only_verified(tmp_path):
-    """The local inventory's flow: tiny_model wrote the checkpoint as qwen3_model_dir; nothing is fetched."""
+    """The local inventory's flow: lab_tiny_model wrote the checkpoint as qwen3_model_dir; nothing is fetched."""
     sharded(tmp_path, "qwen3-tiny")
     res = ok(play("-e", "qwen3_weights_dir=%s" % tmp_path, lab=True))
     assert res.recap["localhost"]["changed"] == 0
     assert "%s: verified" % (tmp_path / "qwen3-tiny") in res.flat
 
 
-def test_model_outside_the_catalog_from_a_local_source(tmp_path):
-    src = sharded(tmp_path, "tiny")
-    ok(play(*local_args(src, tmp_path / "w", model="tiny-qwen3")))
-    assert verified(tmp_path / "w" / "tiny-qwen3")["verified"]
+def play_with(tmp_path, roles, *extra):
+    """A play of the given roles on the local inventory (what a user composes)."""
+    playbook = tmp_path / "roles.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  roles: %s\n" % json.dumps(["vacc.qwen3." + r for r in roles]))
+    return play(*extra, playbook=str(playbook))
 
 
-PLAN_PLAY = """\
-- name: Plan
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Compute the plan
-      ansible.builtin.include_role:
-        name: vacc.qwen3._common
-        tasks_from: plan
-"""
-
-
-@pytest.mark.parametrize("plan_first", [False, True], ids=["plan-after", "plan-before"])
-def test_checkpoint_quant_config_reaches_the_plan(tmp_path, plan_first):
-    """model_verify's quantization_config becomes qwen3_quant_config; the plan then refuses desc_act,
-    whether it is computed after the download or was computed before it (as deploy.yml's preflight does)."""
+@pytest.mark.parametrize("where", ["config.json", "quantize_config.json"])
+def test_a_downloaded_desc_act_checkpoint_is_refused_by_the_plan(tmp_path, where):
+    """The download's own verification plans again from the weights: their quantization config (from
+    config.json, or quantize_config.json as vLLM reads it) feeds the plan, which refuses desc_act: true."""
     quant = {"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": True, "sym": True}
-    src = sharded(tmp_path, "gptq", config=dict(CONFIG, quantization_config=quant))
-    download = "- import_playbook: %s\n" % DOWNLOAD
-    playbook = tmp_path / "plays.yml"
-    playbook.write_text("---\n" + (PLAN_PLAY + download if plan_first else download + PLAN_PLAY))
-    res = play(*local_args(src, tmp_path / "w", model="Qwen3-0.6B-GPTQ-Int4"), playbook=str(playbook))
+    config = dict(CONFIG, quantization_config=quant) if where == "config.json" else CONFIG
+    src = sharded(tmp_path, "gptq", config=config)
+    if where == "quantize_config.json":
+        (tmp_path / "gptq" / where).write_text(json.dumps({k: v for k, v in quant.items() if k != "quant_method"}))
+    res = play(*local_args(src, tmp_path / "w", model="Qwen3-0.6B-GPTQ-Int4"))
     assert res.returncode != 0
     assert "quantization gptq" in res.flat
-    assert "Qwen3-0.6B-GPTQ-Int4 checkpoint is GPTQ with desc_act: true" in res.flat
+    assert "This Qwen3-0.6B-GPTQ-Int4 checkpoint is GPTQ with desc_act: true, which this platform does not load" in res.flat
 
-    # desc_act: false plans fine either way.
+    # desc_act: false plans fine.
     quant["desc_act"] = False
     (tmp_path / "gptq" / "config.json").write_text(json.dumps(dict(CONFIG, quantization_config=quant)))
-    ok(play(*local_args(src, tmp_path / "w2", model="Qwen3-0.6B-GPTQ-Int4"), playbook=str(playbook)))
+    (tmp_path / "gptq" / "quantize_config.json").unlink(missing_ok=True)
+    ok(play(*local_args(src, tmp_path / "w2", model="Qwen3-0.6B-GPTQ-Int4")))
+
+
+def test_weights_in_place_are_read_before_the_first_plan(tmp_path):
+    """Without model_download in the play, the planning step itself reads the weights: a desc_act: true
+    checkpoint already on the host is refused by the service role before anything is started."""
+    weights = tmp_path / "w"
+    sharded(weights, "Qwen3-0.6B-GPTQ-Int4")
+    (weights / "Qwen3-0.6B-GPTQ-Int4" / "quantize_config.json").write_text(json.dumps({"bits": 4, "desc_act": True}))
+    res = play_with(tmp_path, ["vllm_service"], "-e", "qwen3_model=Qwen3-0.6B-GPTQ-Int4",
+                    "-e", "qwen3_weights_dir=%s" % weights)
+    assert res.returncode != 0 and res.recap["localhost"]["changed"] == 0
+    assert "checkpoint is GPTQ with desc_act: true" in res.flat
+    assert "vllm_service : Check the weights are complete" not in res.stdout, "refused before the role's own tasks"
+
+
+def test_a_checkpoint_with_its_own_code_is_refused_unless_allowed(tmp_path):
+    src = sharded(tmp_path, "code", config=dict(CONFIG, auto_map={"AutoModel": "modeling_x.Model"}))
+    (tmp_path / "code" / "modeling_x.py").write_text("import os\n")
+    res = play(*local_args(src, tmp_path / "w"))
+    assert res.returncode != 0
+    assert "carries its own code (config.json auto_map, modeling_x.py)" in res.flat
+    assert "model_download_allow_custom_code: true" in res.flat
+    ok(play(*local_args(src, tmp_path / "w"), "-e", "model_download_allow_custom_code=true"))
 
 
 # ---------------------------------------------------------------- refusals before anything changes
@@ -153,17 +167,16 @@ def test_unreachable_endpoint_fails_before_downloading(tmp_path):
     (["-e", "model_download_source=modelscope", "-e", "qwen3_model=Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4"],
      "The guide lists no ModelScope id for Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4; use model_download_source: "
      "hfd (or hf), which fetches lancew/Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4 through https://hf-mirror.com."),
-    (["-e", "qwen3_model=tiny-qwen3"],
-     "tiny-qwen3 is not in the catalog (query('vacc.qwen3.qwen3_models') lists the guide's models); set "
-     "model_download_repo to its repository id, or use model_download_source: local."),
+    (["-e", "qwen3_model=tiny-qwen3"], "Unknown model 'tiny-qwen3'"),
     (["-e", "model_download_source=local"],
      "does not exist.) and model_download_source: local has no model_download_local_path; set it to a "
      "checkpoint directory on the controller"),
-    (["-e", "model_download_dest={{ qwen3_weights_dir }}"],
-     "model_download_dest must be an absolute path to the model's own directory"),
-], ids=["no-modelscope-id", "not-in-catalog", "local-without-path", "dest-is-weights-dir"])
-def test_refusals(tmp_path, extra, needle):
-    res = play("-e", "qwen3_weights_dir=%s" % tmp_path, *extra)
+    (["-e", "qwen3_model_dir=.."], "qwen3_model_dir '..' is not a safe name"),
+    (["-e", "qwen3_model_dir=../weights"], "qwen3_model_dir '../weights' is not a safe name"),
+], ids=["no-modelscope-id", "not-in-catalog", "local-without-path", "dir-dot-dot", "dir-escapes"])
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check-mode"])
+def test_refusals(tmp_path, extra, needle, check):
+    res = play("-e", "qwen3_weights_dir=%s" % tmp_path, *(extra + (["--check"] if check else [])))
     assert res.returncode != 0 and res.recap["localhost"]["changed"] == 0
     assert needle in res.flat
     assert os.listdir(tmp_path) == []
@@ -298,7 +311,7 @@ def two_hosts(tmp_path, shared=False):
     # Both hosts are this machine (local connection) with their own weights directories.
     inv.write_text(json.dumps({"all": {"vars": {
         "ansible_connection": "local", "ansible_host": "127.0.0.1", "qwen3_model": "Qwen3-0.6B",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "hosts": hosts}}))
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "children": {"vacc_servers": {"hosts": hosts}}}}))
     return str(inv)
 
 

@@ -1,4 +1,4 @@
-"""The static fleet page (plugins/plugin_utils/fleet_page.py, action vacc.qwen3.fleet_page) on Prometheus
+"""The static fleet page (plugins/plugin_utils/_fleet_page.py, action vacc.qwen3.fleet_page) on Prometheus
 API answers recorded from the live test (tests/monitoring): two stand-in engines behind a door, one of
 them stopped, Qwen3InstanceDown firing. The page is made from those answers alone; the action is run
 against a local HTTP server that replays them."""
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import fleet_page as fp
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _fleet_page as fp
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fleet_page"

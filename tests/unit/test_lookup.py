@@ -3,7 +3,7 @@ import pytest
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_catalog as cat
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
 
 
 @pytest.fixture(scope="module")

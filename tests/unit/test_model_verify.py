@@ -112,6 +112,36 @@ def test_gptq_desc_act_returned(tmp_path):
     assert r["verified"] and r["quantization_config"] == quant
 
 
+def test_quantize_config_json_is_read_as_vllm_does(tmp_path):
+    path = single(tmp_path)
+    (path / "quantize_config.json").write_text(json.dumps({"bits": 4, "group_size": 128, "desc_act": True}))
+    result = mv.verify(str(path))
+    assert result["verified"]
+    assert result["quantization_config"] == {"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": True}
+    # config.json's own quantization_config wins.
+    quant = {"quant_method": "awq", "bits": 4}
+    path2 = single(tmp_path, "awq", config=dict(CONFIG, quantization_config=quant))
+    (path2 / "quantize_config.json").write_text(json.dumps({"bits": 4, "desc_act": True}))
+    assert mv.verify(str(path2))["quantization_config"] == quant
+    (path2 / "quantize_config.json").write_text("{not json")
+    path3 = single(tmp_path, "bad")
+    (path3 / "quantize_config.json").write_text("{not json")
+    assert "quantize_config.json is not a JSON object" in mv.verify(str(path3))["problems"][0]
+
+
+@pytest.mark.parametrize("what", ["auto_map", "py"])
+def test_a_checkpoint_carrying_code_is_a_problem_unless_allowed(tmp_path, what):
+    config = dict(CONFIG, auto_map={"AutoModelForCausalLM": "modeling.Model"}) if what == "auto_map" else CONFIG
+    path = single(tmp_path, config=config)
+    if what == "py":
+        (path / "modeling_qwen3.py").write_text("print('runs under --trust-remote-code')\n")
+    result = mv.verify(str(path))
+    assert not result["verified"]
+    assert result["custom_code"] == (["config.json auto_map"] if what == "auto_map" else ["modeling_qwen3.py"])
+    assert "set model_download_allow_custom_code: true if you trust it" in result["problems"][0]
+    assert mv.verify(str(path), allow_custom_code=True)["verified"]
+
+
 def test_new_transformers_dtype_key(tmp_path):
     config = {k: v for k, v in CONFIG.items() if k != "torch_dtype"}
     config["dtype"] = "bfloat16"

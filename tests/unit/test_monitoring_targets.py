@@ -1,4 +1,4 @@
-"""Scrape targets from the inventory (plugins/plugin_utils/monitoring_targets.py, filter
+"""Scrape targets from the inventory (plugins/plugin_utils/_monitoring_targets.py, filter
 vacc.qwen3.monitoring_targets): engines through their door's monitor listener, doors, gateways and node
 exporters, with the labels the rules and the dashboard select on; loopback listeners refused where
 Prometheus cannot reach them; a --limit run keeps the other hosts' targets."""
@@ -10,7 +10,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vacc.qwen3.plugins.filter import monitoring as filters
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import monitoring_targets as mt
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _monitoring_targets as mt
 
 
 def service(host, instances=2, bind="127.0.0.1", port=9000, name="vllm_service", image="img:1"):

@@ -1,19 +1,19 @@
-"""The planning filters: every model x TP cell of the guide, every refusal, the guide's own command."""
+"""The planner: every model x TP cell of the guide, every refusal (one sentence naming the fix), the
+guide's defaults, and the guide's own command for Qwen3-235B-A22B-Instruct-2507-FP8."""
 import json
-import shlex
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vacc.qwen3.plugins.filter import qwen3 as filters
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_catalog as cat
-from ansible_collections.vacc.qwen3.plugins.module_utils import qwen3_planner as planner
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _planner as planner
 
-from test_catalog import SEED_LIMITS, SEED_ROWS
+from test_catalog import GUIDE_LIMITS, GUIDE_ROWS
 
 ALL_TPS = (1, 2, 4, 8, 16, 32)
-CELLS = [(r[0], tp) for r in SEED_ROWS for tp in r[5]]
-NOT_LISTED = [(r[0], tp) for r in SEED_ROWS for tp in ALL_TPS if tp not in r[5]]
+CELLS = [(r[0], tp) for r in GUIDE_ROWS for tp in r[5]]
+NOT_LISTED = [(r[0], tp) for r in GUIDE_ROWS for tp in ALL_TPS if tp not in r[5]]
 
 
 def _cards_for(tp):
@@ -34,27 +34,42 @@ def refused(*args, **kwargs):
 
 
 @pytest.mark.parametrize("name,tp", CELLS, ids=["%s-TP%d" % c for c in CELLS])
-def test_every_cell_plans(name, tp):
-    if (name, tp) in cat.KNOWN_FAILURES:
-        pytest.fail("the guide lists no TP that is a known failure")
+def test_every_cell_plans_with_the_guides_defaults(name, tp):
+    assert (name, tp) not in cat.KNOWN_FAILURES, "the guide lists no TP that is a known failure"
     p = plan(name, card="VA16", cards=_cards_for(tp), tp=tp)
-    family = cat.MODELS[name]["family"]
-    max_input, max_model = SEED_LIMITS[family][tp]
-    assert p["tp"] == tp and p["max_model_len"] == max_model and p["max_input_len"] == max_input
-    assert p["max_concurrency"] == 4 and p["mtp"] is False and p["fits"] is True
+    model = cat.MODELS[name]
+    max_input, ceiling = GUIDE_LIMITS[model["family"]][tp]
+    native = 262144 if ("2507" in name or "Coder" in name) else 40960
+    # The model's native context, capped by the TP's limit; no YaRN unless asked for more.
+    assert p["max_model_len"] == min(native, ceiling) and p["max_model_len_ceiling"] == ceiling
+    assert p["rope_scaling"] is None
+    assert p["max_input_len"] == (min(max_input, p["max_model_len"]) if max_input else None)
+    assert p["max_concurrency"] == 4 and p["mtp"] is False
     assert p["die_slices"] == [",".join(str(d) for d in range(tp))]
     assert p["memory_per_die_gb"]["total"] <= 32 * planner.USABLE_FRACTION
     env = filters.qwen3_vacc_env(p)
     assert env["VACC_VISIBLE_DEVICES"] == ",".join(str(d) for d in range(tp))
-    assert env.get("LLM_MAX_PREFILL_SEQ_LEN") == (str(max_input) if max_input else None)
+    # LLM_MAX_PREFILL_SEQ_LEN wherever the guide gives a max-input-len; the plan says so where it does not.
+    assert env.get("LLM_MAX_PREFILL_SEQ_LEN") == (str(p["max_input_len"]) if max_input else None)
+    if not max_input:
+        assert any("gives no max-input-len" in n for n in p["notes"])
     argv = filters.qwen3_vllm_args(p)
     assert argv[argv.index("--tensor-parallel-size") + 1] == str(tp)
-    assert argv[argv.index("--max-model-len") + 1] == str(max_model)
+    assert argv[argv.index("--max-model-len") + 1] == str(p["max_model_len"])
+    assert argv[argv.index("--max-num-seqs") + 1] == "4"
 
 
 @pytest.mark.parametrize("name,tp", CELLS, ids=["%s-TP%d" % c for c in CELLS])
-def test_every_cell_on_va10l(name, tp):
-    assert plan(name, card="VA10L", cards=_cards_for(tp), tp=tp)["tp"] == tp
+def test_every_cell_at_its_ceiling(name, tp):
+    """The TP's max-model-len plans; over the native context it brings YaRN; one token more is refused."""
+    model = cat.MODELS[name]
+    max_input, ceiling = GUIDE_LIMITS[model["family"]][tp]
+    card = "VA16" if model["family"] == "235B-A22B" else "VA10L"  # the 235B runs on a VA16 server only
+    p = plan(name, card=card, cards=_cards_for(tp), tp=tp, max_model_len=ceiling)
+    assert p["max_model_len"] == ceiling and p["max_input_len"] == max_input
+    assert (p["rope_scaling"] is not None) == (ceiling > model["native_context"])
+    message = refused(name, card="VA16", cards=_cards_for(tp), tp=tp, max_model_len=ceiling + 1)
+    assert "use max_model_len <= %d" % ceiling in message
 
 
 @pytest.mark.parametrize("name,tp", NOT_LISTED, ids=["%s-TP%d" % c for c in NOT_LISTED])
@@ -62,14 +77,14 @@ def test_unlisted_tp_refused(name, tp):
     message = refused(name, card="VA16", cards=8, tp=tp)
     listed = [t for t in cat.MODELS[name]["tp"] if (name, t) not in cat.KNOWN_FAILURES]
     for t in listed:
-        assert "TP%d" % t in message
+        assert str(t) in message
     if (name, tp) not in cat.KNOWN_FAILURES:
-        assert message.startswith("The guide does not list TP%d for %s" % (tp, name))
+        assert message.startswith("The guide does not list TP%d for %s; set qwen3_tp to" % (tp, name))
 
 
 def test_known_failure_sentence():
     message = refused("Qwen3-4B-AWQ", card="VA16", cards=2, tp=8)
-    assert message.startswith("Qwen3-4B-AWQ does not load at TP8 on this platform; use TP2 or TP4")
+    assert message.startswith("Qwen3-4B-AWQ does not load at TP8 on this platform; set qwen3_tp to 2 or 4")
 
 
 def test_default_tp_is_smallest_listed():
@@ -82,16 +97,34 @@ def test_default_tp_is_smallest_listed():
     assert plan("Qwen3-30B-A3B-FP8", cards=1, instances=2)["tp"] == 2
 
 
-def test_default_tp_refused_when_nothing_fits():
+def test_the_guides_defaults_for_qwen3_8b():
+    p = plan("Qwen3-8B", tp=2)
+    assert p["max_model_len"] == 40960 and p["rope_scaling"] is None and p["max_model_len_ceiling"] == 65536
+    p = plan("Qwen3-8B", cards=2, tp=8, max_model_len=131072)
+    assert p["rope_scaling"] == {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}
+
+
+def test_2507_is_natively_long():
+    p = plan("Qwen3-235B-A22B-Instruct-2507-FP8", cards=4, tp=16)
+    assert p["max_model_len"] == 131072 and p["rope_scaling"] is None
+
+
+def test_when_nothing_fits_the_cheapest_fix_is_named():
+    # A context no TP of 0.6B allows: the fix is the context, not hardware.
+    assert refused("Qwen3-0.6B", max_model_len=40960) == (
+        "max_model_len 40960 is over Qwen3-0.6B's limit at TP2 (32768); use max_model_len <= 32768.")
+    # The 235B on one card: four cards (one VA16 server).
     message = refused("Qwen3-235B-A22B-FP8", card="VA16", cards=1)
-    assert "TP16/TP32" in message and "4 x 128G" in message
+    assert "TP16 needs 4 VA16 cards: set vacc_cards to 4" in message
 
 
 def test_too_many_dies():
     message = refused("Qwen3-8B-AWQ", card="VA16", cards=1, tp=4, instances=2)
-    assert message == ("TP4 x 2 instance(s) needs 8 dies but 1 x VA16 has 4; use 1 instance(s) or TP2.")
+    assert message == "TP4 x 2 instance(s) needs 8 dies but 1 x VA16 has 4; set qwen3_instances to 1 or qwen3_tp to 2."
     message = refused("Qwen3-235B-A22B-FP8", card="VA16", cards=2, tp=16)
-    assert "needs 16 dies but 2 x VA16 has 8" in message and "4 VA16 card(s)" in message
+    assert "needs 16 dies but 2 x VA16 has 8; TP16 needs 4 VA16 cards: set vacc_cards to 4." in message
+    message = refused("Qwen3-8B", card="VA16", cards=1, tp=8)
+    assert "TP8 needs 2 VA16 cards: set vacc_cards to 2 or qwen3_tp to 2" in message
 
 
 def test_instances_on_consecutive_slices():
@@ -103,12 +136,12 @@ def test_instances_on_consecutive_slices():
         filters.qwen3_vacc_env(p, instance=2)
 
 
-def test_max_model_len_over_limit():
+def test_max_model_len_over_limit_names_the_fix():
     message = refused("Qwen3-8B", card="VA16", cards=1, tp=2, max_model_len=131072)
     assert message == ("max_model_len 131072 is over Qwen3-8B's limit at TP2 (65536); "
-                       "use max_model_len <= 65536 or TP8.")
+                       "use max_model_len <= 65536 or qwen3_tp 8 (TP8 needs 2 VA16 cards).")
     message = refused("Qwen3-0.6B", cards=2, tp=8, max_model_len=40960)
-    assert "use max_model_len <= 32768." in message
+    assert message.endswith("use max_model_len <= 32768.")
 
 
 def test_max_model_len_below_limit_caps_input():
@@ -116,75 +149,70 @@ def test_max_model_len_below_limit_caps_input():
     assert p["max_model_len"] == 16384 and p["max_input_len"] == 16384 and p["rope_scaling"] is None
 
 
-def test_memory_refusal_on_va1l_with_known_dies():
-    # Four 16 GiB dies per VA1L: the 235B FP8 weights alone are ~13.8 GiB per die at TP16.
-    message = refused("Qwen3-235B-A22B-FP8", card="VA1L", cards=4, tp=16, dies=16)
-    assert "per die" in message and "use TP32" in message
-    assert plan("Qwen3-235B-A22B-FP8", card="VA1L", cards=8, tp=32, dies=32)["fits"] is True
+def test_va1l_needs_its_die_count():
+    message = refused("Qwen3-8B-AWQ", card="VA1L", tp=2)
+    assert "set vacc_dies to this host's die count" in message
+    p = plan("Qwen3-8B-AWQ", card="VA1L", cards=1, dies=4, tp=2)
+    assert p["dies"] == 4 and p["die_memory_gb"] == 16.0
 
 
-def test_va1l_unknown_dies_is_said():
-    p = plan("Qwen3-8B-AWQ", card="VA1L", tp=2)
-    assert p["dies"] is None and p["die_memory_gb"] is None
-    assert any("die count is not public" in n for n in p["notes"])
+def test_va1l_cards_in_refusals_follow_the_declared_dies():
+    # Four dies per VA1L declared: TP16 needs four cards, not one.
+    message = refused("Qwen3-32B", card="VA1L", cards=1, dies=4, tp=8)
+    assert "TP8 needs 2 VA1L cards: set vacc_cards to 2" in message
+
+
+def test_memory_refusal_on_va1l_names_a_bigger_tp():
+    # 16 GiB dies: 32B BF16 (~15.3 GiB of weights per die at TP4) does not fit; TP8 on two cards does.
+    message = refused("Qwen3-32B", card="VA1L", cards=2, dies=8, tp=4)
+    assert "per die" in message and "set qwen3_tp to 8" in message
+    assert plan("Qwen3-32B", card="VA1L", cards=2, dies=8, tp=8)["tp"] == 8
+
+
+@pytest.mark.parametrize("card", ["VA10L", "VA1L"])
+def test_models_outside_the_minimum_hardware_table_are_refused(card):
+    message = refused("Qwen3-235B-A22B-FP8", card=card, cards=4, dies=16, tp=16)
+    assert message == ("The guide supports Qwen3-235B-A22B-FP8 on one VA16 server (4 x 128G cards), not on %s; "
+                       "set vacc_card to VA16." % card)
 
 
 def test_gptq_desc_act_refused():
     message = refused("Qwen3-8B-GPTQ-Int4", tp=2, quant_config={"quant_method": "gptq", "desc_act": True})
     assert "desc_act: false" in message
+    # quantize_config.json (AutoGPTQ's) names no quant_method: the model's own is used.
+    message = refused("Qwen3-8B-GPTQ-Int4", tp=2, quant_config={"bits": 4, "desc_act": True})
+    assert "GPTQ with desc_act: true" in message
     assert plan("Qwen3-8B-GPTQ-Int4", tp=2, quant_config={"quant_method": "gptq", "desc_act": False})
 
 
-@pytest.mark.parametrize("name,expect", [("Qwen3-8b-awq", None), ("Qwen3-8B-AWQX", "Qwen3-8B-AWQ"),
+@pytest.mark.parametrize("typed", ["qwen3-8b", "QWEN3-8B", "Qwen3-8b"])
+def test_one_spelling(typed):
+    p = plan(typed, tp=2)
+    assert p["model"] == "Qwen3-8B" and p["served_model_name"] == "Qwen3-8B"
+
+
+@pytest.mark.parametrize("name,expect", [("Qwen3-8B-AWQX", "Qwen3-8B-AWQ"),
                                          ("qwen3-235b", "Qwen3-235B-A22B-FP8"), ("Llama-3-8B", None)])
 def test_unknown_model(name, expect):
-    if expect is None and name.lower() in {n.lower() for n in cat.MODELS}:
-        assert plan(name, tp=2)["model"] == "Qwen3-8B-AWQ"
-        return
     message = refused(name)
     assert message.startswith("Unknown model '%s'" % name)
     if expect:
         assert expect in message
 
 
-@pytest.mark.parametrize("kwargs,needle", [({"card": "A100"}, "use VA10L, VA16 or VA1L"),
-                                           ({"cards": 0}, "cards must be at least 1"),
-                                           ({"tp": "two"}, "tp must be a whole number"),
-                                           ({"instances": 1.5}, "instances must be a whole number")])
+@pytest.mark.parametrize("kwargs,needle", [({"card": "A100"}, "set vacc_card to VA10L, VA16 or VA1L"),
+                                           ({"cards": 0}, "vacc_cards must be at least 1"),
+                                           ({"tp": "two"}, "qwen3_tp must be a whole number"),
+                                           ({"instances": 1.5}, "qwen3_instances must be a whole number")])
 def test_bad_arguments(kwargs, needle):
     assert needle in refused("Qwen3-8B", **kwargs)
-
-
-def test_seed_command_235b_instruct_2507():
-    """The guide's own docker run for Qwen3-235B-A22B-Instruct-2507-FP8 on a VA16 server."""
-    p = plan("Qwen3-235B-A22B-Instruct-2507-FP8", card="VA16", cards=4, tp=16)
-    assert (p["tp"], p["max_model_len"], p["max_input_len"]) == (16, 131072, 102400)
-    assert p["rope_scaling"] is None and p["reasoning_parser"] is None
-    [spec] = filters.qwen3_container_specs(p, image="harbor.vastaitech.com/ai_deliver/vllm_vacc:AI3.2_GR_1202",
-                                           weights_dir="/path/to/model")
-    line = filters.qwen3_docker_run(spec)
-    assert line == (
-        "docker run -d -e VACC_VISIBLE_DEVICES=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15 "
-        "-e LLM_MAX_PREFILL_SEQ_LEN=102400 --privileged=true --shm-size=256g --name vllm_service "
-        "-v /path/to/model:/weights/ -p 8000:8000 --ipc=host "
-        "harbor.vastaitech.com/ai_deliver/vllm_vacc:AI3.2_GR_1202 "
-        "vllm serve /weights/Qwen3-235B-A22B-Instruct-2507-FP8 --trust-remote-code "
-        "--tensor-parallel-size 16 --max-model-len 131072 --enforce-eager --host 0.0.0.0 --port 8000 "
-        "--served-model-name Qwen3-235B-A22B-Instruct-2507-FP8")
-
-
-def test_api_key_in_argv_and_quoting():
-    p = plan("Qwen3-8B", tp=2)
-    [spec] = filters.qwen3_container_specs(p, api_key="k3y with space")
-    argv = shlex.split(filters.qwen3_docker_run(spec))
-    assert argv[argv.index("--api-key") + 1] == "k3y with space"
 
 
 @pytest.mark.parametrize("version,flag", [("0.8.5", "--rope-scaling"), ("0.9.2", "--rope-scaling"),
                                           ("0.11.0", "--rope-scaling"), ("0.11.1", "--hf-overrides"),
                                           ("0.32.0+cpu", "--hf-overrides")])
 def test_rope_flag_by_version(version, flag):
-    p = plan("Qwen3-30B-A3B-FP8", tp=4)  # 131072 > native 40960: YaRN factor 4
+    p = plan("Qwen3-30B-A3B-FP8", tp=4, max_model_len=131072)  # over native 40960: YaRN factor 4
     assert p["rope_scaling"] == {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}
     argv = filters.qwen3_vllm_args(p, vllm_version=version)
     value = json.loads(argv[argv.index(flag) + 1])
@@ -199,7 +227,7 @@ def test_rope_flag_by_version(version, flag):
 
 
 def test_yarn_factor_follows_context():
-    assert plan("Qwen3-8B", tp=2)["rope_scaling"]["factor"] == 2.0  # 65536
+    assert plan("Qwen3-8B", tp=2, max_model_len=65536)["rope_scaling"]["factor"] == 2.0
     assert plan("Qwen3-8B", tp=2, max_model_len=40960)["rope_scaling"] is None
     assert plan("Qwen3-8B", tp=2, max_model_len=40961)["rope_scaling"]["factor"] == 2.0
 
@@ -218,38 +246,16 @@ def test_reasoning_parser(name, parser):
         assert "--reasoning-parser" not in new and "--enable-reasoning" not in old
 
 
-def test_multi_instance_specs():
-    p = plan("Qwen3-8B-AWQ", card="VA16", cards=1, tp=2, instances=2)
-    specs = filters.qwen3_container_specs(p, port=9000)
-    assert [s["name"] for s in specs] == ["vllm_service_0", "vllm_service_1"]
-    assert [s["port"] for s in specs] == [9000, 9001]
-    assert [s["env"]["VACC_VISIBLE_DEVICES"] for s in specs] == ["0,1", "2,3"]
-    assert specs[1]["command"][specs[1]["command"].index("--port") + 1] == "9001"
-    # Behind the load balancer: unpublished, on the shared network.
-    assert all(s["published_ports"] == [] and s["network"] == "vacc_qwen3" for s in specs)
-    assert "--network=vacc_qwen3" in filters.qwen3_docker_run(specs[0])
-    assert " -p " not in filters.qwen3_docker_run(specs[0])
+def test_no_key_on_the_argv():
+    argv = filters.qwen3_vllm_args(plan("Qwen3-8B", tp=2))
+    assert "--api-key" not in argv
 
 
-def test_lab_checkpoint_dir():
+def test_lab_checkpoint_dir_and_engine_tp():
     p = plan("Qwen3-0.6B", tp=2)
-    argv = filters.qwen3_vllm_args(p, model_dir="qwen3-tiny")
+    argv = filters.qwen3_vllm_args(p, model_dir="qwen3-tiny", engine_tp=1)
     assert argv[2] == "/weights/qwen3-tiny"
-    [spec] = filters.qwen3_container_specs(p, model_dir="qwen3-tiny")
-    assert spec["command"][2] == "/weights/qwen3-tiny" and spec["network"] is None
-    # The CPU stand-in runs TP1 while the dies of the plan stay in VACC_VISIBLE_DEVICES.
-    [spec] = filters.qwen3_container_specs(p, engine_tp=1)
-    assert spec["command"][spec["command"].index("--tensor-parallel-size") + 1] == "1"
-    assert spec["env"]["VACC_VISIBLE_DEVICES"] == "0,1"
-
-
-def test_stand_in_spec_not_privileged():
-    p = plan("Qwen3-0.6B", tp=2)
-    [spec] = filters.qwen3_container_specs(p, privileged=False, shm_size="1g",
-                                           extra_env={"VLLM_CPU_KVCACHE_SPACE": 1}, extra_args=["--dtype", "bfloat16"])
-    line = filters.qwen3_docker_run(spec)
-    assert "--privileged" not in line and "--shm-size=1g" in line and "VLLM_CPU_KVCACHE_SPACE=1" in line
-    assert spec["command"][-2:] == ["--dtype", "bfloat16"]
+    assert argv[argv.index("--tensor-parallel-size") + 1] == "1"
 
 
 def test_served_model_name_override():
@@ -259,7 +265,7 @@ def test_served_model_name_override():
 
 
 def test_memory_terms_add_up():
-    p = plan("Qwen3-32B", tp=4)
+    p = plan("Qwen3-32B", tp=4, max_model_len=65536)
     mem = p["memory_per_die_gb"]
     assert mem["total"] == pytest.approx(mem["weights"] + mem["kv_cache"] + mem["overhead"], abs=0.02)
     # 32B BF16 ~ 61 GiB of weights split over 4 dies.

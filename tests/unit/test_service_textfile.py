@@ -1,4 +1,4 @@
-"""The service's node-exporter textfile (plugins/plugin_utils/service_textfile.py, filter
+"""The service's node-exporter textfile (plugins/plugin_utils/_service_textfile.py, filter
 vacc.qwen3.qwen3_service_textfile): what the service role writes after a deploy for the image-drift
 alert. The metric spec is in README "Monitoring"."""
 
@@ -6,7 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vacc.qwen3.plugins.filter import monitoring as filters
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import service_textfile as st
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _service_textfile as st
 
 SERVICE = {"name": "vllm_service", "host": "srv1", "image": "vacc-qwen3/vllm-cpu-standin:0.32.0"}
 PLAN = {"model": "Qwen3-0.6B", "served_model_name": "qwen3-tiny", "instances": 2, "tp": 2, "max_concurrency": 4}

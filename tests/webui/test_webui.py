@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "webui"
 INVENTORY = "inventories/local"
-SECRETS = ROOT / ".secrets"
+SECRETS = ROOT / "inventories" / "local" / ".secrets"  # next to the inventory
 # Its own container, volume and port: a fresh Open WebUI each run, whatever `make demo` left on 18080
 # (an earlier clone's volume keeps that clone's admin password).
 PORT = 18081

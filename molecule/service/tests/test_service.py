@@ -9,7 +9,7 @@ import pytest
 
 SERVICE = "molecule_vllm"
 PORT = 18000
-STATS = "http://127.0.0.1:19000/haproxy;csv"
+STATS = "http://127.0.0.1:19000/haproxy;csv"  # the door's monitor listener, on 127.0.0.1 only
 MODEL = "qwen3-tiny"
 
 
@@ -42,23 +42,32 @@ def test_instance_runs_the_plan(instance, dies):
     assert env["VACC_VISIBLE_DEVICES"] == dies
     assert "LLM_MAX_PREFILL_SEQ_LEN" not in env  # the guide gives no max-input-len for 0.6B
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "1"
-    cmd = c["Config"]["Cmd"]
+    assert not any(e.startswith("VLLM_API_KEY=") for e in c["Config"]["Env"])
+    wrapper, cmd = c["Config"]["Cmd"][:4], c["Config"]["Cmd"][4:]
+    assert wrapper[:2] == ["sh", "-c"] and "/run/secrets/vacc-qwen3/api_key" in wrapper[2]  # the key from a file
     assert cmd[:3] == ["vllm", "serve", "/weights/qwen3-tiny"]
     assert cmd[cmd.index("--max-model-len") + 1] == "32768"
     assert cmd[cmd.index("--port") + 1] == str(PORT + instance)
     assert cmd[cmd.index("--served-model-name") + 1] == MODEL
     assert cmd[cmd.index("--reasoning-parser") + 1] == "qwen3"
-    assert "--enforce-eager" in cmd and "--api-key" in cmd
+    assert "--enforce-eager" in cmd and "--api-key" not in cmd
+    assert cmd[cmd.index("--max-num-seqs") + 1] == "4"
+    mounts = {m["Destination"]: m for m in c["Mounts"]}
+    assert mounts["/weights/qwen3-tiny"]["RW"] is False and mounts["/run/secrets/vacc-qwen3/api_key"]["RW"] is False
     assert c["HostConfig"]["IpcMode"] == "host"
-    assert c["HostConfig"]["PortBindings"] in ({}, None), "instances stay behind the load balancer"
+    assert c["HostConfig"]["PortBindings"] in ({}, None), "instances stay behind the door"
     assert "molecule_vllm" in c["NetworkSettings"]["Networks"]
     assert c["Config"]["Labels"]["vacc.qwen3.managed"] == "true"
+    assert c["Config"]["Labels"]["vacc.qwen3.host"] == "svc-a"
 
 
-def test_load_balancer_runs():
+def test_the_door_runs_and_publishes_only_the_api_and_a_local_monitor():
     c = inspect(SERVICE + "_lb")
     assert c["State"]["Running"] is True
-    assert c["HostConfig"]["PortBindings"]["%d/tcp" % PORT][0]["HostPort"] == str(PORT)
+    ports = c["HostConfig"]["PortBindings"]
+    assert ports["%d/tcp" % PORT][0]["HostPort"] == str(PORT)
+    assert ports["19000/tcp"][0] == {"HostIp": "127.0.0.1", "HostPort": "19000"}
+    assert set(ports) == {"%d/tcp" % PORT, "19000/tcp"}
 
 
 def test_port_answers_on_the_test_host(host, key):
@@ -110,8 +119,8 @@ def test_requests_beyond_capacity_wait_in_the_queue(key):
     assert _fire(key, 12, 64) == [200] * 12
     rows = urllib.request.urlopen(STATS, timeout=10).read().decode().splitlines()
     header = rows[0].lstrip("# ").split(",")
-    servers = [dict(zip(header, r.split(","))) for r in rows[1:] if r.startswith("vllm_instances,%s_" % SERVICE)]
+    servers = [dict(zip(header, r.split(","))) for r in rows[1:] if r.startswith("instances,%s_" % SERVICE)]
     assert len(servers) == 2 and all(s["status"] == "UP" for s in servers)
     assert all(int(s["smax"]) <= 4 for s in servers), "an instance got more than max-concurrency at once"
-    backend = [dict(zip(header, r.split(","))) for r in rows[1:] if r.startswith("vllm_instances,BACKEND")][0]
+    backend = [dict(zip(header, r.split(","))) for r in rows[1:] if r.startswith("instances,BACKEND")][0]
     assert int(backend["qmax"]) + sum(int(s["qmax"]) for s in servers) > 0, "nothing waited in the queue"

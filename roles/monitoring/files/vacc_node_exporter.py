@@ -51,7 +51,7 @@ _KIND = (("total", re.compile(r"total|size|capacity", re.I)), ("free", re.compil
 
 
 def label_value(value):
-    """A label value in Prometheus's text format (the same rule as plugins/plugin_utils/service_textfile.py)."""
+    """A label value in Prometheus's text format (the same rule as plugins/plugin_utils/_service_textfile.py)."""
     return str(value).replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
 
 

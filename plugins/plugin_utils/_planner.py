@@ -1,0 +1,350 @@
+# -*- coding: utf-8 -*-
+# Copyright: vacc.qwen3 contributors; Apache-2.0
+"""Deployment planning for Qwen3 on Vastai cards: pure functions, no I/O.
+
+plan() validates a (model, card, cards, tp, max_model_len, instances) request against the
+guide's tables (_catalog) and returns the plan dict every role consumes. A refusal is a PlanError
+whose message is one sentence naming what the user can change (the variable and a value that works).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
+
+GIB = 1024 ** 3
+# Bytes per parameter by checkpoint dtype. FP8/INT4 checkpoints keep embeddings and lm_head in
+# 16 bit; INT4 (W4A16, group 128) carries scales/zeros: about 0.52 bytes per quantized weight.
+BYTES_PER_PARAM = {"BF16": 2.0, "FP8": 1.0, "INT4": 0.52}
+# Runtime, activations and the prefill workspace per die: an estimate (the vendor publishes none).
+OVERHEAD_PER_DIE_GB = 2.0
+# Share of a die the engine may fill (vLLM's gpu_memory_utilization default).
+USABLE_FRACTION = 0.9
+
+
+class PlanError(ValueError):
+    """A request the guide does not support; the message names what would work."""
+
+
+def _or_list(items):
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _tp_list(tps):
+    return "/".join("TP%d" % t for t in tps)
+
+
+def find_model(name):
+    """The catalog entry for `name`, whatever its case (qwen3-8b is Qwen3-8B), or PlanError naming
+    the closest names."""
+    if name in cat.MODELS:
+        return cat.MODELS[name]
+    typed = str(name).lower()
+    folded = {k.lower(): k for k in cat.MODELS}
+    if typed in folded:
+        return cat.MODELS[folded[typed]]
+    # Names that contain what was typed first (e.g. "qwen3-235b"), then spelling neighbours.
+    close = [folded[k] for k in folded if typed in k][:3] or \
+        [folded[k] for k in difflib.get_close_matches(typed, list(folded), n=3, cutoff=0.5)]
+    hint = ("the closest catalog names are " + _or_list(close)) if close else \
+        "see the lookup vacc.qwen3.qwen3_models for the %d supported names" % len(cat.MODELS)
+    raise PlanError("Unknown model '%s': %s." % (name, hint))
+
+
+def _card(card):
+    key = str(card).upper()
+    if key not in cat.CARDS:
+        raise PlanError("Unknown card '%s': set vacc_card to %s." % (card, _or_list(sorted(cat.CARDS))))
+    return key, cat.CARDS[key]
+
+
+def whole_number(value, what, minimum=1):
+    """`value` as an int (a whole float or a digit string will do), or PlanError naming `what`."""
+    try:
+        number = int(value)
+        if number != float(value):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise PlanError("%s must be a whole number, not '%s'." % (what, value))
+    if number < minimum:
+        raise PlanError("%s must be at least %d, not %d." % (what, minimum, number))
+    return number
+
+
+def weights_gb(model):
+    """Size of the checkpoint's weights in GiB (what sits on disk and, split by TP, on the dies)."""
+    arch = cat.ARCH[model["family"]]
+    embed_params = cat.VOCAB_SIZE * arch["hidden"] * (1 if arch["tied_embeddings"] else 2)
+    body_params = model["params_b"] * 1e9 - embed_params
+    total = body_params * BYTES_PER_PARAM[model["dtype"]] + embed_params * 2.0
+    return total / GIB
+
+
+def memory_per_die(model, tp, max_model_len, max_concurrency):
+    """Memory terms per die in GiB. KV is sharded by TP (the guide's TP sizes never exceed what
+    vLLM can split); `kv_cache` is what one max-model-len request needs (vLLM refuses to start
+    below that), `kv_cache_full_concurrency` what max_concurrency such requests need at once."""
+    kv_token = cat.kv_bytes_per_token(model["family"])
+    kv_one = kv_token * max_model_len / tp / GIB
+    weights = weights_gb(model) / tp
+    return {
+        "weights": round(weights, 2),
+        "kv_cache": round(kv_one, 2),
+        "kv_cache_full_concurrency": round(kv_one * max_concurrency, 2),
+        "overhead": OVERHEAD_PER_DIE_GB,
+        "total": round(weights + kv_one + OVERHEAD_PER_DIE_GB, 2),
+        "total_full_concurrency": round(weights + kv_one * max_concurrency + OVERHEAD_PER_DIE_GB, 2),
+    }
+
+
+def check_quant_config(model, quant_config):
+    """Refuse a checkpoint whose quantization settings the platform does not load."""
+    if not quant_config:
+        return
+    method = str(quant_config.get("quant_method") or model["quant_method"] or "").lower()
+    for key, bad in cat.UNSUPPORTED_QUANT.get(method, {}).items():
+        if str(quant_config.get(key)).lower() == str(bad).lower():
+            raise PlanError(
+                "This %s checkpoint is %s with %s: %s, which this platform does not load; use one "
+                "quantized with %s: %s, such as %s." % (model["name"], method.upper(), key, json.dumps(bad),
+                                                        key, json.dumps(not bad), model["hf_repo"]))
+
+
+def default_max_model_len(model, tp):
+    """The model's native context, capped by the TP's limit: YaRN only when asked for more."""
+    return min(model["native_context"], cat.limits_for(model["family"], tp)["max_model_len"])
+
+
+def _rope_scaling(model, max_model_len):
+    """YaRN over the original 32k when max_model_len exceeds the model's native context."""
+    if max_model_len <= model["native_context"]:
+        return None
+    factor = float(2 ** math.ceil(math.log2(max_model_len / float(cat.YARN_ORIGINAL_MAX_POSITION))))
+    return {"rope_type": "yarn", "factor": factor,
+            "original_max_position_embeddings": cat.YARN_ORIGINAL_MAX_POSITION}
+
+
+def _reasoning_parser(model):
+    # Hybrid models emit <think>...</think>; the 2507 Thinking models get <think> from the chat
+    # template and emit only </think>, which Qwen's model cards parse with deepseek_r1.
+    return {"hybrid": "qwen3", "thinking": "deepseek_r1", "instruct": None}[model["thinking"]]
+
+
+class _Host(object):
+    """What the planner knows of the host's hardware."""
+
+    def __init__(self, card, cards, dies):
+        self.card, info = _card(card)
+        self.cards = whole_number(cards, "vacc_cards")
+        if dies is not None:
+            self.dies = whole_number(dies, "vacc_dies")
+        elif info["dies"] is not None:
+            self.dies = info["dies"] * self.cards
+        else:
+            raise PlanError("The %s's die count is not public, so TP x instances cannot be checked: set "
+                            "vacc_dies to this host's die count (vasmi summary shows it)." % self.card)
+        # Dies per card: the card's own count, or what the declared dies say (VA1L).
+        self.dies_per_card = info["dies"] or (self.dies // self.cards if self.dies % self.cards == 0 else None)
+        if info["die_memory_gb"] is not None:
+            self.die_memory = float(info["die_memory_gb"])
+        else:
+            self.die_memory = info["memory_gb"] * self.cards / float(self.dies)
+        self.usable = self.die_memory * USABLE_FRACTION
+
+    def cards_for(self, dies):
+        """Cards of this kind that hold `dies` dies, or None when the dies per card are unknown."""
+        return -(-dies // self.dies_per_card) if self.dies_per_card else None
+
+    def cards_text(self, tp):
+        n = self.cards_for(tp)
+        return "" if n is None or n <= self.cards else " (TP%d needs %d %s cards)" % (tp, n, self.card)
+
+
+def _usable_tps(model):
+    return [t for t in model["tp"] if (model["name"], t) not in cat.KNOWN_FAILURES]
+
+
+def _refusal(model, host, tp, instances, max_model_len):
+    """Why `tp` does not work for this request (one sentence), or None when it does."""
+    name = model["name"]
+    if (name, tp) in cat.KNOWN_FAILURES:
+        return ("%s does not load at TP%d on this platform; set qwen3_tp to %s (%s)."
+                % (name, tp, _or_list(["%d" % t for t in _usable_tps(model)]), cat.KNOWN_FAILURES[(name, tp)]))
+    if tp not in model["tp"]:
+        return ("The guide does not list TP%d for %s; set qwen3_tp to %s."
+                % (tp, name, _or_list(["%d" % t for t in model["tp"]])))
+    lim = cat.limits_for(model["family"], tp)
+    if max_model_len is not None and max_model_len > lim["max_model_len"]:
+        higher = [t for t in _usable_tps(model)
+                  if cat.limits_for(model["family"], t)["max_model_len"] >= max_model_len]
+        return ("max_model_len %d is over %s's limit at TP%d (%d); use max_model_len <= %d%s."
+                % (max_model_len, name, tp, lim["max_model_len"], lim["max_model_len"],
+                   (" or qwen3_tp %d%s" % (higher[0], host.cards_text(higher[0]))) if higher else ""))
+    used = tp * instances
+    if used > host.dies:
+        most = host.dies // tp
+        if most:
+            fix = "set qwen3_instances to %d" % most
+        else:
+            needed = host.cards_for(used)
+            fix = ("TP%d needs %d %s cards: set vacc_cards to %d" % (tp, needed, host.card, needed)
+                   if needed else "set vacc_dies if the host has more")
+        smaller = [t for t in _usable_tps(model) if t < tp and t * instances <= host.dies]
+        if smaller:
+            fix += " or qwen3_tp to %d" % smaller[-1]
+        return ("TP%d x %d instance(s) needs %d dies but %d x %s has %d; %s."
+                % (tp, instances, used, host.cards, host.card, host.dies, fix))
+    mml = max_model_len or default_max_model_len(model, tp)
+    mem = memory_per_die(model, tp, mml, lim["max_concurrency"])
+    if mem["total"] > host.usable:
+        bigger = [t for t in _usable_tps(model) if t > tp
+                  and memory_per_die(model, t, mml, lim["max_concurrency"])["total"] <= host.usable]
+        return ("%s at TP%d needs about %.1f GiB per die (weights %.1f, KV cache %.1f, overhead %.1f) but a %s "
+                "die offers %.1f GiB usable; %s."
+                % (name, tp, mem["total"], mem["weights"], mem["kv_cache"], mem["overhead"], host.card, host.usable,
+                   ("set qwen3_tp to %d%s" % (bigger[0], host.cards_text(bigger[0]))) if bigger
+                   else "use a smaller max_model_len or a smaller checkpoint"))
+    return None
+
+
+def _check_min_hardware(model, host):
+    """The guide's minimum-hardware table: the 235B-A22B runs on a VA16 server only."""
+    group = cat.MIN_HARDWARE["dense" if model["kind"] == "dense" else model["family"]]
+    if host.card not in group["card_choices"]:
+        raise PlanError("The guide supports %s on %s, not on %s; set vacc_card to %s."
+                        % (model["name"], group["text"], host.card, _or_list(group["card_choices"])))
+
+
+def plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
+         quant_config=None, dies=None, served_model_name=None):
+    """Validate a deployment request and return the plan dict (see the qwen3_plan filter's docs)."""
+    m = find_model(model)
+    host = _Host(card, cards, dies)
+    instances = whole_number(instances, "qwen3_instances")
+    notes = []
+    _check_min_hardware(m, host)
+    check_quant_config(m, quant_config)
+    if max_model_len is not None:
+        max_model_len = whole_number(max_model_len, "qwen3_max_model_len", minimum=16)
+
+    if tp is None:
+        problems = [(t, _refusal(m, host, t, instances, max_model_len)) for t in _usable_tps(m)]
+        fitting = [t for t, problem in problems if problem is None]
+        if not fitting:
+            # The smallest TP's reason names the cheapest fix (fewer instances, a shorter context, cards).
+            raise PlanError(problems[0][1])
+        tp = fitting[0]
+    else:
+        tp = whole_number(tp, "qwen3_tp")
+        problem = _refusal(m, host, tp, instances, max_model_len)
+        if problem:
+            raise PlanError(problem)
+
+    lim = cat.limits_for(m["family"], tp)
+    if max_model_len is None:
+        max_model_len = default_max_model_len(m, tp)
+    max_input_len = lim["max_input_len"]
+    if max_input_len is None:
+        notes.append("The guide gives no max-input-len for %s; LLM_MAX_PREFILL_SEQ_LEN is left unset."
+                     % m["family"])
+    else:
+        max_input_len = min(max_input_len, max_model_len)
+    mem = memory_per_die(m, tp, max_model_len, lim["max_concurrency"])
+    if mem["total_full_concurrency"] > host.usable:
+        notes.append("At max_model_len %d only part of %d concurrent full-length requests fit in "
+                     "the KV cache; the engine queues the rest." % (max_model_len, lim["max_concurrency"]))
+    rope = _rope_scaling(m, max_model_len)
+    slices = [",".join(str(d) for d in range(i * tp, (i + 1) * tp)) for i in range(instances)]
+    return {
+        "model": m["name"],
+        "family": m["family"],
+        "kind": m["kind"],
+        "dtype": m["dtype"],
+        "quant_method": m["quant_method"],
+        "thinking": m["thinking"],
+        "hf_repo": m["hf_repo"],
+        "modelscope_repo": m["modelscope_repo"],
+        "card": host.card,
+        "cards": host.cards,
+        "dies": host.dies,
+        "die_memory_gb": host.die_memory,
+        "tp": tp,
+        "instances": instances,
+        "dies_used": tp * instances,
+        "die_slices": slices,
+        "max_input_len": max_input_len,
+        "max_model_len": max_model_len,
+        "max_model_len_ceiling": lim["max_model_len"],
+        "max_concurrency": lim["max_concurrency"],
+        "max_concurrency_total": lim["max_concurrency"] * instances,
+        "mtp": False,
+        "memory_unit": "GiB",
+        "memory_per_die_gb": mem,
+        "weights_disk_gb": round(weights_gb(m), 2),
+        "quant_config": quant_config or None,
+        "rope_scaling": rope,
+        "rope_theta": 1000000 if rope else None,
+        "native_context": m["native_context"],
+        "reasoning_parser": _reasoning_parser(m),
+        "served_model_name": served_model_name or m["name"],
+        "notes": notes,
+    }
+
+
+def _version_tuple(version):
+    parts = []
+    for piece in str(version).split("+", maxsplit=1)[0].split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple((parts + [0, 0, 0])[:3])
+
+
+def vllm_args(plan_, port=8000, vllm_version="0.9.2", weights_path="/weights", host="0.0.0.0",
+              extra_args=None, model_dir=None, engine_tp=None):
+    """The `vllm serve` argv for a plan, in the flag form of `vllm_version`. `model_dir` is the
+    weights directory's name when it is not the model's, and `engine_tp` the TP the engine runs
+    when it is not the plan's: both for a lab's CPU stand-in, which has no dies to split over.
+    No API key: the engine reads it from VLLM_API_KEY (see _service), never from its argv."""
+    version = _version_tuple(vllm_version)
+    argv = ["vllm", "serve", "%s/%s" % (weights_path.rstrip("/"), model_dir or plan_["model"]),
+            "--trust-remote-code",
+            "--tensor-parallel-size", str(engine_tp or plan_["tp"]),
+            "--max-model-len", str(plan_["max_model_len"]),
+            "--enforce-eager",
+            "--host", host,
+            "--port", str(int(port)),
+            "--served-model-name", plan_["served_model_name"],
+            # The guide's max-concurrency, enforced by the engine itself: a request beyond it queues.
+            "--max-num-seqs", str(plan_["max_concurrency"])]
+    if plan_.get("reasoning_parser"):
+        if version < (0, 9, 0):
+            argv.append("--enable-reasoning")  # required before vLLM 0.9, removed in 0.10
+        argv += ["--reasoning-parser", plan_["reasoning_parser"]]
+    rope = plan_.get("rope_scaling")
+    if rope:
+        if version < (0, 11, 1):
+            argv += ["--rope-scaling", json.dumps(rope, separators=(",", ":"))]
+        else:
+            # vLLM 0.11.1 removed --rope-scaling (vllm-project/vllm#28006); rope_parameters alone
+            # no longer lifts the length limit, so max_position_embeddings moves with it.
+            params = dict(rope, rope_theta=plan_.get("rope_theta") or 1000000)
+            overrides = {"max_position_embeddings": plan_["max_model_len"], "rope_parameters": params}
+            argv += ["--hf-overrides", json.dumps(overrides, separators=(",", ":"))]
+    argv += [str(a) for a in (extra_args or [])]
+    return argv
+
+
+def vacc_env(plan_, instance=0):
+    """The container environment of one instance: its die slice and the prefill limit."""
+    instance = whole_number(instance, "instance", minimum=0)
+    if instance >= plan_["instances"]:
+        raise PlanError("instance %d does not exist: the plan has %d instance(s), numbered from 0."
+                        % (instance, plan_["instances"]))
+    env = {"VACC_VISIBLE_DEVICES": plan_["die_slices"][instance]}
+    if plan_.get("max_input_len"):
+        env["LLM_MAX_PREFILL_SEQ_LEN"] = str(plan_["max_input_len"])
+    return env
