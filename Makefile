@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo docs test test-unit sanity test-integration test-engine test-accuracy test-benchmark test-webui test-security lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan
+.PHONY: help venv lab demo docs test test-unit sanity test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
@@ -55,6 +55,7 @@ lint: venv
 docs: venv
 	$(BIN)/python tools/gen_docs.py
 	$(BIN)/python tools/gen_awx.py
+	$(BIN)/python tools/gen_grafana.py
 
 test-accuracy: venv lab
 	$(BIN)/python -m pytest -q tests/accuracy
@@ -72,6 +73,12 @@ bench-plan: venv
 test-webui: venv lab
 	bash tests/webui/setup.sh
 	$(BIN)/python -m pytest -q tests/webui
+
+# Monitoring against real stand-in engines behind a test door (tests/monitoring; its own vacc-mon-*
+# containers, removed afterwards): promtool rule tests, targets up, counters, an alert firing, the fleet page.
+test-monitoring: venv lab
+	bash tests/monitoring/setup.sh
+	$(BIN)/python -m pytest -q tests/monitoring
 
 test-molecule: venv lab
 	@for s in $(SCENARIOS); do echo "== molecule scenario $$s"; $(BIN)/molecule test -s $$s; done

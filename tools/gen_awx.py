@@ -66,6 +66,8 @@ TEMPLATES = [
 NOT_TEMPLATES = {
     "download.yml": "deploy downloads and verifies the weights itself; run it alone to pre-stage them",
     "lab.yml": "builds the CPU stand-in engine and the tiny model, for labs without cards",
+    "monitoring.yml": "Prometheus, node exporters and rules for the whole inventory, run after deploy; its job template "
+                      "comes with the service's qwen3_service fact it reads",
     "site.yml": "the local demo end to end (plan, lab, deploy, smoke, webui); the templates split it",
     "smoke.yml": "one chat completion through the service; deploy's health gate and webui's check cover it",
 }

@@ -1,0 +1,302 @@
+"""playbooks/monitoring.yml against real engines on this machine: two vLLM CPU stand-in instances
+serving the tiny Qwen3, behind a door with the service's monitor listener (tests/monitoring/door: the
+interface the service role's door offers - HAProxy's exporter at /metrics, each engine's /metrics at
+/engine/<i>/metrics), the role's Prometheus and node exporter. All containers are vacc-mon-* and are
+removed afterwards; every wait polls Prometheus with a deadline.
+
+Checked: every target up; a second run and a check-mode run change nothing; N requests raise the
+success counter by exactly N; the fleet page renders in Chromium with non-empty plots and no request
+outside itself; every dashboard query is valid PromQL on this Prometheus; a Prometheus of yours gets
+rules and targets and no container; stopping one instance makes its target down and
+Qwen3InstanceDown fire within its `for` window. Timings go to results/monitoring/timings.json.
+"""
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import TIMINGS
+from monitoring_helpers import (API_KEY, DOOR_IMAGE, DOOR_MONITOR, DOOR_PUBLIC, ENGINE_IMAGE, ENGINE_PORTS, HERE,
+                                MODEL_DIR, NODE_PORT, PROM_PORT, PROM_URL, ROOT, SERVED, VOLUME, WEIGHTS,
+                                ansible_playbook, api, chat, http_ok, query, remove_containers, run, value, wait_for)
+
+PLAYBOOK = ROOT / "playbooks" / "monitoring.yml"
+RESULTS = ROOT / "results" / "monitoring"
+SCRAPE_S, EVAL_S, DOWN_FOR_S = 2, 2, 10
+N_REQUESTS = 6
+
+
+def inventory(tmp):
+    """This machine as one server whose qwen3_service is what the service role will set for the stand-ins."""
+    service = {"name": "vacc-mon-svc", "host": "localhost", "image": ENGINE_IMAGE,
+               "instances": [{"name": "vacc-mon-engine-%d" % i, "index": i, "port": p} for i, p in enumerate(ENGINE_PORTS)],
+               "door": {"name": "vacc-mon-door", "port": DOOR_PUBLIC, "address": "127.0.0.1",
+                        "monitor": {"bind": "127.0.0.1", "port": DOOR_MONITOR}}}
+    plan = {"model": "Qwen3-0.6B", "served_model_name": SERVED, "max_concurrency": 4, "instances": 2, "tp": 2}
+    inv = {"all": {"children": {
+        "vacc_servers": {"hosts": {"localhost": {"ansible_connection": "local",
+                                                 "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                                                 "qwen3_service": service, "qwen3_plan": plan}}},
+        "qwen3_monitoring": {"hosts": {"localhost": {}}}}}}
+    settings = {
+        "monitoring_prometheus_container": "vacc-mon-prometheus", "monitoring_prometheus_data_volume": VOLUME,
+        "monitoring_listen_port": PROM_PORT, "monitoring_config_dir": str(tmp / "prometheus"),
+        "monitoring_node_exporter_container": "vacc-mon-node-exporter", "monitoring_node_exporter_port": NODE_PORT,
+        "monitoring_node_exporter_rootfs_options": "ro", "monitoring_textfile_dir": str(tmp / "textfile"),
+        "monitoring_scrape_interval": "%ds" % SCRAPE_S, "monitoring_scrape_timeout": "%ds" % SCRAPE_S,
+        "monitoring_evaluation_interval": "%ds" % EVAL_S, "monitoring_alert_instance_down_for": "%ds" % DOWN_FOR_S,
+        "monitoring_vasmi_interval": 5, "monitoring_fleet_page_dir": str(RESULTS),
+        "monitoring_fleet_page_window": 5}
+    (tmp / "inventory.yml").write_text(yaml.safe_dump(inv, sort_keys=False))
+    (tmp / "vars.yml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    return tmp / "inventory.yml", tmp / "vars.yml"
+
+
+def start_engines():
+    for i, port in enumerate(ENGINE_PORTS):
+        run(["docker", "run", "-d", "--name", "vacc-mon-engine-%d" % i, "--label", "vacc.qwen3.test=monitoring",
+             "-e", "VLLM_CPU_KVCACHE_SPACE=1", "--shm-size=1g", "-p", "127.0.0.1:%d:8000" % port,
+             "-v", "%s:/weights:ro" % WEIGHTS, ENGINE_IMAGE,
+             "vllm", "serve", "/weights/" + MODEL_DIR, "--served-model-name", SERVED, "--max-model-len", "2048",
+             "--enforce-eager", "--dtype", "bfloat16", "--reasoning-parser", "qwen3", "--api-key", API_KEY,
+             "--host", "0.0.0.0", "--port", "8000"])
+
+
+def start_door():
+    run(["docker", "build", "-q", "--network", "host", "-t", DOOR_IMAGE, str(HERE / "door")])
+    run(["docker", "run", "-d", "--name", "vacc-mon-door", "--label", "vacc.qwen3.test=monitoring", "--network", "host",
+         "-e", "DOOR_PUBLIC=127.0.0.1:%d" % DOOR_PUBLIC, "-e", "DOOR_MONITOR=127.0.0.1:%d" % DOOR_MONITOR,
+         "-e", "ENGINE0=127.0.0.1:%d" % ENGINE_PORTS[0], "-e", "ENGINE1=127.0.0.1:%d" % ENGINE_PORTS[1], DOOR_IMAGE])
+
+
+@pytest.fixture(scope="module")
+def stack(images, tmp_path_factory):
+    for need in (ENGINE_IMAGE,):
+        if run(["docker", "image", "inspect", need], check=False).returncode:
+            pytest.fail("%s is missing: run make lab" % need)
+    if not Path(WEIGHTS, MODEL_DIR, "config.json").exists():
+        pytest.fail("the tiny Qwen3 is missing in %s: run make lab" % WEIGHTS)
+    remove_containers()  # an earlier run that was killed
+    tmp = tmp_path_factory.mktemp("monitoring")
+    inv, settings = inventory(tmp)
+    try:
+        t0 = time.monotonic()
+        start_engines()
+        start_door()
+        for port in ENGINE_PORTS:
+            wait_for("engine on %d answers /health" % port, lambda p=port: http_ok("http://127.0.0.1:%d/health" % p), 300)
+        TIMINGS["engines_ready_s"] = round(time.monotonic() - t0, 1)
+        first = ansible_playbook(PLAYBOOK, "-e", "@%s" % settings, inventory=inv)
+        assert first.returncode == 0, first.stdout[-6000:]
+        TIMINGS["playbook_first_s"] = first.seconds
+        yield {"inventory": inv, "vars": settings, "tmp": tmp, "first": first}
+    finally:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "timings.json").write_text(json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n")
+        remove_containers()
+
+
+def playbook(stack, *args):
+    return ansible_playbook(PLAYBOOK, "-e", "@%s" % stack["vars"], *args, inventory=stack["inventory"])
+
+
+def active_targets():
+    return api("/api/v1/targets", {"state": "active"})["data"]["activeTargets"]
+
+
+def test_every_target_is_up(stack):
+    targets = active_targets()
+    by_job = {}
+    for t in targets:
+        by_job.setdefault(t["labels"]["job"], []).append(t)
+    assert {job: len(ts) for job, ts in by_job.items()} == {
+        "prometheus": 1, "vacc_qwen3_engine": 2, "vacc_qwen3_door": 1, "vacc_qwen3_node": 1}
+    assert all(t["health"] == "up" for t in targets), [(t["scrapeUrl"], t["lastError"]) for t in targets]
+    # Engines are reached through the door's monitor listener, never on their own port.
+    assert sorted(t["scrapeUrl"] for t in by_job["vacc_qwen3_engine"]) == [
+        "http://127.0.0.1:%d/engine/%d/metrics" % (DOOR_MONITOR, i) for i in range(2)]
+    assert "Targets: 4 in" in stack["first"].stdout and "up: 5/5" in stack["first"].stdout
+
+
+def test_vllm_metric_names_the_rules_use_exist(stack):
+    """The rules read these names; vLLM 0.32 must really expose them (KV cache: kv_cache_usage_perc)."""
+    for name in ("vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
+                 "vllm:time_to_first_token_seconds_bucket", "vllm:request_queue_time_seconds_bucket",
+                 "vllm:request_success_total", "haproxy_backend_current_queue",
+                 "haproxy_backend_queue_time_average_seconds", "vacc_vasmi_up"):
+        assert query('count(%s)' % name), "%s is not scraped" % name
+    reasons = {r["metric"]["finished_reason"] for r in query(
+        'vllm:request_success_total{job="vacc_qwen3_engine", instance_name="vacc-mon-engine-0"}')}
+    assert {"stop", "length", "abort"} <= reasons, reasons
+    # No vasmi here: the collector says so, with no numbers.
+    assert value('vacc_vasmi_up{job="vacc_qwen3_node"}') == 0
+    assert query('vacc_vasmi_info{job="vacc_qwen3_node", reason="no vasmi"}')
+    assert not query("vacc_vasmi_temperature_celsius")
+    rules = api("/api/v1/rules")["data"]["groups"]
+    assert {g["name"] for g in rules} == {"vacc_qwen3_recording", "vacc_qwen3_plan", "vacc_qwen3_alerts"}
+    assert all(r["health"] == "ok" for g in rules for r in g["rules"]), rules
+
+
+def test_second_run_and_check_mode_change_nothing(stack):
+    again = playbook(stack)
+    assert again.returncode == 0, again.stdout[-5000:]
+    assert again.recap["localhost"]["changed"] == 0, again.stdout[-5000:]
+    TIMINGS["playbook_rerun_s"] = again.seconds
+    check = playbook(stack, "--check")
+    assert check.returncode == 0, check.stdout[-5000:]
+    assert check.recap["localhost"]["changed"] == 0, check.stdout[-5000:]
+
+
+def prometheus_state():
+    """When the container started, and when Prometheus last (re)loaded its configuration."""
+    started = run(["docker", "inspect", "-f", "{{.State.StartedAt}}", "vacc-mon-prometheus"]).stdout.strip()
+    return started, value("prometheus_config_last_reload_success_timestamp_seconds")
+
+
+def test_a_changed_rule_is_reloaded_not_restarted(stack):
+    started, loaded = prometheus_state()
+    changed = playbook(stack, "-e", "monitoring_alert_kv_cache_for=7m")
+    assert changed.returncode == 0, changed.stdout[-5000:]
+    assert "changed: [localhost]" in changed.stdout.split("Reload the changed configuration")[1][:300]
+    rule = [r for g in api("/api/v1/rules")["data"]["groups"] for r in g["rules"] if r["name"] == "Qwen3KVCacheHigh"]
+    assert rule[0]["duration"] == 420
+    after_started, after_loaded = prometheus_state()
+    assert after_started == started and after_loaded > loaded
+    back = playbook(stack)
+    assert back.returncode == 0 and back.recap["localhost"]["changed"] == 2, back.stdout[-5000:]  # rules, reload
+
+
+def test_a_changed_fleet_needs_no_reload(stack):
+    """A third instance in qwen3_service: Prometheus picks its target up from the file, no reload, no restart."""
+    started, loaded = prometheus_state()
+    inv = yaml.safe_load(stack["inventory"].read_text())
+    host = inv["all"]["children"]["vacc_servers"]["hosts"]["localhost"]
+    host["qwen3_service"]["instances"].append({"name": "vacc-mon-engine-2", "index": 2, "port": 19382})
+    bigger = stack["tmp"] / "inventory-3.yml"
+    bigger.write_text(yaml.safe_dump(inv, sort_keys=False))
+    res = ansible_playbook(PLAYBOOK, "-e", "@%s" % stack["vars"], "-e", "monitoring_wait_targets_up=false",
+                           "--skip-tags", "monitoring_exporter", inventory=bigger)
+    assert res.returncode == 0, res.stdout[-5000:]
+    assert "Reload the changed configuration" not in res.stdout.split("TASK [vacc.qwen3.monitoring : Check]")[1] \
+        or "skipping: [localhost]" in res.stdout.split("Reload the changed configuration")[1][:200]
+    wait_for("the third engine's target", lambda: len([t for t in active_targets()
+                                                       if t["labels"]["job"] == "vacc_qwen3_engine"]) == 3, 30)
+    assert prometheus_state() == (started, loaded)
+    back = playbook(stack)
+    assert back.returncode == 0, back.stdout[-5000:]
+    wait_for("two engine targets again", lambda: len([t for t in active_targets()
+                                                      if t["labels"]["job"] == "vacc_qwen3_engine"]) == 2, 30)
+
+
+def test_n_requests_raise_the_success_counter_by_n(stack):
+    counter = 'sum(vllm:request_success_total{job="vacc_qwen3_engine", finished_reason=~"stop|length"})'
+    door_2xx = 'sum(haproxy_frontend_http_responses_total{job="vacc_qwen3_door", proxy="public", code="2xx"})'
+    before, door_before = value(counter), value(door_2xx)
+    t0 = time.monotonic()
+    for dummy in range(N_REQUESTS):
+        status, body = chat(DOOR_PUBLIC)
+        assert status == 200 and body["usage"]["completion_tokens"] > 0
+    sent = time.monotonic()
+    # The engines and the door are scraped separately: wait until both scrapes saw all N.
+    (after, door_after), seen_s = wait_for(
+        "success counters + %d" % N_REQUESTS,
+        lambda: (value(counter), value(door_2xx)) if value(counter) >= before + N_REQUESTS
+        and value(door_2xx) >= door_before + N_REQUESTS else None, 60)
+    assert (after, door_after) == (before + N_REQUESTS, door_before + N_REQUESTS)
+    TIMINGS["requests_s"] = round(sent - t0, 1)
+    TIMINGS["counter_seen_after_s"] = seen_s
+
+
+def test_fleet_page_renders_in_chromium(stack):
+    for need, why in ((Path("/usr/bin/chromium"), "Debian's chromium"),
+                      (HERE / "node_modules" / "playwright-core", "playwright-core")):
+        if not need.exists():
+            pytest.fail("%s missing (%s): run tests/monitoring/setup.sh" % (why, need))
+    # The TTFT p99 and the request rate need a rate window with requests in it: the previous test's.
+    res = playbook(stack, "--tags", "monitoring_check")
+    assert res.returncode == 0, res.stdout[-5000:]
+    page = RESULTS / "fleet.html"
+    html = page.read_text()
+    # Self-contained: nothing to fetch (the browser below also records every request the page makes).
+    assert not any(tag in html for tag in ("<script", "<link", "<img", " src=", "@import", "url(")), "an external asset"
+    shot = RESULTS / "fleet.png"
+    t0 = time.monotonic()
+    res = run(["node", str(HERE / "fleet_page.mjs")], check=False, timeout=120,
+              env={"PATH": "/usr/bin:/bin", "FLEET_PAGE": str(page), "FLEET_SCREENSHOT": str(shot),
+                   "FLEET_PANELS": "targets-up,running,ttft-p99,kv-cache,success-rate"})
+    TIMINGS["browser_s"] = round(time.monotonic() - t0, 1)
+    seen = json.loads(res.stdout.strip().splitlines()[-1])
+    assert res.returncode == 0 and seen["ok"], seen
+    assert seen["requests"] == [] and seen["targets_summary"] == "5 of 5 targets up"
+    assert shot.stat().st_size > 20000
+    shutil.copy(RESULTS / "fleet.json", RESULTS / "fleet-healthy.json")  # the API answers, for the unit tests
+
+
+def test_dashboard_queries_are_valid_promql(stack):
+    dashboard = json.loads((ROOT / "roles/monitoring/files/grafana/vacc-qwen3-fleet.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    exprs += [v["query"]["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    with_data = 0
+    for expr in exprs:
+        concrete = (expr.replace("$__rate_interval", "1m").replace("$host", ".*").replace("$instance_name", ".*"))
+        if concrete.startswith("label_values("):  # Grafana's function: the series selector inside
+            concrete = "count by (%s) (%s)" % (concrete.rsplit(",", 1)[1].strip(" )"), concrete[13:].rsplit(",", 1)[0])
+        body = api("/api/v1/query", {"query": concrete})
+        assert body["status"] == "success", (expr, body)
+        with_data += bool(body["data"]["result"])
+    assert with_data >= len(exprs) - 5, "most panels should show data here (vasmi's cannot)"
+
+
+def test_existing_prometheus_gets_rules_and_targets_only(stack, tmp_path):
+    """monitoring_prometheus_url: the running Prometheus stands in for one of yours."""
+    # Others share this Docker engine: look only at this test's containers and at any Prometheus.
+    def ours():
+        return sorted(run(["docker", "ps", "-aq", "--filter", "name=vacc-mon"]).stdout.split()
+                      + run(["docker", "ps", "-aq", "--filter", "label=vacc.qwen3.component=prometheus"]).stdout.split())
+    containers = ours()
+    res = playbook(stack, "-e", "monitoring_prometheus_url=%s" % PROM_URL, "-e", "monitoring_config_dir=%s" % tmp_path,
+                   "-e", "monitoring_fleet_page_dir=%s" % tmp_path, "--skip-tags", "monitoring_exporter")
+    assert res.returncode == 0, res.stdout[-5000:]
+    assert ours() == containers
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.html", "fleet.json", "planned_images.json",
+                                                          "rules", "scrape_configs.yml", "targets"]
+    snippet = yaml.safe_load((tmp_path / "scrape_configs.yml").read_text())
+    assert [j["job_name"] for j in snippet["scrape_configs"]] == [
+        "vacc_qwen3_engine", "vacc_qwen3_door", "vacc_qwen3_gateway", "vacc_qwen3_node"]
+    assert json.loads((tmp_path / "targets" / "engine.json").read_text()) == json.loads(
+        (stack["tmp"] / "prometheus" / "targets" / "engine.json").read_text())
+
+
+def test_stopped_instance_goes_down_and_its_alert_fires(stack):
+    """Last: it stops an engine. Down within a few scrapes; firing within `for` plus two evaluations."""
+    run(["docker", "stop", "vacc-mon-engine-1"])
+    stopped = time.monotonic()
+
+    def health(name):
+        return {t["labels"].get("instance_name"): t for t in active_targets()}.get(name, {}).get("health")
+
+    dummy, down_s = wait_for("engine-1's target down", lambda: health("vacc-mon-engine-1") == "down", 6 * SCRAPE_S + 10)
+
+    def firing():
+        alerts = api("/api/v1/alerts")["data"]["alerts"]
+        return [a for a in alerts if a["labels"]["alertname"] == "Qwen3InstanceDown" and a["state"] == "firing"]
+
+    alerts, dummy = wait_for("Qwen3InstanceDown firing", firing, DOWN_FOR_S + 6 * EVAL_S + 4 * SCRAPE_S + 10)
+    fire_s = round(time.monotonic() - stopped, 1)
+    assert [a["labels"]["instance"] for a in alerts] == ["localhost/vacc-mon-engine-1"]
+    assert alerts[0]["labels"]["severity"] == "critical"
+    assert health("vacc-mon-engine-0") == "up"
+    # Down is noticed at the next scrape; the alert fires once it has been down for `for`.
+    assert fire_s <= down_s + DOWN_FOR_S + 2 * EVAL_S + 2 * SCRAPE_S + 5, (down_s, fire_s)
+    TIMINGS["target_down_after_s"], TIMINGS["alert_firing_after_s"] = down_s, fire_s
+    # The fleet page shows it; its screenshot is kept beside the healthy one.
+    res = playbook(stack, "--tags", "monitoring_check", "-e", "monitoring_wait_targets_up=false")
+    assert res.returncode == 0, res.stdout[-4000:]
+    html = (RESULTS / "fleet.html").read_text()
+    assert "4 of 5 targets up" in html and "firing: Qwen3InstanceDown" in html
+    for suffix in (".html", ".json"):
+        shutil.copy(RESULTS / ("fleet" + suffix), RESULTS / ("fleet-instance-down" + suffix))
