@@ -6,7 +6,7 @@ Input, per inventory host (its hostvars, read lazily: only the keys below are to
   qwen3_service                    {name, host, instances: [{name, index, port}], image,
                                     door: {name, port, address, monitor: {bind, port}}}
   monitoring_node_exporter_target  {address, port}: set by the monitoring role's exporter phase
-  qwen3_gateway_monitor_bind/_port (hosts of the gateway group) the gateway's monitor listener
+  gateway_monitor_bind/_port (hosts of the gateway group) the gateway's monitor listener
   ansible_host, ansible_connection how Prometheus's host reaches it
 
 Output: one file_sd file per job (targets/<job>.json: four files whatever the fleet's size), and the
@@ -229,14 +229,14 @@ def _group_key(group):
 
 
 def gateway_group(host, hvars, prom_host, prom_vars, default_bind, default_port):
-    """The gateway's HAProxy exporter: its qwen3_gateway_monitor_bind/_port, else the role's defaults."""
-    bind = hvars.get("qwen3_gateway_monitor_bind")
-    port = hvars.get("qwen3_gateway_monitor_port")
+    """The gateway's HAProxy exporter: its gateway_monitor_bind/_port, else the role's defaults."""
+    bind = hvars.get("gateway_monitor_bind")
+    port = hvars.get("gateway_monitor_port")
     bind = default_bind if bind is None else bind
     port = default_port if port in (None, "") else port
     if port in (None, ""):
         raise MonitoringTargetsError(
-            "gateway host %s has no qwen3_gateway_monitor_port: set it (the gateway's monitor listener) or "
+            "gateway host %s has no gateway_monitor_port: set it (the gateway's monitor listener) or "
             "monitoring_gateway_monitor_port." % host)
     port = _port(port, "the gateway's monitor port", host)
     return {"targets": [scrape_address(bind, port, host, hvars, prom_host, prom_vars, "The gateway's monitor listener")],

@@ -120,13 +120,13 @@ def test_existing_files_from_slurp():
 
 
 def test_gateways():
-    hv = {"gw1": {"ansible_host": "10.0.0.50", "qwen3_gateway_monitor_bind": "10.1.0.50", "qwen3_gateway_monitor_port": 9001},
-          "gw2": {"ansible_host": "10.0.0.51", "qwen3_gateway_monitor_bind": "0.0.0.0"}, "mon": {}}
+    hv = {"gw1": {"ansible_host": "10.0.0.50", "gateway_monitor_bind": "10.1.0.50", "gateway_monitor_port": 9001},
+          "gw2": {"ansible_host": "10.0.0.51", "gateway_monitor_bind": "0.0.0.0"}, "mon": {}}
     out = mt.fleet_targets(hv, [], gateways=["gw1", "gw2"], prometheus_host="mon", gateway_port=9101)
     assert out["files"]["gateway"] == [
         {"targets": ["10.1.0.50:9001"], "labels": {"host": "gw1", "instance": "gw1/gateway", "__metrics_path__": "/metrics"}},
         {"targets": ["10.0.0.51:9101"], "labels": {"host": "gw2", "instance": "gw2/gateway", "__metrics_path__": "/metrics"}}]
-    with pytest.raises(mt.MonitoringTargetsError, match="^gateway host gw2 has no qwen3_gateway_monitor_port"):
+    with pytest.raises(mt.MonitoringTargetsError, match="^gateway host gw2 has no gateway_monitor_port"):
         mt.fleet_targets(hv, [], gateways=["gw2"], prometheus_host="mon")
 
 
