@@ -168,7 +168,7 @@ def test_a_failing_health_gate_shows_redacted_logs(key, tmp_path):
     name = "vacc_gate_test"
     extra = ["-e", "qwen3_service_name=%s" % name, "-e", "qwen3_service_port=18290",
              "-e", "qwen3_service_monitor_port=19290", "-e", "qwen3_service_config_dir=%s" % (tmp_path / "etc"),
-             "-e", "vllm_service_wait_timeout=60", "-e", "vllm_service_wait_delay=3"]
+             "-e", "vllm_service_wait_timeout=60", "-e", "vllm_service_wait_delay=3", "-e", "vllm_service_log_tail=400"]
     try:
         res = playbook("deploy.yml", *extra, "-e",
                        json.dumps({"qwen3_service_extra_args": ["--dtype", "bfloat16", "--api-key", key,
