@@ -67,6 +67,8 @@ STANDIN = {
 }
 # Names that become container, network, directory or API names: no '/', no '..', no leading '.'.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# An image reference: name[:tag] or name@sha256:<digest> (a registry host and port may lead).
+_IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+/[a-z0-9._/-]+)?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
 NAMES = ("qwen3_model", "qwen3_model_dir", "qwen3_served_model_name", "qwen3_service_name", "qwen3_service_network")
 AWX_MARKERS = ("awx_job_id", "tower_job_id")
 
@@ -156,6 +158,9 @@ def settings(values, host, address=None, inventory_dir=None, awx=False):
     model = find_model(values["qwen3_model"])["name"]
     for name in NAMES:
         _check_name(name, values[name])
+    if not _IMAGE_RE.match(values["qwen3_service_image"]):
+        raise PlanError("qwen3_service_image '%s' is not an image reference; give name:tag or name@sha256:<digest>."
+                        % values["qwen3_service_image"])
     model_dir = values["qwen3_model_dir"] or model
     weights_dir = posixpath.normpath(values["qwen3_weights_dir"])
     config_dir = posixpath.normpath(values["qwen3_service_config_dir"])
