@@ -128,7 +128,7 @@ def gateway_host_vars(host: "Host", engine_address: str) -> list:
         ("The fleet's single entry point. The gateway container runs on this machine's network (host\n"
          "networking), so its ports are this machine's: the public one on the vacc-fleet gateway address, where\n"
          "the doors are too, and its monitor listener next to the servers' monitor ports.", {
-             "qwen3_gateway_port": 18100,
+             "gateway_port": 18100,
              "gateway_bind_address": engine_address,
              "gateway_monitor_bind": engine_address,
              "gateway_monitor_port": 19100,

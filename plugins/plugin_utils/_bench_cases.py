@@ -57,7 +57,7 @@ def default_cases(input_len=128, output_len=1024, max_concurrency=4, prompts_per
     ppc = _positive_int(prompts_per_concurrency, "prompts_per_concurrency")
     example = {"input_len": input_len, "output_len": output_len, "max_concurrency": 1, "num_prompts": 3}
     cases = [example] + [{"input_len": input_len, "output_len": output_len, "max_concurrency": c,
-                       "num_prompts": c * ppc} for c in concurrency_sweep(max_concurrency)]
+                          "num_prompts": c * ppc} for c in concurrency_sweep(max_concurrency)]
     unique = []
     for case in cases:
         if case_name(case) not in [case_name(u) for u in unique]:
@@ -96,7 +96,7 @@ def normalize_cases(cases, max_model_len=None, max_input_len=None):
             raise BenchReportError(
                 "benchmark case %s has input_len %d, over the service's max-input-len %d (the guide's prefill "
                 "limit); use input_len <= %d." % (norm["name"], norm["input_len"], int(max_input_len),
-                                                   int(max_input_len)))
+                                                  int(max_input_len)))
         if max_model_len and norm["input_len"] + norm["output_len"] > int(max_model_len):
             raise BenchReportError(
                 "benchmark case %s needs input_len + output_len = %d tokens, over the service's "

@@ -33,7 +33,7 @@ def run(cmd, check=True, timeout=1800, **kw):
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False, **kw)
     if check and res.returncode:
         raise AssertionError("%s failed (rc %d):\n%s\n%s" % (" ".join(map(str, cmd)), res.returncode,
-                                                            res.stdout[-6000:], res.stderr[-2000:]))
+                                                             res.stdout[-6000:], res.stderr[-2000:]))
     return res
 
 
@@ -118,7 +118,7 @@ def fleet():
     TIMINGS["bring_up_s"] = round(time.monotonic() - t0, 1)
     hv = hostvars()
     gw = hv["fleet-gw"]
-    url = "http://%s:%s" % (gw["gateway_bind_address"], gw["qwen3_gateway_port"])
+    url = "http://%s:%s" % (gw["gateway_bind_address"], gw["gateway_port"])
     key = (INVENTORY / ".secrets" / "api_key").read_text().strip()
     yield {"url": url, "key": key, "hostvars": hv}
     results = ROOT / "results" / "fleet"

@@ -151,7 +151,7 @@ def test_a_changed_rule_is_reloaded_not_restarted(stack):
 
 def test_n_requests_raise_the_success_counter_by_n(stack):
     counter = 'sum(vllm:request_success_total{job="vacc_qwen3_engine", finished_reason=~"stop|length"})'
-    door_2xx = 'sum(haproxy_frontend_http_responses_total{job="vacc_qwen3_door", proxy="public", code="2xx"})'
+    door_2xx = 'sum(haproxy_frontend_http_responses_total{job="vacc_qwen3_door", proxy="door", code="2xx"})'
     # A series appears with its first request: an engine just started has none yet (0).
     before, door_before = value(counter) or 0, value(door_2xx) or 0
     t0 = time.monotonic()

@@ -19,7 +19,7 @@ import gen_awx  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 JOB_TEMPLATES = os.path.join(ROOT, "awx", "job_templates.yml")
-EXPECTED = {"plan", "deploy", "benchmark", "evaluate", "webui", "teardown"}
+EXPECTED = {"plan", "deploy", "gateway", "status", "benchmark", "evaluate", "webui", "teardown"}
 AWX_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
 
 
