@@ -53,7 +53,8 @@ PREFIXES = r"(?:qwen3|vacc|model_download|vllm_service|benchmark|accuracy|webui|
 def test_hand_written_docs_name_real_things(doc):
     text = open(os.path.join(ROOT, doc), encoding="utf-8").read()
     for path in set(re.findall(r"\b((?:playbooks|awx|tools|inventories|roles|docs)/[\w./<>-]*\w)", text)):
-        if "<" not in path:
+        # What make demo / make fleet generate (git-ignored) is not in a fresh clone.
+        if "<" not in path and "/.secrets" not in path and not path.startswith("inventories/fleet"):
             assert os.path.exists(os.path.join(ROOT, path)), "%s names %s, which does not exist" % (doc, path)
     known = _known_names()
     # Variables in code spans and -e assignments (not file names, not the collection's own name).
