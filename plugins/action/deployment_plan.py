@@ -230,4 +230,3 @@ class ActionModule(ActionBase):
 
 def _is_awx(variables):
     return any(marker in variables for marker in _inputs.AWX_MARKERS)
-

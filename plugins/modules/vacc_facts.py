@@ -16,7 +16,7 @@ description:
   - B(dies) (the unit tensor parallelism counts on Vastai cards) is taken from, in order, the
     I(dies) option, the vendor's C(vasmi) CLI, the C(vastai_pci) driver's PCI devices in sysfs,
     the C(/dev/vacc<N>) device nodes, or left null (C(dies_source=none)).
-  - Memory, disk and the Docker engine are not this module's: the C(vacc.qwen3.preflight) role reads
+  - Memory, disk and the Docker engine are not this module's; the C(vacc.qwen3.preflight) role reads
     them with C(ansible.builtin.setup) and C(community.docker.docker_host_info).
   - Never changes anything; safe in check mode.
 author:

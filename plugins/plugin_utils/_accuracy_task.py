@@ -65,7 +65,6 @@ PRESETS = {
 }
 
 
-
 class AccuracyTaskError(ValueError):
     pass
 

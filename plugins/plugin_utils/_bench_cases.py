@@ -96,7 +96,7 @@ def normalize_cases(cases, max_model_len=None, max_input_len=None):
             raise BenchReportError(
                 "benchmark case %s has input_len %d, over the service's max-input-len %d (the guide's prefill "
                 "limit); use input_len <= %d." % (norm["name"], norm["input_len"], int(max_input_len),
-                                                   int(max_input_len)))
+                                                  int(max_input_len)))
         if max_model_len and norm["input_len"] + norm["output_len"] > int(max_model_len):
             raise BenchReportError(
                 "benchmark case %s needs input_len + output_len = %d tokens, over the service's "
