@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -178,3 +179,31 @@ def test_deploy_check_stops_at_the_unreachable_host(project):
     assert "Failed to connect to the host via ssh: ssh: connect to host 127.0.0.1 port 1: Connection refused" in res.flat, res.all
     assert re.search(r"va16-01\s*: ok=\d+\s+changed=0\s+unreachable=1\s+failed=0", res.all), res.all
     assert "Traceback" not in res.all
+
+
+def test_the_awx_kit_of_the_installed_collection(project, artifacts):
+    """A repository made from docs/awx-project/ as docs/awx.md says, the tarball beside its requirements.yml;
+    AWX's project sync (ansible-galaxy from the repository's root), then a job: a wrapper with survey answers,
+    one blank as AWX sends it."""
+    kit = project.path / "collections" / "ansible_collections" / "vacc" / "qwen3" / "docs" / "awx-project"
+    repo = project.path / "awx-repo"
+    shutil.copytree(kit, repo)
+    shutil.copy(artifacts["vacc.qwen3"][0], repo / "collections")
+    synced = repo / "synced"
+    res = subprocess.run([os.path.join(project.bin, "ansible-galaxy"), "collection", "install", "-r",
+                          "collections/requirements.yml", "-p", str(synced), "--offline", "--no-deps"],
+                         cwd=repo, env=project.env, capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (synced / "ansible_collections" / "vacc" / "qwen3" / "MANIFEST.json").exists()
+    # The job: the synced collection first, its dependencies from the project (AWX: the EE or Galaxy).
+    env = dict(project.env, ANSIBLE_COLLECTIONS_PATH="%s:%s" % (synced, project.path / "collections"),
+               ANSIBLE_CONFIG=str(project.path / "ansible.cfg"))
+    (repo / "answers.json").write_text(json.dumps({"survey_qwen3_model": None, "survey_vacc_cards": "",
+                                                   "survey_qwen3_tp": "2", "survey_qwen3_instances": 2}))
+    res = subprocess.run([os.path.join(project.bin, "ansible-playbook"), "-i", str(project.path / "hosts.yml"),
+                          "plan.yml", "-e", "@answers.json"], cwd=repo, env=env, capture_output=True, text=True,
+                         timeout=300, check=False)
+    flat = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode == 0, res.stdout + res.stderr
+    # The model from the inventory (its answer was blank), TP and instances from the answers.
+    assert "va16-01: Qwen3-8B-AWQ (INT4, dense) on 1 x VA16 (4 dies): TP2 x 2 instance(s)" in flat, flat
