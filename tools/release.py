@@ -27,8 +27,8 @@ FRAGMENTS = "changelogs/fragments/"
 ALLOWED_FILES = {"README.md", "README.zh-CN.md", "LICENSE", "CHANGELOG.rst", "changelogs/changelog.yaml",
                  "changelogs/config.yaml"}
 ALLOWED_DIRS = ("plugins/", "roles/", "playbooks/", "meta/", "docs/")
-# The lab stays in the clone: its roles, lab.yml, and site.yml, the local demo that imports lab.yml.
-LAB_ONLY = re.compile(r"^(roles/lab_[^/]+/|playbooks/lab\.yml$|playbooks/site\.yml$)")
+# The lab stays in the clone: its roles and their pages, lab.yml, and site.yml, the local demo that imports lab.yml.
+LAB_ONLY = re.compile(r"^(roles/lab_[^/]+/|docs/roles/lab_[^/]+\.md$|playbooks/lab\.yml$|playbooks/site\.yml$)")
 VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
