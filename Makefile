@@ -40,7 +40,7 @@ demo: venv lab
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml
 
 test-unit: venv
-	$(BIN)/python -m pytest -q tests/unit tests/tools
+	$(BIN)/python -m pytest -q -n 2 tests/unit tests/tools
 
 # Playbooks against this machine's Docker engine: needs `lab` (a new machine has no dockerd until then).
 test-integration: venv lab

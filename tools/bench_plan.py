@@ -48,8 +48,8 @@ def run(n, work):
     seconds = time.monotonic() - start
     written = len(os.listdir(plans)) if os.path.isdir(plans) else 0
     if res.returncode != 0 or written != n:
-        raise SystemExit("plan.yml on %d hosts failed (rc %d, %d plan files):\n%s" % (n, res.returncode, written,
-                                                                                 res.stdout[-3000:]))
+        raise SystemExit("plan.yml on %d hosts failed (rc %d, %d plan files):\n%s" % (
+            n, res.returncode, written, res.stdout[-3000:]))
     lines = len(res.stdout.splitlines())
     return seconds, lines
 

@@ -69,6 +69,17 @@ SERVER_GROUP_VARS = [
         "vllm_service_wait_timeout": 600,
         "preflight_min_memory_gb": 4,
     }),
+    ("The lab serves a random tiny model and has no registry: Open WebUI is built offline and asks for\n"
+     "short answers without thinking (as in inventories/local), the benchmark runs small cases, EvalScope\n"
+     "the bundled samples; this sandbox refuses an rslave mount of /.", {
+         "webui_image_source": "build",
+         "webui_default_model_params": {"max_tokens": 256,
+                                        "custom_params": {"chat_template_kwargs": {"enable_thinking": False}}},
+         "benchmark_input_len": 32,
+         "benchmark_output_len": 16,
+         "accuracy_preset": "sample",
+         "monitoring_node_exporter_rootfs_options": "ro",
+     }),
 ]
 
 
@@ -95,16 +106,47 @@ def server_host_vars(host: "Host", engine_address: str) -> list:
              "qwen3_weights_dir": "%s/weights" % data,
              "qwen3_service_config_dir": "%s/etc" % data,
              "vllm_service_lb_build_dir": "%s/build" % data,
+             "vllm_service_textfile_dir": "%s/textfile" % data,
+         }),
+        ("Its Open WebUI and node exporter on this machine's network too (host networking): distinct\n"
+         "names and ports; the node exporter reads the same textfile directory the service writes.", {
+             "webui_container_name": "fleet%d_webui" % i,
+             "webui_data_volume": "fleet%d_webui" % i,
+             "webui_port": 18180 + i,
+             "monitoring_node_exporter_container": "fleet%d_node_exporter" % i,
+             "monitoring_node_exporter_bind": engine_address,
+             "monitoring_node_exporter_port": 19200 + i,
+             "monitoring_textfile_dir": "%s/textfile" % data,
          }),
     ]
 
 
-def gateway_host_vars(host: "Host", engine_address: str) -> list:  # pylint: disable=unused-argument
+def gateway_host_vars(host: "Host", engine_address: str) -> list:
     """host_vars/fleet-gw.yml."""
+    data = host.data_dir
     return [
-        ("The fleet's single entry point (published on this machine).", {
-            "qwen3_gateway_port": 18100,
+        ("The fleet's single entry point. The gateway container runs on this machine's network (host\n"
+         "networking), so its ports are this machine's: the public one on the vacc-fleet gateway address, where\n"
+         "the doors are too, and its monitor listener next to the servers' monitor ports.", {
+             "gateway_port": 18100,
+             "gateway_bind_address": engine_address,
+             "gateway_monitor_bind": engine_address,
+             "gateway_monitor_port": 19100,
+             "gateway_name": "fleet_gw_gateway",
+         }),
+        ("Its configuration and build context in the host's data directory, at the same path on this machine.", {
+            "gateway_config_dir": "%s/etc/gateway" % data,
+            "gateway_build_dir": "%s/build" % data,
+            "gateway_base_image": "vacc-qwen3/debian-base:bookworm",
         }),
+        ("It also runs the fleet's Prometheus (group qwen3_monitoring), on this machine's network beside a\n"
+         "local demo's: its own names, port and configuration directory.", {
+             "monitoring_prometheus_container": "fleet_prometheus",
+             "monitoring_prometheus_data_volume": "fleet_prometheus",
+             "monitoring_listen_address": engine_address,
+             "monitoring_listen_port": 19190,
+             "monitoring_config_dir": "%s/etc/prometheus" % data,
+         }),
     ]
 
 
@@ -476,7 +518,7 @@ def render_inventory(hosts: list, addresses: dict, engine_address: str) -> dict:
     })]
     lines = [GENERATED + "# Hosts are containers on the vacc-fleet network (%s); `make fleet-down` removes them." % engine_address,
              "all:", "  vars:", yaml_blocks(connection, 4).rstrip("\n"), "  children:"]
-    for group, members in (("vacc_servers", servers), ("qwen3_gateway", gateways)):
+    for group, members in (("vacc_servers", servers), ("qwen3_gateway", gateways), ("qwen3_monitoring", gateways)):
         lines += ["    %s:" % group, "      hosts:"]
         lines += ["        %s:\n          ansible_host: %s" % (h.name, addresses[h.name]) for h in members]
     files = {"hosts.yml": "\n".join(lines) + "\n",

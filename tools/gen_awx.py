@@ -50,6 +50,14 @@ TEMPLATES = [
                     "rolling, qwen3_deploy_serial hosts at a time.",
      "questions": ["qwen3_hosts"] + PLAN + ["qwen3_deploy_serial", "model_download_source", "model_download_strategy",
                                             "qwen3_service_image", "vllm_service_wait_timeout"]},
+    {"name": "gateway", "playbook": "gateway.yml",
+     "description": "One OpenAI endpoint in front of the fleet on the hosts of group qwen3_gateway: the servers' "
+                    "doors as backends, routed by model, the fleet's key checked.",
+     "questions": ["qwen3_hosts"] + PLAN + ["gateway_port"]},
+    {"name": "status", "playbook": "status.yml",
+     "description": "What each server runs against its plan (images, instances, door and gateway state, drift); "
+                    "changes nothing.",
+     "questions": ["qwen3_hosts"] + PLAN},
     {"name": "benchmark", "playbook": "benchmark.yml",
      "description": "The guide's vllm bench serve cases against each host's service; one fleet report, SLO gates.",
      "questions": ["qwen3_hosts"] + PLAN + ["benchmark_runner", "benchmark_input_len", "benchmark_output_len",
@@ -80,8 +88,6 @@ NOT_TEMPLATES = {
     "site.yml": "the local demo end to end (plan, lab, deploy, smoke, webui); the templates split it",
     "smoke.yml": "one chat completion through the service; deploy's health gate and webui's check cover it",
     "survey.yml": "not a job of its own: every template's wrapper runs it first, to take the survey's answers",
-    "gateway.yml": "the fleet gateway, set up once per fleet in front of the deployed servers; no template yet",
-    "status.yml": "the fleet's status table on the controller; no template yet",
 }
 
 LABELS = {

@@ -18,7 +18,7 @@ description:
     C(quantize_config.json), which vLLM also reads), so a plan can refuse a GPTQ checkpoint with
     C(desc_act=true).
   - A checkpoint that carries its own code (C(auto_map) in C(config.json), or C(*.py) files) is a
-    problem unless I(allow_custom_code) - the service runs C(--trust-remote-code), as the guide does,
+    problem unless I(allow_custom_code), since the service runs C(--trust-remote-code), as the guide does,
     and would execute it.
   - Weights - every shard named in C(model.safetensors.index.json) (or the single
     C(model.safetensors)) must be present with a readable safetensors header (8-byte little-endian

@@ -55,9 +55,9 @@ def default_cases(input_len=128, output_len=1024, max_concurrency=4, prompts_per
     concurrency sweep up to `max_concurrency` with prompts_per_concurrency x concurrency prompts;
     identical cases appear once (with 3 prompts per level the example is the sweep's first point)."""
     ppc = _positive_int(prompts_per_concurrency, "prompts_per_concurrency")
-    seed = {"input_len": input_len, "output_len": output_len, "max_concurrency": 1, "num_prompts": 3}
-    cases = [seed] + [{"input_len": input_len, "output_len": output_len, "max_concurrency": c,
-                       "num_prompts": c * ppc} for c in concurrency_sweep(max_concurrency)]
+    example = {"input_len": input_len, "output_len": output_len, "max_concurrency": 1, "num_prompts": 3}
+    cases = [example] + [{"input_len": input_len, "output_len": output_len, "max_concurrency": c,
+                          "num_prompts": c * ppc} for c in concurrency_sweep(max_concurrency)]
     unique = []
     for case in cases:
         if case_name(case) not in [case_name(u) for u in unique]:

@@ -9,8 +9,8 @@ these tables; nothing else restates them.
 
 from __future__ import annotations
 
-# Re-exported: the planner reads cat.CARDS.
-from ansible_collections.vacc.qwen3.plugins.module_utils._cards import CARDS  # noqa: F401  # pylint: disable=unused-import
+# re-exported: the catalog is where callers look for the cards
+from ansible_collections.vacc.qwen3.plugins.module_utils._cards import CARDS  # noqa: F401 pylint: disable=unused-import
 
 K = 1024  # the guide's "56k", "100k", "128k" are multiples of 1024 (56k = 57344)
 

@@ -67,6 +67,8 @@ STANDIN = {
 }
 # Names that become container, network, directory or API names: no '/', no '..', no leading '.'.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# An image reference: name[:tag] or name@sha256:<digest> (a registry host and port may lead).
+_IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+/[a-z0-9._/-]+)?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
 NAMES = ("qwen3_model", "qwen3_model_dir", "qwen3_served_model_name", "qwen3_service_name", "qwen3_service_network")
 AWX_MARKERS = ("awx_job_id", "tower_job_id")
 
@@ -156,6 +158,13 @@ def settings(values, host, address=None, inventory_dir=None, awx=False):
     model = find_model(values["qwen3_model"])["name"]
     for name in NAMES:
         _check_name(name, values[name])
+    if not values["qwen3_service_image"]:
+        # Only a blank qwen3_lab_standin.image gets here (a blank qwen3_service_image is unset: the default).
+        raise PlanError("The engine image is empty (qwen3_lab_standin.image); name one, e.g. qwen3_service_image: %s."
+                        % VENDOR_IMAGE)
+    if not _IMAGE_RE.match(values["qwen3_service_image"]):
+        raise PlanError("qwen3_service_image '%s' is not an image reference; give name:tag or name@sha256:<digest>."
+                        % values["qwen3_service_image"])
     model_dir = values["qwen3_model_dir"] or model
     weights_dir = posixpath.normpath(values["qwen3_weights_dir"])
     config_dir = posixpath.normpath(values["qwen3_service_config_dir"])
@@ -167,10 +176,6 @@ def settings(values, host, address=None, inventory_dir=None, awx=False):
                         "of the type 'vacc.qwen3 secrets' to the job template (docs/awx-project/configure.yml creates "
                         "the type and attaches qwen3_awx_secrets_credential), so every job uses the same key.")
     service_dir = child_path(config_dir, name, "qwen3_service_config_dir")
-    if not values["qwen3_service_image"]:
-        # Only a blank qwen3_lab_standin.image gets here (a blank qwen3_service_image is unset: the default).
-        raise PlanError("The engine image is empty (qwen3_lab_standin.image); name one, e.g. qwen3_service_image: %s."
-                        % VENDOR_IMAGE)
     return {
         "name": name,
         "network": values["qwen3_service_network"] or name + "_net",

@@ -94,7 +94,7 @@ def test_inventory_groups_and_distinct_names(inventory):
         assert hv["qwen3_service_address"] == hv["qwen3_service_bind_address"] == hv["qwen3_service_monitor_bind"] == gateway
         assert hv["qwen3_weights_dir"] == "/var/lib/vacc-qwen3-fleet/%s/weights" % host
         assert hv["ansible_connection"] == "ssh" and hv["vacc_dies"] == 4
-    assert hostvars["fleet-gw"]["qwen3_gateway_port"] == 18100
+    assert hostvars["fleet-gw"]["gateway_port"] == 18100
     key = Path(hostvars["fleet-1"]["ansible_ssh_private_key_file"])
     assert key.stat().st_mode & 0o777 == 0o600
     assert run(["git", "check-ignore", "-q", key]).returncode == 0

@@ -17,18 +17,16 @@ HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 PROMETHEUS_IMAGE = "vacc-qwen3/prometheus:bookworm"
 NODE_EXPORTER_IMAGE = "vacc-qwen3/node-exporter:bookworm"
-ENGINE_IMAGE = "vacc-qwen3/vllm-cpu-standin:0.32.0"
-DOOR_IMAGE = "vacc-mon/door-fixture:bookworm"
-WEIGHTS = "/var/lib/vacc-qwen3/weights"
-MODEL_DIR = "qwen3-tiny"
 SERVED = "qwen3-tiny"
-API_KEY = "vacc-mon-test-key"
-# Ports of this test only: outside 8000-8010, 9000-9010, 18000-19200 and 18080 (others' services).
-PROM_PORT, NODE_PORT, DOOR_MONITOR, DOOR_PUBLIC = 19390, 19391, 19392, 19393
-ENGINE_PORTS = (19380, 19381)
+# The live local service (inventories/local, deployed by vacc.qwen3.deploy): its door and its key.
+INVENTORY = ROOT / "inventories" / "local"
+KEY_FILE = INVENTORY / ".secrets" / "api_key"
+DOOR_PUBLIC, DOOR_MONITOR = 8000, 9000
+ENGINES = ("vllm_service_0", "vllm_service_1")
+# This test's own Prometheus and node exporter, beside a demo's (127.0.0.1:9090): other names and ports.
+PROM_PORT, NODE_PORT = 19390, 19391
 PROM_URL = "http://127.0.0.1:%d" % PROM_PORT
-CONTAINERS = ("vacc-mon-prometheus", "vacc-mon-node-exporter", "vacc-mon-door", "vacc-mon-engine-0",
-              "vacc-mon-engine-1")
+CONTAINERS = ("vacc-mon-prometheus", "vacc-mon-node-exporter")
 VOLUME = "vacc-mon-prometheus"
 
 
@@ -109,7 +107,8 @@ def chat(port, max_tokens=8, timeout=300):
     body = json.dumps({"model": SERVED, "messages": [{"role": "user", "content": "hi"}],
                        "max_tokens": max_tokens}).encode()
     req = urllib.request.Request("http://127.0.0.1:%d/v1/chat/completions" % port, data=body,
-                                 headers={"Authorization": "Bearer " + API_KEY, "Content-Type": "application/json"})
+                                 headers={"Authorization": "Bearer " + KEY_FILE.read_text().strip(),
+                                          "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.status, json.loads(r.read())
 

@@ -120,7 +120,13 @@ def check_door(key, vllm_paths, instances):
         else:
             assert status != 200 or path == "/health", (path, status)
     for i in range(instances):
-        status, body = request("http://127.0.0.1:9000/engine/%d/metrics" % i)
+        # The door checks each engine's metrics backend on its own clock: a just-started one within seconds.
+        deadline = time.monotonic() + 60
+        while True:
+            status, body = request("http://127.0.0.1:9000/engine/%d/metrics" % i)
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(1)  # the polling period; the loop ends when the condition holds
         assert status == 200 and b"vllm:" in body
     assert request("http://127.0.0.1:9000/haproxy;csv")[0] == 200
 
@@ -168,7 +174,7 @@ def test_a_failing_health_gate_shows_redacted_logs(key, tmp_path):
     name = "vacc_gate_test"
     extra = ["-e", "qwen3_service_name=%s" % name, "-e", "qwen3_service_port=18290",
              "-e", "qwen3_service_monitor_port=19290", "-e", "qwen3_service_config_dir=%s" % (tmp_path / "etc"),
-             "-e", "vllm_service_wait_timeout=60", "-e", "vllm_service_wait_delay=3"]
+             "-e", "vllm_service_wait_timeout=60", "-e", "vllm_service_wait_delay=3", "-e", "vllm_service_log_tail=400"]
     try:
         res = playbook("deploy.yml", *extra, "-e",
                        json.dumps({"qwen3_service_extra_args": ["--dtype", "bfloat16", "--api-key", key,

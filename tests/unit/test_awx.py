@@ -22,7 +22,7 @@ BIN = os.path.dirname(sys.executable)
 KIT = os.path.join(ROOT, "docs", "awx-project")
 JOB_TEMPLATES = os.path.join(KIT, "job_templates.yml")
 PREFIX = gen_awx.SURVEY_PREFIX
-EXPECTED = {"plan", "deploy", "benchmark", "evaluate", "webui", "teardown"}
+EXPECTED = {"plan", "deploy", "gateway", "status", "benchmark", "evaluate", "webui", "teardown"}
 AWX_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vacc.qwen3.plugins.filter import bench_filters
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _bench_cases as bc
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _bench_render as br
 

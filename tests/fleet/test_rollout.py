@@ -1,0 +1,218 @@
+"""The fleet as one service, on the fleet lab (3 servers over real SSH, a gateway): what clients of the
+gateway see while vacc.qwen3.deploy rolls a change out server by server, and what happens when it
+cannot. Streamed chat completions run through the gateway during every rollout and none may fail or
+be cut short.
+
+- A change of every server's args, with one server's checkpoint corrupted: zero failed or truncated
+  requests, every server ends on the new args, the corrupted shard re-fetched from a good peer.
+- An engine image whose vllm exits at start: the first server fails its gate, is rolled back and
+  serves again on the old image; the other servers are not touched; the gateway keeps answering.
+- A server made unreachable mid-rollout: the rollout stops there; status says which server and why;
+  the rest keeps serving.
+"""
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = ROOT / "inventories" / "fleet"
+SERVERS = ("fleet-1", "fleet-2", "fleet-3")
+MODEL = "qwen3-tiny"
+BROKEN_IMAGE = "vacc-qwen3/broken-engine:test"
+TIMINGS = {}
+
+
+def run(cmd, check=True, timeout=1800, **kw):
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False, **kw)
+    if check and res.returncode:
+        raise AssertionError("%s failed (rc %d):\n%s\n%s" % (" ".join(map(str, cmd)), res.returncode,
+                                                             res.stdout[-6000:], res.stderr[-2000:]))
+    return res
+
+
+def playbook(name, *args, check=True):
+    exe = str(Path(sys.executable).with_name("ansible-playbook"))
+    t0 = time.monotonic()
+    res = run([exe, "-i", str(INVENTORY), str(ROOT / "playbooks" / name), *args], check=check)
+    res.seconds = round(time.monotonic() - t0, 1)
+    return res
+
+
+def hostvars():
+    exe = str(Path(sys.executable).with_name("ansible-inventory"))
+    return json.loads(run([exe, "-i", str(INVENTORY), "--list"]).stdout)["_meta"]["hostvars"]
+
+
+def containers(label):
+    out = run(["docker", "ps", "-q", "--filter", "label=" + label]).stdout.split()
+    return json.loads(run(["docker", "inspect", *out]).stdout) if out else []
+
+
+def instance_of(server):
+    [c] = [c for c in containers("vacc.qwen3.host=" + server) if c["Config"]["Labels"].get("vacc.qwen3.component") == "instance"]
+    return c
+
+
+class Clients(object):
+    """Streamed chat completions through the gateway, back to back, on a few threads, until stopped."""
+
+    def __init__(self, url, key, threads=2):
+        self.url, self.key, self.stop = url, key, threading.Event()
+        self.ok, self.failed = 0, []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.loop, daemon=True) for dummy in range(threads)]
+
+    def one(self):
+        body = json.dumps({"model": MODEL, "stream": True, "max_tokens": 24,
+                           "messages": [{"role": "user", "content": "Count to ten."}],
+                           "chat_template_kwargs": {"enable_thinking": False}}).encode()
+        req = urllib.request.Request(self.url + "/v1/chat/completions", data=body, method="POST", headers={
+            "Authorization": "Bearer " + self.key, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=300) as resp:
+            chunks, done = 0, False
+            for raw in resp:
+                line = raw.decode().strip()
+                if line == "data: [DONE]":
+                    done = True
+                elif line.startswith("data: "):
+                    json.loads(line[6:])
+                    chunks += 1
+            if not done or chunks == 0:
+                raise AssertionError("cut short after %d chunks" % chunks)
+
+    def loop(self):
+        while not self.stop.is_set():
+            try:
+                self.one()
+                with self.lock:
+                    self.ok += 1
+            except (urllib.error.URLError, OSError, ValueError, AssertionError) as exc:
+                with self.lock:
+                    self.failed.append("%s: %s" % (time.strftime("%H:%M:%S"), exc))
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=300)
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    t0 = time.monotonic()
+    run([sys.executable, str(ROOT / "tools" / "fleet_lab.py"), "up", "--hosts", str(len(SERVERS)), "--link-mbit", ""])
+    # Nothing runs yet: every server at once (the rolling order matters only when something serves).
+    playbook("deploy.yml", "-e", "qwen3_deploy_serial=100%")
+    playbook("gateway.yml")
+    TIMINGS["bring_up_s"] = round(time.monotonic() - t0, 1)
+    hv = hostvars()
+    gw = hv["fleet-gw"]
+    url = "http://%s:%s" % (gw["gateway_bind_address"], gw["gateway_port"])
+    key = (INVENTORY / ".secrets" / "api_key").read_text().strip()
+    yield {"url": url, "key": key, "hostvars": hv}
+    results = ROOT / "results" / "fleet"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "timings.json").write_text(json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n")
+    run([sys.executable, str(ROOT / "tools" / "fleet_lab.py"), "down"], check=False)
+
+
+def models(fleet):
+    req = urllib.request.Request(fleet["url"] + "/v1/models", headers={"Authorization": "Bearer " + fleet["key"]})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return [m["id"] for m in json.load(resp)["data"]]
+
+
+def test_the_gateway_is_one_endpoint_with_the_key(fleet):
+    assert models(fleet) == [MODEL]
+    for path, key, status in (("/v1/models", None, 401), ("/v1/models", "wrong", 401), ("/metrics", fleet["key"], 404),
+                              ("/invocations", fleet["key"], 404)):
+        req = urllib.request.Request(fleet["url"] + path, headers={"Authorization": "Bearer " + key} if key else {})
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(req, timeout=10)
+        assert info.value.code == status, path
+    body = json.dumps({"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    req = urllib.request.Request(fleet["url"] + "/v1/chat/completions", data=body, headers={
+        "Authorization": "Bearer " + fleet["key"], "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=10)
+    assert info.value.code == 404 and b"not served by this fleet" in info.value.read()
+
+
+def test_rolling_change_under_load_with_a_corrupted_checkpoint(fleet):
+    weights = Path("/var/lib/vacc-qwen3-fleet/fleet-2/weights/qwen3-tiny")
+    shard = sorted(weights.glob("*.safetensors"))[-1]
+    with open(shard, "r+b") as handle:
+        handle.truncate(shard.stat().st_size - 4096)
+    args = json.dumps({"qwen3_service_extra_args": ["--dtype", "bfloat16", "--seed", "7"]})
+    with Clients(fleet["url"], fleet["key"]) as clients:
+        res = playbook("deploy.yml", "-e", args, "-e", "model_download_strategy=once")
+    TIMINGS["rolling_upgrade_3_servers_s"] = res.seconds
+    assert clients.failed == [] and clients.ok > 0, clients.failed[:5]
+    for server in SERVERS:
+        cmd = instance_of(server)["Config"]["Cmd"]
+        assert cmd[cmd.index("--seed") + 1] == "7", server
+    # Server by server: each was taken out of the gateway, replaced and taken back before the next.
+    order = [line for line in res.stdout.splitlines() if line.startswith("TASK [Take the server")]
+    assert len(order) == 2 * len(SERVERS)
+    # The corrupted shard came back whole from the seed (fleet-1): verified on fleet-2, the seed's fingerprint.
+    fingerprints = {}
+    for server in ("fleet-1", "fleet-2"):
+        out = run([str(Path(sys.executable).with_name("ansible")), "-i", str(INVENTORY), server, "-m",
+                   "vacc.qwen3.model_verify", "-a", "path=/var/lib/vacc-qwen3-fleet/%s/weights/qwen3-tiny" % server,
+                   "-o"]).stdout
+        fingerprints[server] = json.loads(out.split("=>", 1)[1])["fingerprint"]
+    assert fingerprints["fleet-1"] == fingerprints["fleet-2"]
+    TIMINGS["requests_during_upgrade"] = clients.ok
+
+
+def test_a_broken_image_is_rolled_back_on_the_first_server_only(fleet):
+    run(["docker", "build", "-q", "-t", BROKEN_IMAGE, "-"], input=(
+        "FROM vacc-qwen3/debian-base:bookworm\n"
+        "RUN printf '#!/bin/sh\\necho this engine does not start >&2\\nexit 1\\n' > /usr/local/bin/vllm"
+        " && chmod 755 /usr/local/bin/vllm\n"))
+    before = {s: instance_of(s)["Id"] for s in SERVERS}
+    old_image = instance_of("fleet-1")["Config"]["Image"]
+    with Clients(fleet["url"], fleet["key"]) as clients:
+        res = playbook("deploy.yml", "-e", "qwen3_service_image=" + BROKEN_IMAGE, "-e", "vllm_service_wait_timeout=60",
+                       check=False)
+    TIMINGS["rollback_s"] = res.seconds
+    assert res.returncode != 0
+    flat = " ".join(res.stdout.split())
+    assert "fleet-1 did not take the new spec and was rolled back to what ran before" in flat
+    assert clients.failed == [] and clients.ok > 0, clients.failed[:5]
+    assert instance_of("fleet-1")["Config"]["Image"] == old_image
+    assert {s: instance_of(s)["Id"] for s in SERVERS[1:]} == {s: before[s] for s in SERVERS[1:]}, "others touched"
+    assert models(fleet) == [MODEL]
+
+
+def test_an_unreachable_server_stops_the_rollout_and_status_says_so(fleet, tmp_path):
+    before = {s: instance_of(s)["Id"] for s in SERVERS}
+    run(["docker", "pause", "vacc-fleet-2"])
+    try:
+        args = json.dumps({"qwen3_service_extra_args": ["--dtype", "bfloat16", "--seed", "8"]})
+        with Clients(fleet["url"], fleet["key"]) as clients:
+            res = playbook("deploy.yml", "-e", args, "-e", "ansible_ssh_timeout=5", check=False)
+            playbook("status.yml", "-e", "qwen3_results_dir=%s" % tmp_path, "-e", "ansible_ssh_timeout=5")
+        assert res.returncode != 0 and "fleet-2" in res.stdout and "UNREACHABLE" in res.stdout
+        assert instance_of("fleet-1")["Id"] != before["fleet-1"], "the first batch ran"
+        assert instance_of("fleet-3")["Id"] == before["fleet-3"], "the rollout stopped before the next batch"
+        assert clients.failed == [] and clients.ok > 0, clients.failed[:5]
+        rows = {r["host"]: r for r in json.loads((tmp_path / "status" / "fleet.json").read_text())["servers"]}
+        assert rows["fleet-2"]["state"].startswith("unreachable: ")
+        assert rows["fleet-1"]["state"] == "serving" and rows["fleet-3"]["state"] == "serving"
+        # fleet-3 still runs what the plan (now seed 8) no longer says: drift.
+        assert "command" in rows["fleet-3"]["drift"] and rows["fleet-1"]["drift"] == "-"
+        assert "fleet-2" in (tmp_path / "status" / "fleet.md").read_text()
+    finally:
+        run(["docker", "unpause", "vacc-fleet-2"])
