@@ -9,17 +9,22 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo docs test test-unit sanity test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan
+.PHONY: help venv lab demo docs dist release test test-unit sanity test-artifact test-consumer test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
 	@echo "make test   - unit, lint, sanity, integration, engine, molecule, benchmark, accuracy and browser tests"
 	@echo "make venv   - .venv with the pinned tools (requirements-dev.txt)"
-	@echo "make docs   - regenerate docs/roles/*.md and awx/job_templates.yml from the argument specs"
+	@echo "make docs   - regenerate docs/roles/*.md and docs/awx-project/ (AWX job templates, wrappers) from the specs"
 	@echo "make lab    - a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3"
 	@echo "make fleet  - FLEET_HOSTS (3) test servers + a gateway over real SSH, inventories/fleet/ (FLEET_LINK_MBIT: egress limit)"
 	@echo "make fleet-down - remove the fleet, the engines its hosts started, its data and inventory (fleet-status: show it)"
 	@echo "make bench-plan - plan 10, 100 and 1000 never-contacted hosts with vacc.qwen3.plan; prints hosts/s"
+	@echo "make dist   - the collection artifact, dist/vacc-qwen3-<version>.tar.gz (galaxy.yml's allow-list)"
+	@echo "make release VERSION=X.Y.Z - check every change since the last release has a changelog fragment,"
+	@echo "             bump galaxy.yml, write CHANGELOG.rst, regenerate the docs, build"
+	@echo "make test-artifact / sanity / test-consumer - the artifact's allow-list; ansible-test sanity on it with"
+	@echo "             ansible-core $(CORES); installed into a fresh project and run with $(CONSUMER_CORES)"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt roles/lab_tiny_model/files/requirements.txt
@@ -44,13 +49,49 @@ test-integration: venv lab
 test-engine: venv lab
 	$(BIN)/python -m pytest -q tests/engine
 
-# ansible-test sanity (pep8, pylint, validate-modules, ansible-doc, import, shellcheck, ...) on a
-# copy laid out as ansible_collections/vacc/qwen3; tests/sanity/ignore-*.txt says why each entry is there.
-sanity: venv
-	bash scripts/sanity.sh
+# The ansible-core versions meta/runtime.yml claims, each in a venv of its own made from PyPI alone
+# (tests/cores/<version>.txt, under .cache/cores/): sanity runs with every one, the consumer test with
+# the oldest and the newest, the build with the newest.
+CORES := $(sort $(basename $(notdir $(wildcard tests/cores/*.txt))))
+CONSUMER_CORES := $(firstword $(CORES)) $(lastword $(CORES))
+BUILD_CORE := $(lastword $(CORES))
+CORE_BIN := .cache/cores/$(BUILD_CORE)/bin
+COLLECTION_VERSION = $(shell sed -n 's/^version: *//p' galaxy.yml)
+ARTIFACT = dist/vacc-qwen3-$(COLLECTION_VERSION).tar.gz
+
+.cache/cores/%/.installed: tests/cores/%.txt
+	rm -rf .cache/cores/$*
+	$(PYTHON) -m venv .cache/cores/$*
+	.cache/cores/$*/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+# From the files git knows, through galaxy.yml's manifest (scripts/build.sh).
+dist: .cache/cores/$(BUILD_CORE)/.installed
+	bash scripts/build.sh $(CORE_BIN) dist
+
+# make release VERSION=X.Y.Z (tools/release.py): refuses while a change since the last release has no
+# fragment in changelogs/fragments/; commit and tag what it leaves.
+release: venv .cache/cores/$(BUILD_CORE)/.installed
+	$(CORE_BIN)/python tools/release.py release "$(VERSION)"
+	$(MAKE) --no-print-directory docs dist
+	@echo "== release $(VERSION) built: $(ARTIFACT); review, commit, tag v$(VERSION)"
+
+# The built tarball against the allow-list (tests/artifact), from a checkout with a user's clutter in it.
+test-artifact: venv .cache/cores/$(BUILD_CORE)/.installed
+	$(BIN)/python -m pytest -q tests/artifact
+
+# ansible-test sanity (pep8, pylint, validate-modules, ansible-doc, import, yamllint, shellcheck, ...)
+# on the artifact installed with ansible-galaxy, with each claimed ansible-core; tests/sanity/ignore-<v>.txt
+# name shipped paths only, each with its reason.
+sanity: dist $(foreach v,$(CORES),.cache/cores/$(v)/.installed)
+	@for v in $(CORES); do bash scripts/sanity.sh $$v $(ARTIFACT); done
+
+# The tarball installed into a temporary Ansible project of a user's, playbooks run by FQCN (tests/consumer).
+test-consumer: venv $(foreach v,$(CONSUMER_CORES),.cache/cores/$(v)/.installed)
+	$(BIN)/python -m pytest -q tests/consumer
 
 lint: venv
-	$(BIN)/ansible-lint --offline -q roles playbooks awx/configure.yml execution-environment.yml
+	$(BIN)/ansible-lint --offline -q roles playbooks $(filter-out %/job_templates.yml,$(wildcard docs/awx-project/*.yml)) execution-environment.yml
 
 docs: venv
 	$(BIN)/python tools/gen_docs.py
@@ -101,7 +142,7 @@ fleet-status:
 test-fleet-lab: fleet
 	$(BIN)/python -m pytest -q tests/fleet
 
-TEST_STAGES := test-unit lint sanity test-integration test-engine test-molecule test-security test-benchmark test-accuracy test-webui
+TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integration test-engine test-molecule test-security test-benchmark test-accuracy test-webui
 
 # The live-service suites bring up the local service when it does not answer; a run that started it
 # removes it again (a service that was already up, e.g. from `make demo`, stays as it was).
@@ -116,4 +157,4 @@ test:
 
 clean:
 	-$(BIN)/molecule destroy --all 2>/dev/null
-	rm -rf .pytest_cache results
+	rm -rf .pytest_cache results dist

@@ -1,14 +1,18 @@
-"""Write awx/job_templates.yml: the AWX / Tower job templates of the playbooks, with survey specs
-derived from the roles' argument specs and the catalog, so the surveys cannot drift from what the
-roles validate. awx/configure.yml creates them on a controller.
+"""Write the AWX project kit, docs/awx-project/: the job templates of the playbooks with survey specs
+derived from the roles' argument specs and the catalog (job_templates.yml), one wrapper playbook per
+template, and collections/requirements.yml. docs/awx-project/configure.yml creates the templates on a
+controller. The kit is shipped in the collection: a user of the tarball copies it into the repository
+AWX syncs; a clone can be the AWX project itself (the templates then run docs/awx-project/<name>.yml).
 
-    python tools/gen_awx.py            # rewrite awx/job_templates.yml
-    python tools/gen_awx.py --check    # exit 1 when it is not what the specs and the catalog say
+    python tools/gen_awx.py            # rewrite the generated files of docs/awx-project/
+    python tools/gen_awx.py --check    # exit 1 when they are not what the specs and the catalog say
 
 Survey answers are extra vars and beat the inventory. So a question has a default only when the
-value is the job's own choice (hosts, teardown switches, rollout size); every other question is
-optional without a default: left blank, AWX sends nothing and the inventory's value (or the role's
-default, named in the question) applies.
+value is the job's own choice (hosts, teardown switches, rollout size). Every other question is
+optional, without a default, and asked as survey_<variable>: AWX sends a question left blank as ""
+or null (AWX issues 16205, 9525), which as the variable itself would replace the inventory's value.
+The wrapper runs vacc.qwen3.survey first, which sets <variable> from each answer that is not blank,
+with a fact's precedence (above the inventory, below extra vars); then the collection's playbook.
 """
 from __future__ import annotations
 
@@ -21,7 +25,12 @@ import yaml
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qwen3_specs as specs  # noqa: E402
 
-OUT = os.path.join(specs.ROOT, "awx", "job_templates.yml")
+OUT = os.path.join(specs.ROOT, "docs", "awx-project")
+SURVEY_PREFIX = "survey_"
+# The vendor's vllm_vacc tags the engine-image question offers (awx/configure.yml's qwen3_awx_engine_images
+# replaces the list): a choice, not free text, so a blank or mistyped image cannot reach a docker run.
+ENGINE_IMAGE = "harbor.vastaitech.com/ai_deliver/vllm_vacc"
+ENGINE_TAGS = ["AI3.0_SP9_0811", "AI3.1.1_GR_1031", "AI3.2_GR_1202", "VVI-25.12.SP2", "VVI-26.02", "VVI-26.05"]
 SHARED_KINDS = {name: kind for name, (kind, dummy) in specs.plugin_util("_inputs").SHARED.items()}
 
 # What the plan needs: every playbook that computes the plan asks the same questions.
@@ -32,38 +41,38 @@ WITH_DEFAULT = {"qwen3_hosts", "qwen3_deploy_serial", "teardown_all", "teardown_
                 "teardown_remove_webui_data"}
 
 TEMPLATES = [
-    {"name": "plan", "playbook": "playbooks/plan.yml",
+    {"name": "plan", "playbook": "plan.yml",
      "description": "Validate model x card x TP x max-model-len x instances against the guide and show each host's "
                     "plan and docker run; changes nothing on the hosts.",
      "questions": ["qwen3_hosts"] + PLAN},
-    {"name": "deploy", "playbook": "playbooks/deploy.yml",
+    {"name": "deploy", "playbook": "deploy.yml",
      "description": "Preflight, weights (downloaded and verified), the vllm_vacc service with its health gate; "
                     "rolling, qwen3_deploy_serial hosts at a time.",
      "questions": ["qwen3_hosts"] + PLAN + ["qwen3_deploy_serial", "model_download_source", "model_download_strategy",
                                             "qwen3_service_image", "vllm_service_wait_timeout"]},
-    {"name": "gateway", "playbook": "playbooks/gateway.yml",
+    {"name": "gateway", "playbook": "gateway.yml",
      "description": "One OpenAI endpoint in front of the fleet on the hosts of group qwen3_gateway: the servers' "
                     "doors as backends, routed by model, the fleet's key checked.",
      "questions": ["qwen3_hosts"] + PLAN + ["gateway_port"]},
-    {"name": "status", "playbook": "playbooks/status.yml",
+    {"name": "status", "playbook": "status.yml",
      "description": "What each server runs against its plan (images, instances, door and gateway state, drift); "
                     "changes nothing.",
      "questions": ["qwen3_hosts"] + PLAN},
-    {"name": "benchmark", "playbook": "playbooks/benchmark.yml",
+    {"name": "benchmark", "playbook": "benchmark.yml",
      "description": "The guide's vllm bench serve cases against each host's service; one fleet report, SLO gates.",
      "questions": ["qwen3_hosts"] + PLAN + ["benchmark_runner", "benchmark_input_len", "benchmark_output_len",
                                             "benchmark_max_concurrency", "benchmark_prompts_per_concurrency"]},
-    {"name": "evaluate", "playbook": "playbooks/evaluate.yml",
+    {"name": "evaluate", "playbook": "evaluate.yml",
      "description": "EvalScope accuracy run against each host's service (the guide's precision_llm.py settings "
                     "as a preset); results and verdicts in the job output.",
      # Not accuracy_limit: it is an int or a fraction, and a text answer would arrive as a string.
      "questions": ["qwen3_hosts"] + PLAN + ["accuracy_preset", "accuracy_resume", "accuracy_compare_to"]},
-    {"name": "webui", "playbook": "playbooks/webui.yml",
+    {"name": "webui", "playbook": "webui.yml",
      "description": "Open WebUI in front of the service, preconfigured (connection, default model, locale, "
                     "generated admin); health gate and a chat smoke test.",
      "questions": ["qwen3_hosts"] + PLAN + ["webui_image_source", "webui_port", "webui_default_locale",
                                             "webui_function_calling", "webui_admin_email"]},
-    {"name": "teardown", "playbook": "playbooks/teardown.yml",
+    {"name": "teardown", "playbook": "teardown.yml",
      "description": "Remove the service containers, load balancer and Open WebUI; weights and WebUI data stay "
                     "unless asked.",
      "questions": ["qwen3_hosts", "qwen3_model", "qwen3_service_name", "teardown_all", "teardown_remove_weights",
@@ -78,6 +87,7 @@ NOT_TEMPLATES = {
                       "comes with the service's qwen3_service fact it reads",
     "site.yml": "the local demo end to end (plan, lab, deploy, smoke, webui); the templates split it",
     "smoke.yml": "one chat completion through the service; deploy's health gate and webui's check cover it",
+    "survey.yml": "not a job of its own: every template's wrapper runs it first, to take the survey's answers",
 }
 
 LABELS = {
@@ -106,7 +116,7 @@ PLAY_VAR_DESCRIPTIONS = {
 
 
 def _catalog_overrides():
-    """Questions whose answers come from the guide's tables rather than a free field."""
+    """Questions whose answers come from the guide's tables (or the image allow-list) rather than a free field."""
     cat = specs.plugin_util("_catalog")
     models = cat.catalog()
     tps = sorted({tp for m in models for tp in m["tp"]})
@@ -115,6 +125,8 @@ def _catalog_overrides():
         "qwen3_model": {"type": "multiplechoice", "choices": [m["name"] for m in models]},
         "qwen3_tp": {"type": "multiplechoice", "choices": [str(tp) for tp in tps]},
         "qwen3_max_model_len": {"type": "integer", "min": 1, "max": longest},
+        # Rendered by configure.yml from qwen3_awx_engine_images (job_templates.yml gives the default list).
+        "qwen3_service_image": {"type": "multiplechoice", "choices": "{{ qwen3_awx_engine_images }}"},
     }
 
 
@@ -156,7 +168,8 @@ def question(var, template, options, play_vars, overrides):
     else:
         raise SystemExit("%s: survey variable %s is in no argument spec of the roles %s runs, nor in roles/_common, "
                          "nor a play var" % (template["name"], var, template["playbook"]))
-    q = {"question_name": LABELS.get(var, var), "variable": var, "required": var in WITH_DEFAULT}
+    asked = var if var in WITH_DEFAULT else SURVEY_PREFIX + var
+    q = {"question_name": LABELS.get(var, var), "variable": asked, "required": var in WITH_DEFAULT}
     q.update(overrides.get(var) or _question_type(opt, var))
     default = opt.get("default")
     description = specs.description_text(opt.get("description"), style="plain")
@@ -175,21 +188,29 @@ def question(var, template, options, play_vars, overrides):
 
 
 class _NoAliases(yaml.SafeDumper):
-    """Repeat shared lists (the model names) instead of writing YAML anchors."""
+    """Repeat shared lists (the model names) instead of writing YAML anchors; indent lists under their key,
+    as the yamllint of ansible-lint wants."""
 
     def ignore_aliases(self, data):
         return True
 
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
 
-def render(root=specs.ROOT):
+
+def _version(root):
+    return yaml.safe_load(open(os.path.join(root, "galaxy.yml"), encoding="utf-8"))["version"]
+
+
+def render_templates(root=specs.ROOT):
     overrides = _catalog_overrides()
     templates = []
     for template in TEMPLATES:
-        path = os.path.join(root, template["playbook"])
-        options, play_vars, uses = specs.playbook_options(path, root)
+        runs = "playbooks/" + template["playbook"]
+        options, play_vars, uses = specs.playbook_options(os.path.join(root, runs), root)
         questions, sources = [], {}
         for var in template["questions"]:
-            q, source = question(var, template, options, play_vars, overrides)
+            q, source = question(var, dict(template, playbook=runs), options, play_vars, overrides)
             questions.append(q)
             sources[var] = source
         templates.append({
@@ -201,32 +222,65 @@ def render(root=specs.ROOT):
             "survey_enabled": True,
             "survey_spec": {"name": "vacc.qwen3 " + template["name"], "description": template["description"],
                             "spec": questions},
-            # Where each question's type, choices and default come from (not sent to AWX).
+            # Not sent to AWX: the collection's playbook the wrapper runs, and where each question's type,
+            # choices and default come from.
+            "runs": "vacc.qwen3." + template["playbook"][:-len(".yml")],
             "spec_sources": sources,
         })
-    header = ("# Generated by tools/gen_awx.py from the roles' meta/argument_specs.yml and the catalog\n"
-              "# (plugins/plugin_utils/_catalog.py): edit those, then rerun it. awx/configure.yml loads it.\n")
-    body = yaml.dump({"qwen3_awx_job_templates": templates}, Dumper=_NoAliases, sort_keys=False, width=120,
-                     allow_unicode=True)
-    return header + "---\n" + body
+    return templates
+
+
+def _dump(data):
+    return yaml.dump(data, Dumper=_NoAliases, sort_keys=False, width=120, allow_unicode=True)
+
+
+def render(root=specs.ROOT):
+    """{path under docs/awx-project/: content} of every generated file."""
+    templates = render_templates(root)
+    header = "# Generated by tools/gen_awx.py from the roles' meta/argument_specs.yml and the catalog: edit those, then rerun it.\n"
+    files = {"job_templates.yml": header + "# configure.yml loads it.\n---\n" + _dump({
+        "qwen3_awx_engine_images": ["%s:%s" % (ENGINE_IMAGE, tag) for tag in ENGINE_TAGS],
+        "qwen3_awx_job_templates": templates})}
+    for template in templates:
+        answers = [q["variable"][len(SURVEY_PREFIX):] for q in template["survey_spec"]["spec"]
+                   if q["variable"].startswith(SURVEY_PREFIX)]
+        files[template["playbook"]] = header + (
+            "# The AWX job template \"vacc.qwen3 %s\" runs it: the survey's answers, then %s as installed.\n"
+            % (template["name"], template["runs"])) + "---\n" + _dump([
+                {"name": "Take the survey's answers", "ansible.builtin.import_playbook": "vacc.qwen3.survey",
+                 "vars": {"qwen3_survey_questions": answers}},
+                {"name": "Run " + template["runs"], "ansible.builtin.import_playbook": template["runs"]}])
+    version = _version(root)
+    files["collections/requirements.yml"] = (
+        "# Generated by tools/gen_awx.py. AWX's project sync installs these before a job runs (from the project's\n"
+        "# root). The collection is the tarball committed beside this file (`make dist` builds\n"
+        "# dist/vacc-qwen3-%s.tar.gz); its dependencies come from the Galaxy servers of the organization. With\n"
+        "# vacc.qwen3 on your Automation Hub or Galaxy instead: `- name: vacc.qwen3` with `version: %s`.\n"
+        % (version, version)) + "---\n" + _dump({"collections": [
+            {"name": "collections/vacc-qwen3-%s.tar.gz" % version, "type": "file"}]})
+    return files
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=OUT)
+    parser.add_argument("--out", default=OUT, help="the kit's directory")
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args(argv)
-    content = render()
+    files = render()
     if args.check:
-        current = open(args.out, encoding="utf-8").read() if os.path.exists(args.out) else ""
-        if current != content:
-            print("%s is out of date: run tools/gen_awx.py" % args.out)
+        stale = [name for name, content in sorted(files.items())
+                 if not os.path.exists(os.path.join(args.out, name))
+                 or open(os.path.join(args.out, name), encoding="utf-8").read() != content]
+        if stale:
+            print("out of date in %s (run tools/gen_awx.py): %s" % (args.out, ", ".join(stale)))
             return 1
         return 0
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    print(os.path.relpath(args.out, os.getcwd()))
+    for name, content in sorted(files.items()):
+        path = os.path.join(args.out, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        print(os.path.relpath(path, os.getcwd()))
     return 0
 
 

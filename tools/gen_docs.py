@@ -81,7 +81,10 @@ def render_index(root=specs.ROOT):
            "variables are on the `_common` page.", "", "| role | what it does |", "|---|---|"]
     for role in specs.roles(root):
         main = (specs.role_specs(role, root) or {}).get("main") or {}
-        out.append("| [%s](%s.md) | %s |" % (role, role, _cell(specs.markup(main.get("short_description", "(no argument specs yet)")))))
+        what = _cell(specs.markup(main.get("short_description", "(no argument specs yet)")))
+        if role.startswith("lab_"):
+            what += " (a clone's lab: not in the built collection)"
+        out.append("| [%s](%s.md) | %s |" % (role, role, what))
     return "\n".join(out) + "\n"
 
 

@@ -69,6 +69,24 @@ class AccuracyTaskError(ValueError):
     pass
 
 
+def _limit(value):
+    """accuracy_limit: an item count or a fraction; -e accuracy_limit=20 (or 0.1) arrives as a string."""
+    if value is None:
+        return None
+    limit = value
+    if isinstance(value, str):
+        try:
+            limit = float(value) if re.search(r"[.eE]", value) else int(value)
+        except ValueError:
+            limit = None
+    valid = (isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0
+             and not (isinstance(limit, float) and limit > 1 and limit != int(limit)))
+    if not valid:
+        raise AccuracyTaskError("accuracy_limit must be a positive item count or a fraction in (0, 1], e.g. 20 or "
+                                "0.1; it is %r." % (value,))
+    return limit
+
+
 def readme_subsets(text):
     """Subset (config) names from a dataset README.md's YAML front matter (`configs:`), or []."""
     if not text:
@@ -109,9 +127,7 @@ def settle(s):
     for name, args in (s.get("dataset_args") or {}).items():
         dataset_args.setdefault(name, {}).update(args or {})
     dataset_args = {k: v for k, v in dataset_args.items() if k in datasets}
-    limit = s.get("limit") if s.get("limit") is not None else preset.get("limit")
-    if limit is not None and (limit <= 0 or (isinstance(limit, float) and limit > 1 and limit != int(limit))):
-        raise AccuracyTaskError("accuracy_limit must be a positive item count or a fraction in (0, 1]; it is %r." % limit)
+    limit = _limit(s.get("limit") if s.get("limit") not in (None, "") else preset.get("limit"))
 
     # Where each dataset comes from.
     dataset_dir = s.get("dataset_dir") or (s.get("sample_dir") if preset.get("sample_dir") else None)

@@ -158,6 +158,10 @@ def settings(values, host, address=None, inventory_dir=None, awx=False):
     model = find_model(values["qwen3_model"])["name"]
     for name in NAMES:
         _check_name(name, values[name])
+    if not values["qwen3_service_image"]:
+        # Only a blank qwen3_lab_standin.image gets here (a blank qwen3_service_image is unset: the default).
+        raise PlanError("The engine image is empty (qwen3_lab_standin.image); name one, e.g. qwen3_service_image: %s."
+                        % VENDOR_IMAGE)
     if not _IMAGE_RE.match(values["qwen3_service_image"]):
         raise PlanError("qwen3_service_image '%s' is not an image reference; give name:tag or name@sha256:<digest>."
                         % values["qwen3_service_image"])
@@ -168,9 +172,9 @@ def settings(values, host, address=None, inventory_dir=None, awx=False):
     secrets_dir = values["qwen3_secrets_dir"] or default_secrets_dir(inventory_dir)
     given_key = values["qwen3_api_key"]
     if awx and not given_key and not values["qwen3_secrets_dir"]:
-        raise PlanError("This AWX job has no qwen3_api_key, and a job's files do not outlive it: attach the "
-                        "'vacc.qwen3 service secrets' credential to the job template (awx/configure.yml creates "
-                        "it), so every job uses the same key.")
+        raise PlanError("This AWX job has no qwen3_api_key, and a job's files do not outlive it: attach a credential "
+                        "of the type 'vacc.qwen3 secrets' to the job template (docs/awx-project/configure.yml creates "
+                        "the type and attaches qwen3_awx_secrets_credential), so every job uses the same key.")
     service_dir = child_path(config_dir, name, "qwen3_service_config_dir")
     return {
         "name": name,

@@ -87,7 +87,7 @@ def _require(mapping, path, host):
     for key in path.split("."):
         if not isinstance(value, dict) or value.get(key) in (None, ""):
             raise MonitoringTargetsError(
-                "qwen3_service of %s has no %s: rerun the service role (playbooks/deploy.yml) on it, or set "
+                "qwen3_service of %s has no %s: rerun the service role (vacc.qwen3.deploy) on it, or set "
                 "qwen3_service with name, instances, image and door.monitor.{bind,port}." % (host, path))
         value = value[key]
     return value

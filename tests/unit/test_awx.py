@@ -1,5 +1,6 @@
-"""awx/: the generated job templates match the specs and the catalog, satisfy AWX's survey rules,
-and awx/configure.yml parses; execution-environment.yml makes an ansible-builder context."""
+"""docs/awx-project/, the AWX kit: the generated job templates match the specs and the catalog, satisfy
+AWX's survey rules, and their wrapper playbooks take blank answers as unset; configure.yml parses;
+execution-environment.yml makes an ansible-builder context."""
 import functools
 import json
 import os
@@ -18,7 +19,9 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import gen_awx  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
-JOB_TEMPLATES = os.path.join(ROOT, "awx", "job_templates.yml")
+KIT = os.path.join(ROOT, "docs", "awx-project")
+JOB_TEMPLATES = os.path.join(KIT, "job_templates.yml")
+PREFIX = gen_awx.SURVEY_PREFIX
 EXPECTED = {"plan", "deploy", "gateway", "status", "benchmark", "evaluate", "webui", "teardown"}
 AWX_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
 
@@ -44,21 +47,36 @@ def by_name():
     return {t["name"]: t for t in templates()}
 
 
-def test_generated_file_is_up_to_date(tmp_path):
-    out = tmp_path / "job_templates.yml"
-    assert gen_awx.main(["--out", str(out)]) == 0
-    with open(JOB_TEMPLATES, encoding="utf-8") as handle:
-        assert out.read_text() == handle.read(), "awx/job_templates.yml is stale: run python tools/gen_awx.py"
+def test_generated_files_are_up_to_date():
+    assert gen_awx.main(["--check"]) == 0, "docs/awx-project/ is stale: run python tools/gen_awx.py"
+
+
+def runs(template):
+    """The collection's playbook a template's wrapper runs, as a path in this checkout."""
+    return "playbooks/%s.yml" % template["runs"].split(".")[-1]
 
 
 def test_one_template_per_playbook():
     assert set(by_name()) == EXPECTED
     for t in templates():
-        assert os.path.exists(os.path.join(ROOT, t["playbook"])), t["playbook"]
+        assert os.path.exists(os.path.join(KIT, t["playbook"])) and os.path.exists(os.path.join(ROOT, runs(t))), t
     # A new playbook gets a template or a reason in tools/gen_awx.py's NOT_TEMPLATES.
     playbooks = {f for f in os.listdir(os.path.join(ROOT, "playbooks")) if f.endswith(".yml")}
-    covered = {os.path.basename(t["playbook"]) for t in templates()} | set(gen_awx.NOT_TEMPLATES)
+    covered = {os.path.basename(runs(t)) for t in templates()} | set(gen_awx.NOT_TEMPLATES)
     assert playbooks <= covered, "no job template and no reason for: %s" % sorted(playbooks - covered)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_wrapper_takes_the_answers_then_runs_the_collections_playbook(name):
+    template = by_name()[name]
+    plays = _yaml(os.path.join(KIT, template["playbook"]))
+    assert [p["ansible.builtin.import_playbook"] for p in plays] == ["vacc.qwen3.survey", template["runs"]]
+    optional = [q["variable"] for q in template["survey_spec"]["spec"] if not q["required"]]
+    # Every optional question is asked under the prefix and taken by the survey play; required ones (they
+    # have a default, so never blank) keep their names: hosts and serial are read before any host's facts.
+    assert all(v.startswith(PREFIX) for v in optional), optional
+    assert plays[0]["vars"]["qwen3_survey_questions"] == [v[len(PREFIX):] for v in optional]
+    assert not any(q["variable"].startswith(PREFIX) for q in template["survey_spec"]["spec"] if q["required"])
 
 
 # ---------------------------------------------------------------- against the specs (read independently)
@@ -81,7 +99,7 @@ def _playbook_roles(path):
 def _declared(template):
     """Variable -> option spec, from every entry point of the roles the playbook runs, and _common's main."""
     declared = {}
-    for role in sorted(_playbook_roles(os.path.join(ROOT, template["playbook"]))):
+    for role in sorted(_playbook_roles(os.path.join(ROOT, runs(template)))):
         for entry in _specs(role).values():
             for name, opt in (entry.get("options") or {}).items():
                 declared.setdefault(name, []).append(opt)
@@ -90,7 +108,7 @@ def _declared(template):
 
 
 def _play_vars(template):
-    plays = _yaml(os.path.join(ROOT, template["playbook"])) or []
+    plays = _yaml(os.path.join(ROOT, runs(template))) or []
     return {k: v for play in plays for k, v in (play.get("vars") or {}).items()}
 
 
@@ -104,13 +122,17 @@ def test_survey_variables_are_declared(name):
     declared, shared = _declared(template)
     play_vars = _play_vars(template)
     for q in template["survey_spec"]["spec"]:
-        var = q["variable"]
+        var = _unprefixed(q["variable"])
         in_roles = var in declared
         in_common = var.startswith(("qwen3_", "vacc_")) and var in shared
         assert in_roles or in_common or var in play_vars, (
             "%s: survey variable %s is in no argument spec of the roles %s runs (%s), nor a shared "
             "qwen3_/vacc_ option of roles/_common"
-            % (name, var, template["playbook"], ", ".join(sorted(_playbook_roles(os.path.join(ROOT, template["playbook"]))))))
+            % (name, var, runs(template), ", ".join(sorted(_playbook_roles(os.path.join(ROOT, runs(template)))))))
+
+
+def _unprefixed(variable):
+    return variable[len(PREFIX):] if variable.startswith(PREFIX) else variable
 
 
 def _option(template, var):
@@ -127,13 +149,22 @@ def _questions():
     return [(t["name"], q) for t in templates() for q in t["survey_spec"]["spec"]]
 
 
+def _image_choices():
+    return _yaml(JOB_TEMPLATES)["qwen3_awx_engine_images"]
+
+
 @pytest.mark.parametrize("name,question", _questions(), ids=lambda v: v if isinstance(v, str) else v["variable"])
 def test_question_matches_spec_and_catalog(name, question):
     template = by_name()[name]
-    var = question["variable"]
+    var = _unprefixed(question["variable"])
     opt = _option(template, var)
     models = qwen3_catalog.catalog()
-    if var == "qwen3_model":
+    if var == "qwen3_service_image":
+        # A choice from the allow-list configure.yml renders (qwen3_awx_engine_images), never free text.
+        assert question["type"] == "multiplechoice" and question["choices"] == "{{ qwen3_awx_engine_images }}"
+        assert _image_choices() == ["harbor.vastaitech.com/ai_deliver/vllm_vacc:" + tag for tag in gen_awx.ENGINE_TAGS]
+        assert _inputs.VENDOR_IMAGE in _image_choices()
+    elif var == "qwen3_model":
         assert question["choices"] == [m["name"] for m in models] and len(question["choices"]) == 36
     elif var == "qwen3_tp":
         assert question["choices"] == [str(tp) for tp in sorted({tp for m in models for tp in m["tp"]})]
@@ -166,7 +197,7 @@ def test_templates_ask_for_the_plan_consistently():
     plan_questions = {}
     for t in templates():
         for q in t["survey_spec"]["spec"]:
-            if q["variable"] in gen_awx.PLAN:
+            if _unprefixed(q["variable"]) in gen_awx.PLAN:
                 plan_questions.setdefault(q["variable"], []).append(json.dumps(q, sort_keys=True))
     for var, variants in plan_questions.items():
         assert len(set(variants)) == 1, "%s differs between templates" % var
@@ -189,6 +220,8 @@ def test_survey_spec_passes_awx_rules(name):
         seen.add(q["variable"])
         assert isinstance(q.get("question_description", ""), str)
         if q["type"] == "multiplechoice":
+            if q["choices"] == "{{ qwen3_awx_engine_images }}":
+                q = dict(q, choices=_image_choices())  # as configure.yml sends it
             assert q["choices"] and all(isinstance(c, str) for c in q["choices"])
             assert "default" not in q or q["default"] in q["choices"]
         if q["type"] == "integer":
@@ -202,24 +235,56 @@ def test_survey_spec_passes_awx_rules(name):
             assert "default" not in q, q
 
 
-# ---------------------------------------------------------------- awx/configure.yml
+# ---------------------------------------------------------------- blank answers, as AWX sends them
+
+SURVEY_INVENTORY = {"all": {"children": {"vacc_servers": {"hosts": {"probe": {
+    "ansible_host": "127.0.0.1", "ansible_port": 1, "qwen3_model": "Qwen3-8B-AWQ", "qwen3_tp": 4}}}}}}
+
+
+def _wrapper(tmp_path, answers):
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(SURVEY_INVENTORY))
+    (tmp_path / "answers.json").write_text(json.dumps(dict(answers, qwen3_secrets_dir=str(tmp_path / "secrets"))))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
+                          os.path.join(KIT, "plan.yml"), "-e", "@" + str(tmp_path / "answers.json")],
+                         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120, check=False)
+    return res.returncode, " ".join((res.stdout + res.stderr).split())
+
+
+@pytest.mark.parametrize("answers", [{}, {"survey_qwen3_model": "", "survey_qwen3_tp": ""},
+                                     {"survey_qwen3_model": None, "survey_qwen3_tp": None, "survey_vacc_cards": None},
+                                     {"survey_qwen3_model": "null", "survey_qwen3_tp": " "}],
+                         ids=["nothing", "empty strings", "nulls", "null as text"])
+def test_a_blank_answer_leaves_the_inventorys_value(tmp_path, answers):
+    rc, out = _wrapper(tmp_path, answers)
+    assert rc == 0, out
+    assert "probe: Qwen3-8B-AWQ (INT4, dense) on 1 x VA16 (4 dies): TP4 x 1 instance(s)" in out, out
+
+
+def test_an_answer_beats_the_inventory(tmp_path):
+    rc, out = _wrapper(tmp_path, {"survey_qwen3_model": "Qwen3-0.6B", "survey_qwen3_tp": "2", "survey_qwen3_instances": 2})
+    assert rc == 0, out
+    assert "probe: Qwen3-0.6B (BF16, dense) on 1 x VA16 (4 dies): TP2 x 2 instance(s)" in out, out
+
+
+# ---------------------------------------------------------------- configure.yml
 
 
 def test_configure_playbook_syntax():
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    res = subprocess.run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", os.path.join(ROOT, "awx", "configure.yml")],
+    res = subprocess.run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", os.path.join(KIT, "configure.yml")],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_configure_playbook_reads_the_generated_file_and_defaults_no_secret():
-    plays = _yaml(os.path.join(ROOT, "awx", "configure.yml"))
+    plays = _yaml(os.path.join(KIT, "configure.yml"))
     assert plays[0]["vars_files"] == ["job_templates.yml"]
     defaults = plays[0]["vars"]
     for name, value in defaults.items():
         if re.search(r"password|token|secret_key|api_key", name):
             assert not value, "%s must not have a default" % name
-    text = open(os.path.join(ROOT, "awx", "configure.yml"), encoding="utf-8").read()
+    text = open(os.path.join(KIT, "configure.yml"), encoding="utf-8").read()
     used = set(re.findall(r"\bitem\.(\w+)", text))
     for t in templates():
         assert used <= set(t), (t["name"], used - set(t))

@@ -109,6 +109,14 @@ def test_an_image_that_is_no_reference_is_refused(image):
         shape(qwen3_service_image=image)
 
 
+@pytest.mark.parametrize("blank", ["", None, "  "])
+def test_a_blank_image_is_the_default_and_a_blank_stand_in_image_is_refused(blank):
+    # A blank qwen3_service_image (an AWX answer left empty) is unset: the vendor's image, never `--ipc=host ''`.
+    assert shape(qwen3_service_image=blank)[1]["image"] == _inputs.VENDOR_IMAGE
+    with pytest.raises(PlanError, match=r"The engine image is empty \(qwen3_lab_standin.image\); name one, e\.g\. "):
+        shape(qwen3_model="Qwen3-0.6B", qwen3_lab_standin=dict(STANDIN, image=blank))
+
+
 @pytest.mark.parametrize("weights_dir", ["/", "relative/dir"])
 def test_the_weights_directory_must_be_absolute_and_not_the_root(weights_dir):
     with pytest.raises(PlanError, match="qwen3_weights_dir must be an absolute directory other than /"):

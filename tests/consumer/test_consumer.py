@@ -1,0 +1,209 @@
+"""The collection as an SRE uses it (`make test-consumer`): the built tarball installed with ansible-galaxy
+into an Ansible project of their own, then its playbooks run by FQCN, on the oldest and the newest
+ansible-core that meta/runtime.yml claims, each from its own venv made from PyPI (.cache/cores/).
+
+The project lives in a temporary directory with its own ansible.cfg; nothing of the clone is on its
+paths (no ANSIBLE_CONFIG, no collections/ link, no bundled collections: the core venvs hold
+ansible-core alone). The dependencies come as tarballs made from the copies the pinned `ansible`
+package bundles (community.docker, ansible.posix), so the install is offline and its resolver checks
+galaxy.yml's bounds against the versions the tests use. The fleet's one server is unreachable on
+purpose: plan contacts no host, and deploy must stop at the first host contact with ssh's sentence.
+"""
+import glob
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORES = sorted((f[:-4] for f in os.listdir(os.path.join(ROOT, "tests", "cores")) if f.endswith(".txt")),
+               key=lambda v: tuple(map(int, v.split("."))))
+CONSUMER_CORES = [CORES[0], CORES[-1]]  # the oldest and the newest claimed
+BUILD_BIN = os.path.join(ROOT, ".cache", "cores", CORES[-1], "bin")
+DEPENDENCIES = ("community.docker", "ansible.posix")
+
+INVENTORY = {"all": {"children": {"vacc_servers": {
+    "hosts": {"va16-01": {"ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_user": "root"}},
+    "vars": {"qwen3_model": "Qwen3-8B-AWQ", "vacc_card": "VA16", "vacc_cards": 1, "qwen3_weights_dir": "/data/weights"},
+}}}}
+
+
+def _bundled(collection):
+    """The directory of a collection the shared venv's `ansible` package bundles."""
+    import ansible_collections
+    for base in ansible_collections.__path__:
+        path = os.path.join(base, *collection.split("."))
+        if os.path.exists(os.path.join(path, "MANIFEST.json")):
+            return path
+    pytest.fail("%s is not in this venv: the ansible package of requirements-dev.txt bundles it" % collection)
+
+
+def _artifact_of_installed(collection, out_dir):
+    """An installed collection packed back into a collection tarball. The `ansible` package drops some files
+    its FILES.json lists (CI configs, tests), so FILES.json is rewritten to what is there, and MANIFEST.json
+    to FILES.json's new checksum: ansible-galaxy checks both on install."""
+    path = _bundled(collection)
+    manifest = json.load(open(os.path.join(path, "MANIFEST.json"), encoding="utf-8"))
+    files = json.load(open(os.path.join(path, "FILES.json"), encoding="utf-8"))
+    files["files"] = [e for e in files["files"] if e["name"] == "." or os.path.lexists(os.path.join(path, e["name"]))]
+    files_json = json.dumps(files, indent=2).encode()
+    manifest["file_manifest_file"]["chksum_sha256"] = hashlib.sha256(files_json).hexdigest()
+    info = manifest["collection_info"]
+    tarball = os.path.join(out_dir, "%s-%s-%s.tar.gz" % (info["namespace"], info["name"], info["version"]))
+    with tarfile.open(tarball, "w:gz") as tar:
+        for name, data in (("MANIFEST.json", json.dumps(manifest, indent=2).encode()), ("FILES.json", files_json)):
+            member = tarfile.TarInfo(name)
+            member.size, member.mode = len(data), 0o644
+            tar.addfile(member, io.BytesIO(data))
+        for entry in files["files"]:
+            if entry["name"] != ".":
+                tar.add(os.path.join(path, entry["name"]), arcname=entry["name"], recursive=False)
+    return tarball, info["version"]
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    if not os.path.exists(os.path.join(BUILD_BIN, "ansible-galaxy")):
+        pytest.fail("%s is missing: run `make test-consumer` (it creates the venvs from tests/cores/)" % BUILD_BIN)
+    out = tmp_path_factory.mktemp("artifacts")
+    res = subprocess.run(["bash", os.path.join(ROOT, "scripts", "build.sh"), BUILD_BIN, str(out)],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    found = {"vacc.qwen3": (res.stdout.strip().splitlines()[-1], None)}
+    todo = list(DEPENDENCIES)
+    while todo:  # and theirs (community.docker needs community.library_inventory_filtering_v1)
+        collection = todo.pop()
+        if collection not in found:
+            found[collection] = _artifact_of_installed(collection, str(out))
+            manifest = json.load(open(os.path.join(_bundled(collection), "MANIFEST.json"), encoding="utf-8"))
+            todo += list(manifest["collection_info"]["dependencies"] or {})
+    return found
+
+
+class Project:
+    """An Ansible project of the user's: ansible.cfg, requirements.yml, an inventory; run with one core venv."""
+
+    def __init__(self, path, core):
+        self.path = path
+        self.bin = os.path.join(ROOT, ".cache", "cores", core, "bin")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") and k != "VIRTUAL_ENV"}
+        self.env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", HOME=str(path / "home"),
+                        PATH=self.bin + os.pathsep + "/usr/bin:/bin")
+
+    def run(self, tool, *args, timeout=300):
+        res = subprocess.run([os.path.join(self.bin, tool)] + list(args), cwd=self.path, env=self.env,
+                             capture_output=True, text=True, timeout=timeout, check=False)
+        res.all = res.stdout + res.stderr
+        res.flat = " ".join(res.all.split())
+        return res
+
+
+@pytest.fixture(scope="module", params=CONSUMER_CORES, ids=lambda core: "ansible-core-" + core)
+def project(request, artifacts, tmp_path_factory):
+    core = request.param
+    path = tmp_path_factory.mktemp("project-%s" % core)
+    (path / "home").mkdir()
+    (path / "ansible.cfg").write_text("[defaults]\ncollections_path = ./collections\ncollections_scan_sys_path = false\n"
+                                      "inventory = ./hosts.yml\nhost_key_checking = false\n")
+    (path / "hosts.yml").write_text(yaml.safe_dump(INVENTORY))
+    # What the README's install section tells a user to write (the files given as paths: no Galaxy here).
+    requirements = {"collections": [{"name": tarball, "type": "file"} for tarball, dummy in artifacts.values()]}
+    (path / "requirements.yml").write_text(yaml.safe_dump(requirements))
+    proj = Project(path, core)
+    assert os.path.exists(os.path.join(proj.bin, "ansible-playbook")), "no venv for ansible-core %s" % core
+    res = proj.run("ansible-galaxy", "collection", "install", "-r", "requirements.yml", "--offline")
+    assert res.returncode == 0, res.all
+    proj.core = core
+    return proj
+
+
+def test_installed_from_the_tarball_only(project, artifacts):
+    res = project.run("ansible-galaxy", "collection", "list", "--format", "json")
+    assert res.returncode == 0, res.all
+    here = str(project.path / "collections" / "ansible_collections")
+    # ansible-core 2.19 lists its own internal collection (ansible._protomatter) from inside its package.
+    listed = {path: found for path, found in json.loads(res.stdout).items() if "/ansible/_internal/" not in path}
+    assert list(listed) == [here], listed
+    versions = {name: info["version"] for name, info in listed[here].items()}
+    expected = {name: version for name, (dummy, version) in artifacts.items()}
+    expected["vacc.qwen3"] = re.search(r"vacc-qwen3-(.+)\.tar\.gz$", artifacts["vacc.qwen3"][0]).group(1)
+    assert versions == expected
+    res = project.run("ansible-playbook", "--version")
+    assert "core %s." % project.core in res.stdout, res.stdout
+    assert "config file = %s" % (project.path / "ansible.cfg") in res.stdout, res.stdout
+    assert "ansible collection location = %s" % (project.path / "collections") in res.stdout, res.stdout
+
+
+def test_docs_render(project):
+    for kind, name in (("module", "vacc.qwen3.vacc_facts"), ("module", "vacc.qwen3.model_verify"),
+                       ("filter", "vacc.qwen3.qwen3_plan"), ("lookup", "vacc.qwen3.qwen3_models"),
+                       ("role", "vacc.qwen3.vllm_service")):
+        res = project.run("ansible-doc", "-t", kind, name)
+        assert res.returncode == 0 and res.stdout.strip(), res.all
+
+
+def test_plan_by_fqcn(project):
+    res = project.run("ansible-playbook", "vacc.qwen3.plan", "-e", "qwen3_tp=4", "-e", "qwen3_plan_dir=results/plan")
+    assert res.returncode == 0, res.all
+    assert "--tensor-parallel-size 4" in res.flat and "harbor.vastaitech.com/ai_deliver/vllm_vacc" in res.flat, res.all
+    assert "unreachable=0" in res.flat and "failed=0" in res.flat
+    # Secrets beside the inventory, results under the project: nothing is written into the installed collection.
+    key = project.path / ".secrets" / "api_key"
+    assert key.exists() and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert json.loads((project.path / "results" / "plan" / "va16-01.json").read_text())["tp"] == 4
+    installed = project.path / "collections" / "ansible_collections" / "vacc" / "qwen3"
+    assert not [p for p in glob.glob(str(installed / "**"), recursive=True) if ".secrets" in p or "/results" in p]
+
+
+def test_a_refusal_names_the_fix(project):
+    res = project.run("ansible-playbook", "vacc.qwen3.plan", "-e", "qwen3_model=Qwen3-4B-AWQ", "-e", "vacc_cards=2",
+                      "-e", "qwen3_tp=8")
+    assert res.returncode != 0
+    assert "Qwen3-4B-AWQ does not load at TP8 on this platform; set qwen3_tp to 2 or 4" in res.flat, res.all
+
+
+def test_deploy_check_stops_at_the_unreachable_host(project):
+    res = project.run("ansible-playbook", "vacc.qwen3.deploy", "--check", "-e", "qwen3_tp=4")
+    assert res.returncode != 0
+    # The roles resolve from the installed collection; the first host contact fails with ssh's sentence.
+    assert "vacc.qwen3._common : Plan this host" in res.flat, res.all
+    assert "Failed to connect to the host via ssh: ssh: connect to host 127.0.0.1 port 1: Connection refused" in res.flat, res.all
+    assert re.search(r"va16-01\s*: ok=\d+\s+changed=0\s+unreachable=1\s+failed=0", res.all), res.all
+    assert "Traceback" not in res.all
+
+
+def test_the_awx_kit_of_the_installed_collection(project, artifacts):
+    """A repository made from docs/awx-project/ as docs/awx.md says, the tarball beside its requirements.yml;
+    AWX's project sync (ansible-galaxy from the repository's root), then a job: a wrapper with survey answers,
+    one blank as AWX sends it."""
+    kit = project.path / "collections" / "ansible_collections" / "vacc" / "qwen3" / "docs" / "awx-project"
+    repo = project.path / "awx-repo"
+    shutil.copytree(kit, repo)
+    shutil.copy(artifacts["vacc.qwen3"][0], repo / "collections")
+    synced = repo / "synced"
+    res = subprocess.run([os.path.join(project.bin, "ansible-galaxy"), "collection", "install", "-r",
+                          "collections/requirements.yml", "-p", str(synced), "--offline", "--no-deps"],
+                         cwd=repo, env=project.env, capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (synced / "ansible_collections" / "vacc" / "qwen3" / "MANIFEST.json").exists()
+    # The job: the synced collection first, its dependencies from the project (AWX: the EE or Galaxy).
+    env = dict(project.env, ANSIBLE_COLLECTIONS_PATH="%s:%s" % (synced, project.path / "collections"),
+               ANSIBLE_CONFIG=str(project.path / "ansible.cfg"))
+    (repo / "answers.json").write_text(json.dumps({"survey_qwen3_model": None, "survey_vacc_cards": "",
+                                                   "survey_qwen3_tp": "2", "survey_qwen3_instances": 2}))
+    res = subprocess.run([os.path.join(project.bin, "ansible-playbook"), "-i", str(project.path / "hosts.yml"),
+                          "plan.yml", "-e", "@answers.json"], cwd=repo, env=env, capture_output=True, text=True,
+                         timeout=300, check=False)
+    flat = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode == 0, res.stdout + res.stderr
+    # The model from the inventory (its answer was blank), TP and instances from the answers.
+    assert "va16-01: Qwen3-8B-AWQ (INT4, dense) on 1 x VA16 (4 dies): TP2 x 2 instance(s)" in flat, flat
