@@ -48,7 +48,7 @@ TEMPLATES = [
     {"name": "deploy", "playbook": "deploy.yml",
      "description": "Preflight, weights (downloaded and verified), the vllm_vacc service with its health gate; "
                     "rolling, qwen3_deploy_serial hosts at a time.",
-     "questions": ["qwen3_hosts"] + PLAN + ["qwen3_deploy_serial", "model_download_source", "model_download_strategy",
+     "questions": ["qwen3_hosts"] + PLAN + ["qwen3_deploy_serial", "qwen3_deploy_canary_benchmark", "model_download_source", "model_download_strategy",
                                             "qwen3_service_image", "vllm_service_wait_timeout"]},
     {"name": "gateway", "playbook": "gateway.yml",
      "description": "One OpenAI endpoint in front of the fleet on the hosts of group qwen3_gateway: the servers' "
@@ -100,6 +100,7 @@ LABELS = {
     "qwen3_instances": "Service instances per host",
     "qwen3_max_model_len": "Max model length (tokens)",
     "qwen3_deploy_serial": "Hosts per rollout batch",
+    "qwen3_deploy_canary_benchmark": "Canary: benchmark SLO gate on the first server first",
     "qwen3_service_image": "Engine image",
     "qwen3_service_name": "Service container name",
     "teardown_all": "Remove every vacc.qwen3 container",
