@@ -62,20 +62,30 @@ def link_bytes_per_s(mbit):
 
 
 def transfer_window(samples, link_bps, share=ACTIVE_SHARE, window=WINDOW_S):
-    """(first, last) epoch second at which any server sent faster than `share` of the link, from
-    `samples` [(t, {host: cumulative tx bytes})], rates over `window` seconds; (None, None) if never."""
+    """(first, last) epoch second of host-to-host transfer in `samples` [(t, {host: cumulative tx bytes})]:
+    a step between two samples where a server sent faster than `share` of the link, sustained over the
+    `window` seconds after it (for the first) or before it (for the last); (None, None) if there is none."""
+    def fast(a, b):
+        if samples[b][0] <= samples[a][0]:
+            return False
+        return max(samples[b][1][h] - samples[a][1].get(h, samples[b][1][h]) for h in samples[b][1]) \
+            > share * link_bps * (samples[b][0] - samples[a][0])
+
+    def reach(i, seconds):
+        """The sample index `seconds` away from i (forward when positive), clamped to the samples."""
+        j = i
+        step = 1 if seconds > 0 else -1
+        while 0 <= j + step < len(samples) and abs(samples[j + step][0] - samples[i][0]) <= abs(seconds):
+            j += step
+        return j
+
     first = last = None
-    j = 0
-    for i, (t, counters) in enumerate(samples):
-        while samples[j][0] < t - window:
-            j += 1
-        if j == i:
-            continue
-        t0, before = samples[j]
-        rate = max((counters[h] - before.get(h, counters[h])) / (t - t0) for h in counters)
-        if rate > share * link_bps:
-            first = t0 if first is None else first
-            last = t
+    for i in range(1, len(samples)):
+        if fast(i - 1, i):
+            if first is None and fast(i - 1, reach(i - 1, window)):
+                first = samples[i - 1][0]
+            if fast(reach(i, -window), i):
+                last = samples[i][0]
     return first, last
 
 

@@ -927,6 +927,9 @@ class Relay:
         self.fds.clear()
         if not self.error and not self.opts.seed:
             self.remove_extras()
+            for dirpath, _dirs, _files in os.walk(state_path(self.root, "partial"), topdown=False):
+                if dirpath != state_path(self.root, "partial") and not os.listdir(dirpath):
+                    os.rmdir(dirpath)  # subdirectories of files now in place
         self.finished_at = time.time()
         self.state = "failed" if self.error else "done"
         self.end_record("failed" if self.error else "done")
