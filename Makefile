@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo docs test test-unit sanity test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan
+.PHONY: help venv lab demo docs test test-unit sanity test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan bench-distribution test-distribution
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
@@ -20,6 +20,8 @@ help:
 	@echo "make fleet  - FLEET_HOSTS (3) test servers + a gateway over real SSH, inventories/fleet/ (FLEET_LINK_MBIT: egress limit)"
 	@echo "make fleet-down - remove the fleet, the engines its hosts started, its data and inventory (fleet-status: show it)"
 	@echo "make bench-plan - plan 10, 100 and 1000 never-contacted hosts with vacc.qwen3.plan; prints hosts/s"
+	@echo "make bench-distribution - weights to 2, 4, 6 fleet servers, strategy once vs broadcast; results/distribution/"
+	@echo "make test-distribution - strategy broadcast on a 3-server fleet: copies, egress, resume, corrupt pieces, a dead server"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt roles/lab_tiny_model/files/requirements.txt
@@ -100,6 +102,21 @@ fleet-status:
 # fleet again as it was. Not in TEST_STAGES yet.
 test-fleet-lab: fleet
 	$(BIN)/python -m pytest -q tests/fleet
+
+# Weights to DIST_HOSTS servers of the fleet lab, strategies once and broadcast, the lab's 95 MB checkpoint, each
+# server's egress limited to FLEET_LINK_MBIT (100 when unset); measured wall time and interface counters go to
+# results/distribution/{table.md,summary.json}. Uses this checkout's fleet (put back as it was) or starts one
+# and removes it afterwards.
+DIST_HOSTS ?= 2,4,6
+DIST_STRATEGIES ?= once,broadcast
+bench-distribution: venv lab
+	$(BIN)/python tools/bench_distribution.py --hosts "$(DIST_HOSTS)" --strategies "$(DIST_STRATEGIES)" \
+	  --link-mbit "$(or $(FLEET_LINK_MBIT),100)" --out results/distribution
+
+# tests/fleet/test_distribution.py: broadcast on three fleet servers (started when no fleet is up, removed
+# afterwards; a running fleet of this checkout is used and put back as it was). A few minutes.
+test-distribution: venv lab
+	$(BIN)/python -m pytest -q tests/fleet/test_distribution.py
 
 TEST_STAGES := test-unit lint sanity test-integration test-engine test-molecule test-security test-benchmark test-accuracy test-webui
 
