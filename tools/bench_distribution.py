@@ -238,6 +238,9 @@ def fleet_state():
     servers = sorted(h for h in hosts if h != "fleet-gw")
     if not servers:
         return 0, None
+    meta = fleet_lab.inspect("container", fleet_lab.CONTAINER_PREFIX + servers[0]) or {}
+    if not (meta.get("State") or {}).get("Running"):
+        return len(servers), None  # a stopped fleet (e.g. after the engine restarted): `up` starts it again
     root = fleet_lab.root_qdisc(fleet_lab.CONTAINER_PREFIX + servers[0])
     mbit = round(root["options"]["rate"] * 8 / 1e6) if root.get("kind") == "tbf" else None
     return len(servers), mbit

@@ -70,6 +70,8 @@ def fleet_servers():
 
 
 def fleet_link():
+    if docker("inspect", "-f", "{{.State.Running}}", "vacc-fleet-1", check=False) != "true":
+        return ""  # stopped (e.g. after the engine restarted): `up` starts it again
     out = docker("exec", "vacc-fleet-1", "tc", "-j", "qdisc", "show", "dev", "eth0")
     root = next((q for q in json.loads(out or "[]") if q.get("root")), {})
     return str(round(root["options"]["rate"] * 8 / 1e6)) if root.get("kind") == "tbf" else ""
