@@ -15,7 +15,8 @@ and the run is measured, never modelled:
     tail (verification after the last byte).
 Every copy is then checked against the hub: model_verify's fingerprint and every file's sha256.
 
-Writes results/distribution/summary.json (one record per strategy and N) and table.md, atomically.
+Writes results/distribution/summary.json (one record per strategy and N, exactly the issue's keys),
+details.json (the same runs with the derived columns, each server's bytes, the logs) and table.md, atomically.
 The fleet: one of this checkout's is used with the wanted size and link (settings restored afterwards);
 without one, the benchmark starts it and removes it at the end; a fleet of another checkout is refused.
 """
@@ -49,6 +50,9 @@ def _load(name, path):
 fleet_lab = _load("fleet_lab", ROOT / "tools" / "fleet_lab.py")
 ACTIVE_SHARE = 0.2      # a server sending faster than this share of the link is transferring weights
 SAMPLE_S = 0.1
+# summary.json: exactly the issue's record, measured; the derived columns and each server's bytes go to details.json.
+SUMMARY_KEYS = ("strategy", "hosts", "bytes", "link_mbit", "wall_s", "max_host_tx_bytes", "hub_bytes", "started_at",
+                "ended_at")
 WINDOW_S = 0.5
 
 
@@ -106,6 +110,11 @@ def record(strategy, hosts, size, mbit, started, ended, tx, hub, window, extra=N
     }
     rec.update(extra or {})
     return rec
+
+
+def summary(records):
+    """summary.json's records: the issue's keys only, in its order."""
+    return [{k: r[k] for k in SUMMARY_KEYS} for r in records]
 
 
 def verdict(rec, fixed_limit_s=20.0):
@@ -351,7 +360,8 @@ def main(argv=None):
         meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.node() or "this machine",
                 "cpus": "%d CPUs" % os.cpu_count(), "load": "%.2f" % records[0]["load_1m_before"],
                 "checkpoint": source.name, "piece_mib": args.piece_mib, "streams": args.streams}
-        write_atomic(out / "summary.json", json.dumps(records, indent=2) + "\n")
+        write_atomic(out / "summary.json", json.dumps(summary(records), indent=2) + "\n")
+        write_atomic(out / "details.json", json.dumps({"meta": meta, "runs": records}, indent=2) + "\n")
         text = markdown(records, meta)
         write_atomic(out / "table.md", text)
         print(text)

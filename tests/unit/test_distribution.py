@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -253,6 +254,42 @@ def test_a_receiver_without_a_live_upstream_says_which_and_what_to_do(tmp_path):
     assert not (chain.dirs["b"] / "model.safetensors").exists(), "an incomplete copy is never in place"
 
 
+def test_a_detached_relay_answers_at_once_and_its_progress_says_how_it_ended(tmp_path):
+    chain = Chain(tmp_path)
+    _rc, seed, _err = cli("prepare", chain.seed, "--run", "r1", "--seed", "--piece-bytes", 65536)
+    assert cli("prepare", chain.dirs["b"], "--run", "r1")[0] == 0
+    progress = {h: chain.dirs[h] / ".vacc-relay" / "progress.json" for h in ("seed", "b")}
+
+    def ended(h):
+        try:
+            p = json.loads(progress[h].read_text())
+        except (OSError, ValueError):
+            return None
+        return p if p.get("run") == "r1" and p.get("state") in ("done", "failed") and not relay.relay_alive(str(chain.dirs[h])) else None
+
+    rc, started, _err = cli("run", chain.seed, "--run", "r1", "--host", "seed", "--seed", "--detach")
+    assert rc == 0 and started["state"] == "started"
+    rc, started, _err = cli("run", chain.dirs["b"], "--run", "r1", "--host", "b", "--manifest-id", seed["manifest"],
+                            "--upstreams", json.dumps(chain.ups("b")), "--detach")
+    assert rc == 0 and started["state"] == "started"
+    deadline = time.monotonic() + 60
+    while not (ended("seed") and ended("b")):
+        assert time.monotonic() < deadline, "the detached relays did not end"
+        time.sleep(0.05)  # poll interval of the wait for both relays to end
+    assert ended("b")["state"] == "done" and tree(chain.dirs["b"]) == tree(chain.seed)
+    # A receiver that cannot even take the manifest leaves a failed record of its run, with the reason.
+    rc, _out, _err = cli("run", chain.dirs["c"], "--run", "r1", "--host", "c", "--manifest-id", "0" * 64,
+                         "--upstreams", json.dumps(chain.ups("c")), "--start-grace", "0", "--stall-timeout", "2", "--detach")
+    assert rc == 0
+    c_progress = chain.dirs["c"] / ".vacc-relay" / "progress.json"
+    deadline = time.monotonic() + 60
+    while not (c_progress.exists() and json.loads(c_progress.read_text()).get("state") == "failed"):
+        assert time.monotonic() < deadline, "the detached relay of c left no record"
+        time.sleep(0.05)  # poll interval of the wait for c's relay to give up
+    record = json.loads(c_progress.read_text())
+    assert record["run"] == "r1" and record["error"].startswith("no upstream gave manifest"), record
+
+
 def test_prepare_installs_the_relay_once_and_says_so(tmp_path):
     target = tmp_path / "bin" / "vacc-weights-relay"
     args = ("prepare", tmp_path / "copy", "--run", "r1", "--install", target)
@@ -321,6 +358,9 @@ def test_records_and_the_issues_bar():
     assert rec["s_over_b_s"] == pytest.approx(15.2)
     assert set(rec) >= {"strategy", "hosts", "bytes", "link_mbit", "wall_s", "max_host_tx_bytes", "hub_bytes",
                         "started_at", "ended_at"}
+    assert bench.summary([rec]) == [{"strategy": "broadcast", "hosts": 6, "bytes": 95_000_000, "link_mbit": 50,
+                                     "wall_s": 40.0, "max_host_tx_bytes": 98_000_000, "hub_bytes": 70_000_000,
+                                     "started_at": 100.0, "ended_at": 140.0}]
     v = bench.verdict(rec)
     assert all(ok for ok, _text in v.values()), v
     slow = dict(rec, wall_s=60.0, max_host_tx_bytes=200_000_000)

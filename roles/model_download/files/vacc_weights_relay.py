@@ -14,9 +14,10 @@ Every host sends the checkpoint about once, and the whole chain finishes about S
                                                      manifest: files, sizes, mtimes); which manifest does each
                                                      host hold, is its copy complete? (JSON)
     relay check DIR --manifest-id ID                 is DIR a complete copy of that manifest? (JSON)
-    relay run DIR --run R --host NAME (--seed | --manifest-id ID --upstreams JSON) [...]
+    relay run DIR --run R --host NAME (--seed | --manifest-id ID --upstreams JSON) [--detach] [...]
                                                      seed: hash its pieces; receiver: take the manifest from its
-                                                     upstream, then fetch the missing pieces
+                                                     upstream, then fetch the missing pieces (--detach: in the
+                                                     background, output to relay.log; progress.json says how it ended)
     relay serve DIR                                  on an upstream, spawned over ssh: hand out verified pieces
     relay probe DIR                                  this host's progress and whether its relay runs (JSON)
     relay status --peers JSON [--ssh JSON]           every peer's probe, fetched over ssh (JSON)
@@ -962,6 +963,26 @@ def hold_lock(root):
             time.sleep(0.05)  # poll interval while a probe holds the lock for an instant
 
 
+def detach(root):
+    """Go on in the background, away from the session that started the relay: True in the relay (a
+    grandchild in its own session, output appended to .vacc-relay/relay.log), False in the caller."""
+    child = os.fork()
+    if child:
+        os.waitpid(child, 0)  # the intermediate child exits at once
+        return False
+    os.setsid()
+    if os.fork():
+        os._exit(0)  # pylint: disable=protected-access
+    null = os.open(os.devnull, os.O_RDONLY)
+    out = os.open(state_path(root, "relay.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(null)
+    os.close(out)
+    return True
+
+
 def cmd_run(args):
     root = os.path.abspath(args.dir)
     ensure_state(root)
@@ -970,12 +991,30 @@ def cmd_run(args):
     if not args.seed and not (args.upstreams and args.manifest_id):
         raise RelayError("a receiving relay needs --manifest-id (the seed's) and --upstreams (its predecessors in "
                          "the chain, nearest first)")
+    if args.detach:
+        # The role starts every relay this way, in one round trip, and follows them with `status` (the watcher):
+        # what it learns at the end is progress.json, which says how the relay ended.
+        if relay_alive(root):
+            held = read_json(state_path(root, "progress.json"), {}) or {}
+            raise RelayError("a relay (pid %s) is still running on %s; wait for it to finish, or stop it and rerun"
+                             % (held.get("pid", "?"), root))
+        if not detach(root):
+            print(json.dumps({"state": "started", "run": args.run, "log": state_path(root, "relay.log")}))
+            return 0
     _lock = hold_lock(root)
-    if args.seed:
-        args.manifest_id = (read_json(state_path(root, "manifest.json")) or {}).get("id")
-    else:
-        fetch_manifest(root, args)
-    relay = Relay(root, args)
+    started = time.time()
+    try:
+        if args.seed:
+            args.manifest_id = (read_json(state_path(root, "manifest.json")) or {}).get("id")
+        else:
+            fetch_manifest(root, args)
+        relay = Relay(root, args)
+    except RelayError as exc:
+        # Ended before it could relay anything: progress.json says so, for the watcher (this run's, failed).
+        write_json(state_path(root, "progress.json"), {
+            "host": args.host, "role": "seed" if args.seed else "receiver", "state": "failed", "run": args.run,
+            "pid": os.getpid(), "error": str(exc), "started_at": started, "finished_at": time.time()})
+        raise
     result = relay.run()
     print(json.dumps(result))
     return 0 if result["state"] == "done" else 1
@@ -1206,6 +1245,7 @@ def main(argv=None):
     p.add_argument("--stall-timeout", type=float, default=30.0)
     p.add_argument("--start-grace", type=float, default=120.0)
     p.add_argument("--rehash", action="store_true")
+    p.add_argument("--detach", action="store_true", help="go on in the background; progress.json says how it ended")
     p = sub.add_parser("serve")
     p.add_argument("dir")
     p = sub.add_parser("probe")
