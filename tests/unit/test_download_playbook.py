@@ -168,7 +168,8 @@ def test_unreachable_endpoint_fails_before_downloading(tmp_path):
 @pytest.mark.parametrize("extra,needle", [
     (["-e", "model_download_source=modelscope", "-e", "qwen3_model=Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4"],
      "The guide lists no ModelScope id for Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4; use model_download_source: "
-     "hfd (or hf), which fetches lancew/Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4 through https://hf-mirror.com."),
+     "hfd (or hf), which fetches lancew/Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4 through https://hf-mirror.com, or "
+     "dragonfly with model_download_dragonfly_hub: hf."),
     (["-e", "qwen3_model=tiny-qwen3"], "Unknown model 'tiny-qwen3'"),
     (["-e", "model_download_source=local"],
      "does not exist.) and model_download_source: local has no model_download_local_path; set it to a "
