@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo docs dist release test test-unit sanity test-artifact test-consumer test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan
+.PHONY: help venv lab demo docs dist release test test-unit sanity test-artifact test-consumer test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan bench-distribution test-distribution test-fleet
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
@@ -25,6 +25,8 @@ help:
 	@echo "             bump galaxy.yml, write CHANGELOG.rst, regenerate the docs, build"
 	@echo "make test-artifact / sanity / test-consumer - the artifact's allow-list; ansible-test sanity on it with"
 	@echo "             ansible-core $(CORES); installed into a fresh project and run with $(CONSUMER_CORES)"
+	@echo "make bench-distribution - weights to 2, 4, 6 fleet servers, strategy once vs broadcast; results/distribution/"
+	@echo "make test-distribution - strategy broadcast on a 3-server fleet: copies, egress, resume, corrupt pieces, a dead server"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt roles/lab_tiny_model/files/requirements.txt
@@ -137,12 +139,33 @@ fleet-down:
 fleet-status:
 	$(PYTHON) tools/fleet_lab.py status
 
-# tests/fleet: SSH, sibling engines, the link limit, idempotence; it ends with a fleet-down and starts the
-# fleet again as it was. Not in TEST_STAGES yet.
+# tests/fleet/test_fleet_lab.py: SSH, sibling engines, the link limit, idempotence; it ends with a
+# fleet-down and starts the fleet again as it was.
 test-fleet-lab: fleet
+	$(BIN)/python -m pytest -q tests/fleet/test_fleet_lab.py
+
+# All of tests/fleet: the lab, broadcast distribution, and rollouts through the gateway under streaming load
+# (rolling change, broken image rolled back, unreachable server, canary missing its SLO). Each module starts
+# the fleet it needs; the last one removes it.
+test-fleet: venv lab
 	$(BIN)/python -m pytest -q tests/fleet
 
-TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integration test-engine test-molecule test-security test-benchmark test-accuracy test-webui
+# Weights to DIST_HOSTS servers of the fleet lab, strategies once and broadcast, the lab's 95 MB checkpoint, each
+# server's egress limited to FLEET_LINK_MBIT (100 when unset); measured wall time and interface counters go to
+# results/distribution/{table.md,summary.json}. Uses this checkout's fleet (put back as it was) or starts one
+# and removes it afterwards.
+DIST_HOSTS ?= 2,4,6
+DIST_STRATEGIES ?= once,broadcast
+bench-distribution: venv lab
+	$(BIN)/python tools/bench_distribution.py --hosts "$(DIST_HOSTS)" --strategies "$(DIST_STRATEGIES)" \
+	  --link-mbit "$(or $(FLEET_LINK_MBIT),100)" --out results/distribution
+
+# tests/fleet/test_distribution.py: broadcast on three fleet servers (started when no fleet is up, removed
+# afterwards; a running fleet of this checkout is used and put back as it was). A few minutes.
+test-distribution: venv lab
+	$(BIN)/python -m pytest -q tests/fleet/test_distribution.py
+
+TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integration test-engine test-molecule test-security test-benchmark test-accuracy test-webui test-monitoring test-fleet
 
 # The live-service suites bring up the local service when it does not answer; a run that started it
 # removes it again (a service that was already up, e.g. from `make demo`, stays as it was).

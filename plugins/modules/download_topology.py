@@ -16,7 +16,10 @@ description:
     C(vacc.qwen3.model_download) role. Run it with C(run_once) - its fact reaches every host of the batch.
   - C(each) - every host fetches from the hub. C(once) - per model one seed fetches (O(seed_host), or the first host
     deploying the model; C(localhost) is the controller) and the others copy from it. O(shared_path) - every host
-    mounts the seed's directory, so only the seed writes.
+    mounts the seed's directory, so only the seed writes. C(broadcast) - per model one seed fetches, then the model's
+    hosts form a chain in play order (seed first) and each pulls every piece from its predecessor; a host's
+    C(upstreams) are its predecessors, nearest first, with the address the others reach it at
+    (C(model_download_broadcast_address), else C(ansible_host)) and its weights directory.
   - A layout that cannot work is refused with one sentence naming the fix.
 options:
   hosts:
@@ -25,7 +28,7 @@ options:
     elements: str
     required: true
   strategy:
-    description: C(each) or C(once).
+    description: C(each), C(once) or C(broadcast).
     type: str
     default: each
   seed_host:
@@ -61,8 +64,9 @@ ansible_facts:
   contains:
     model_download_topology:
       description:
-        - C(hosts) maps each host to C(seed), C(controller_seed), C(once), C(fetch) (it fetches from the hub),
-          C(source) (C(controller), a host, or null) and C(source_path) (the directory on that host).
-        - C(seeds) maps each model to its seed.
+        - C(hosts) maps each host to C(seed), C(controller_seed), C(once), C(broadcast), C(fetch) (it fetches from the
+          hub), C(source) (C(controller), a host, or null), C(source_path) (the directory on that host), and for
+          C(broadcast) C(chain) (host names, seed first) and C(upstreams) (C(name), C(address), C(dir), nearest first).
+        - C(seeds) maps each model to its seed; C(chains) each model to its chain (C(name), C(address), C(dir)).
       type: dict
 """

@@ -216,3 +216,26 @@ def test_an_unreachable_server_stops_the_rollout_and_status_says_so(fleet, tmp_p
         assert "fleet-2" in (tmp_path / "status" / "fleet.md").read_text()
     finally:
         run(["docker", "unpause", "vacc-fleet-2"])
+
+
+def test_a_canary_that_misses_the_slo_is_rolled_back_before_any_other_server(fleet, tmp_path):
+    before = {s: instance_of(s)["Id"] for s in SERVERS}
+    seed_before = instance_of("fleet-1")["Config"]["Cmd"]
+    args = json.dumps({"qwen3_service_extra_args": ["--dtype", "bfloat16", "--seed", "9"],
+                       "qwen3_deploy_canary_benchmark": True, "qwen3_results_dir": str(tmp_path),
+                       "benchmark_cases": [{"name": "canary", "input_len": 16, "output_len": 4,
+                                            "max_concurrency": 1, "num_prompts": 2}],
+                       "benchmark_slo": {"p99_ttft_ms": 0.001}})  # no engine answers in a microsecond
+    with Clients(fleet["url"], fleet["key"]) as clients:
+        res = playbook("deploy.yml", "-e", args, check=False)
+    TIMINGS["canary_rollback_s"] = res.seconds
+    assert res.returncode != 0
+    flat = " ".join(res.stdout.split())
+    assert "fleet-1 did not take the new spec and was rolled back to what ran before" in flat
+    assert "p99_ttft_ms" in flat, "the reason is the SLO table"
+    assert clients.failed == [] and clients.ok > 0, clients.failed[:5]
+    # The canary measured for real: its case's JSON reached the controller.
+    assert list(tmp_path.glob("benchmark/*/fleet-1/canary.json"))
+    assert instance_of("fleet-1")["Config"]["Cmd"] == seed_before
+    assert {s: instance_of(s)["Id"] for s in SERVERS[1:]} == {s: before[s] for s in SERVERS[1:]}, "others touched"
+    assert models(fleet) == [MODEL]

@@ -168,7 +168,8 @@ def test_unreachable_endpoint_fails_before_downloading(tmp_path):
 @pytest.mark.parametrize("extra,needle", [
     (["-e", "model_download_source=modelscope", "-e", "qwen3_model=Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4"],
      "The guide lists no ModelScope id for Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4; use model_download_source: "
-     "hfd (or hf), which fetches lancew/Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4 through https://hf-mirror.com."),
+     "hfd (or hf), which fetches lancew/Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4 through https://hf-mirror.com, or "
+     "dragonfly with model_download_dragonfly_hub: hf."),
     (["-e", "qwen3_model=tiny-qwen3"], "Unknown model 'tiny-qwen3'"),
     (["-e", "model_download_source=local"],
      "does not exist.) and model_download_source: local has no model_download_local_path; set it to a "
@@ -393,3 +394,39 @@ def test_once_controller_seed_fetches_and_pushes(tmp_path, fake_endpoint):
         assert not (copy / ".hfd").exists()  # download state stays on the seed
     second = ok(play(*args, inventory=inv, env=env))
     assert {h: r["changed"] for h, r in second.recap.items()} == {"node-a": 0, "node-b": 0}
+
+
+# ---------------------------------------------------------------- dragonfly: the handoff to dfget
+FAKE_DFGET = """#!/bin/sh
+# Stands in for Dragonfly's dfget: logs how it was called, copies the fixture checkpoint into -O.
+[ "$1" = --version ] && { echo "dfget 2.1.0 (fake)"; exit 0; }
+echo "dfget $*" >> "$FAKE_HUB_LOG"
+[ "$2" = -O ] && [ "$4" = --recursive ] || exit 2
+mkdir -p "$3"; cp "$FAKE_HUB_SRC"/* "$3"
+"""
+
+
+@pytest.mark.parametrize("hub,repo", [("hf", "Qwen/Qwen3-0.6B"), ("modelscope", "Qwen/Qwen3-0.6B")])
+def test_dragonfly_hands_the_download_to_dfget_then_skips(tmp_path, hub, repo):
+    dfget = tmp_path / "dfget"
+    dfget.write_text(FAKE_DFGET)
+    dfget.chmod(0o755)
+    weights = tmp_path / "weights"
+    args = ["-e", "model_download_source=dragonfly", "-e", "model_download_dfget_path=%s" % dfget,
+            "-e", "model_download_dragonfly_hub=%s" % hub, "-e", "model_download_install_packages=false",
+            "-e", "model_download_poll=1", "-e", "qwen3_weights_dir=%s" % weights, "-e", "qwen3_model=Qwen3-0.6B"]
+    env = hub_env(tmp_path, sharded(tmp_path, "hub-copy"))
+    first = ok(play(*args, env=env))
+    assert first.recap["localhost"]["changed"] > 0 and verified(weights / "Qwen3-0.6B")["verified"]
+    assert (tmp_path / "hub.log").read_text().splitlines() == [
+        "dfget %s://%s -O %s/ --recursive" % (hub, repo, weights / "Qwen3-0.6B")]
+    again = ok(play(*args, env=env))
+    assert again.recap["localhost"]["changed"] == 0
+    assert len((tmp_path / "hub.log").read_text().splitlines()) == 1, "a verified copy is not fetched again"
+
+
+def test_dragonfly_without_dfget_says_what_to_install(tmp_path):
+    res = play("-e", "model_download_source=dragonfly", "-e", "model_download_dfget_path=%s" % (tmp_path / "none"),
+               "-e", "model_download_install_packages=false", "-e", "qwen3_weights_dir=%s" % (tmp_path / "w"),
+               "-e", "qwen3_model=Qwen3-0.6B")
+    assert res.returncode != 0 and "install the Dragonfly client (dfdaemon and dfget)" in res.flat

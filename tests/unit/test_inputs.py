@@ -210,8 +210,8 @@ def test_each_host_fetches_by_default():
 def test_once_seeds_per_model_and_the_others_copy():
     layout = _download.topology(HOSTS, strategy="once")
     assert layout["seeds"] == {"M1": "a", "M2": "c"}
-    assert layout["hosts"]["b"] == {"seed": "a", "controller_seed": False, "once": True, "fetch": False,
-                                    "source": "a", "source_path": "/w/a"}
+    assert layout["hosts"]["b"] == {"seed": "a", "controller_seed": False, "once": True, "broadcast": False,
+                                    "fetch": False, "source": "a", "source_path": "/w/a", "chain": [], "upstreams": []}
     assert layout["hosts"]["a"]["fetch"] and layout["hosts"]["c"]["fetch"]
 
 
@@ -227,7 +227,7 @@ def test_shared_path_only_the_seed_writes():
 
 
 @pytest.mark.parametrize("kwargs,sentence", [
-    ({"strategy": "torrent"}, "model_download_strategy must be each or once, not 'torrent'."),
+    ({"strategy": "torrent"}, "model_download_strategy must be each, once or broadcast, not 'torrent'."),
     ({"strategy": "once", "seed_host": "nowhere"}, "model_download_seed_host nowhere is not a host of this play"),
     ({"strategy": "once", "seed_host": "localhost"}, "localhost fetches one model per run, but this play deploys M1, M2"),
     ({"strategy": "once", "seed_host": "c"}, "model_download_seed_host c deploys M2, not M1"),
