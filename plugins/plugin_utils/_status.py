@@ -6,23 +6,70 @@ Pure functions besides write_files()."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import os
 import tempfile
+import time
 
 COLUMNS = (("host", "server"), ("state", "state"), ("served_model_name", "served as"), ("image", "image"),
-           ("digest", "digest"), ("instances", "up/total"), ("die_slices", "dies"), ("door", "door"),
+           ("digest", "digest"), ("instances", "up/total"), ("die_slices", "dies"), ("weights", "weights"), ("door", "door"),
            ("gateway", "gateway"), ("in_flight", "in flight"), ("queued", "queued"), ("drift", "drift"))
 
 
-def server_row(host, facts, gateways):
+# A running relay rewrites progress.json every second: one silent this long has stopped.
+STALLED_S = 30
+
+
+def _size(n):
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return ("%d %s" if unit == "B" else "%.1f %s") % (n, unit)
+        n /= 1000.0
+    return str(n)
+
+
+def weights_cell(progress, now=None):
+    """What a server's broadcast relay (model_download_strategy broadcast) last said of its copy of the
+    weights, from its progress.json; "-" where none ran."""
+    if not isinstance(progress, dict) or not progress.get("bytes_total"):
+        return "-"
+    now = time.time() if now is None else now
+    done, total = int(progress.get("bytes_done") or 0), int(progress["bytes_total"])
+    share = "%d%% of %s" % (100 * done // total, _size(total))
+    state = progress.get("state")
+    if state == "done":
+        return "broadcast done, %s%s" % (_size(total), ", %d piece(s) re-fetched" % progress["refetched"]
+                                         if progress.get("refetched") else "")
+    if state == "failed":
+        return "broadcast failed at %s: %s" % (share, " ".join(str(progress.get("error") or "unknown").split())[:120])
+    if now - float(progress.get("updated_at") or 0) > STALLED_S:
+        return "broadcast stalled at %s (last word %s)" % (share, time.strftime(
+            "%H:%M:%S", time.gmtime(float(progress.get("updated_at") or 0))))
+    rate = float(progress.get("rate_bps") or 0)
+    eta = progress.get("eta_s")
+    return "receiving %s, %s/s%s%s" % (share, _size(rate), ", eta %ds" % eta if eta is not None else "",
+                                         ", from %s" % progress["upstream"] if progress.get("upstream") else "")
+
+
+def _progress(facts):
+    """The progress.json status.yml slurped from the server, or None."""
+    content = (facts.get("__status_weights") or {}).get("content")
+    try:
+        return json.loads(base64.b64decode(content)) if content else None
+    except (ValueError, TypeError):
+        return None
+
+
+def server_row(host, facts, gateways, now=None):
     """One server's row. `facts`: its hostvars; `gateways`: each gateway's gateway_status."""
     plan, svc = facts.get("qwen3_plan") or {}, facts.get("qwen3_service") or {}
     ping = facts.get("__status_ping") or {}
     status = facts.get("vllm_service_status")
     row = {"host": host, "model": plan.get("model"), "served_model_name": plan.get("served_model_name"),
            "planned_image": svc.get("image"), "die_slices": " | ".join(plan.get("die_slices") or []),
+           "weights": weights_cell(_progress(facts), now),
            "gateway": ", ".join("%s %s" % (g, (s.get("servers") or {}).get(host, {}).get("status", "not known"))
                                 for g, s in sorted(gateways.items()) if s.get("running")) or "-"}
     if ping.get("unreachable") or status is None:
