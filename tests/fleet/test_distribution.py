@@ -183,7 +183,7 @@ def size():
     return sum(p.stat().st_size for p in HUB.rglob("*") if p.is_file())
 
 
-def test_broadcast_gives_every_server_the_hubs_copy_and_a_rerun_changes_nothing(lab):  # pylint: disable=unused-argument
+def test_broadcast_gives_every_server_the_hubs_copy_and_a_rerun_changes_nothing(lab, tmp_path):  # pylint: disable=unused-argument
     wipe(*SERVERS)
     before = {h: tx(h) for h in SERVERS}
     first = ok(play())
@@ -199,6 +199,10 @@ def test_broadcast_gives_every_server_the_hubs_copy_and_a_rerun_changes_nothing(
         p = progress(host)
         assert p["state"] == "done" and p["bytes_done"] == p["bytes_total"] == s and p["bytes_received"] == s, p
         assert p["pieces_total"] == sum(-(-f.stat().st_size // PIECE) for f in HUB.iterdir() if f.is_file()), p
+    # vacc.qwen3.status shows each server's copy.
+    run([BIN / "ansible-playbook", "-i", INVENTORY, ROOT / "playbooks" / "status.yml", "-e", "qwen3_results_dir=%s" % tmp_path])
+    rows = {r["host"]: r for r in json.loads((tmp_path / "status" / "fleet.json").read_text())["servers"]}
+    assert all(rows[h]["weights"].startswith("broadcast done, ") for h in SERVERS[1:]), rows
     second = ok(play())
     assert all(r["changed"] == 0 for r in recap(second.stdout).values()), second.stdout[-3000:]
 

@@ -26,6 +26,7 @@ INVENTORY = ROOT / "inventories" / "fleet"
 SERVERS = ("fleet-1", "fleet-2", "fleet-3")
 MODEL = "qwen3-tiny"
 BROKEN_IMAGE = "vacc-qwen3/broken-engine:test"
+PACE_S = 1.0
 TIMINGS = {}
 
 
@@ -61,16 +62,19 @@ def instance_of(server):
 
 
 class Clients(object):
-    """Streamed chat completions through the gateway, back to back, on a few threads, until stopped."""
+    """Streamed chat completions through the gateway on a few threads until stopped, each client pausing
+    PACE_S between requests: an engine of the CPU stand-in serving without pause takes about 1.5 of this
+    machine's 2 cores (its worker and engine core poll busily), which would starve the engines a rollout
+    starts. Every pause is a client's think time, not a wait for anything."""
 
-    def __init__(self, url, key, threads=2):
+    def __init__(self, url, key, threads=1):  # one stream: this machine's 2 cores also start the new engines
         self.url, self.key, self.stop = url, key, threading.Event()
         self.ok, self.failed = 0, []
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self.loop, daemon=True) for dummy in range(threads)]
 
     def one(self):
-        body = json.dumps({"model": MODEL, "stream": True, "max_tokens": 24,
+        body = json.dumps({"model": MODEL, "stream": True, "max_tokens": 12,
                            "messages": [{"role": "user", "content": "Count to ten."}],
                            "chat_template_kwargs": {"enable_thinking": False}}).encode()
         req = urllib.request.Request(self.url + "/v1/chat/completions", data=body, method="POST", headers={
@@ -96,6 +100,7 @@ class Clients(object):
             except (urllib.error.URLError, OSError, ValueError, AssertionError) as exc:
                 with self.lock:
                     self.failed.append("%s: %s" % (time.strftime("%H:%M:%S"), exc))
+            self.stop.wait(PACE_S)
 
     def __enter__(self):
         for t in self.threads:
