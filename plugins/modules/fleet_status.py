@@ -15,7 +15,7 @@ description:
   - From what each server reported (C(vllm_service_status), from C(vacc.qwen3.vllm_service) C(tasks_from=status)), its
     plan (C(qwen3_plan), C(qwen3_service)) and what each gateway sees (C(gateway_status)), one row per server - state
     (serving, degraded, down, or unreachable with the reason), served model, image and digest, instances up/total, die
-    slices, the weights' broadcast where one ran (C(__status_weights), the relay's progress.json: how far, how fast, from
+    slices, the weights' broadcast where one ran (C(__status_weights), the relay's progress.json - how far, how fast, from
     which upstream; done, failed or stalled), door and gateway state, requests in flight and queued, and drift (instances whose image, command, env,
     volumes or network differ from the plan).
   - Writes O(dest)/fleet.json and O(dest)/fleet.md, each atomically; nothing in check mode.

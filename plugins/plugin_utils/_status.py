@@ -49,8 +49,9 @@ def weights_cell(progress, now=None):
             "%H:%M:%S", time.gmtime(float(progress.get("updated_at") or 0))))
     rate = float(progress.get("rate_bps") or 0)
     eta = progress.get("eta_s")
-    return "receiving %s, %s/s%s%s" % (share, _size(rate), ", eta %ds" % eta if eta is not None else "",
-                                         ", from %s" % progress["upstream"] if progress.get("upstream") else "")
+    eta = ", eta %ds" % eta if eta is not None else ""
+    upstream = ", from %s" % progress["upstream"] if progress.get("upstream") else ""
+    return "receiving %s, %s/s%s%s" % (share, _size(rate), eta, upstream)
 
 
 def _progress(facts):
