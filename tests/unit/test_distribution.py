@@ -117,7 +117,9 @@ def test_a_new_manifest_keeps_the_pieces_of_unchanged_files():
     new_files = [FILES[0], FILES[1], dict(FILES[2], mtime_ns=99), {"path": "z.bin", "size": 4, "mode": 0o644, "mtime_ns": 5}]
     new = relay.build_manifest(new_files, 4)
     assert relay.carry(old, new, verified) == {0: "s0", 1: "s1", 2: "s2"}  # sub/b.json changed: fetched again
-    assert relay.carry(old, relay.build_manifest(FILES, 2), verified) == {}  # other offsets: nothing carries
+    assert relay.carry(old, relay.build_manifest(FILES, 3), verified) == {}  # other offsets: nothing carries
+    # A piece at the same offset with the same length carries, whatever the piece size: the tail of a.safetensors.
+    assert relay.carry(old, relay.build_manifest(FILES, 2), verified) == {4: "s2"}
     assert relay.carry(None, new, verified) == {} and relay.carry(old, old, verified) == verified
 
 

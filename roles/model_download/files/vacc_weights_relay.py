@@ -85,7 +85,7 @@ def manifest_id(body):
 
 def build_manifest(files, piece_bytes):
     """The manifest of `files` ([{"path", "size", "mode", "mtime_ns"}], sorted by path)."""
-    body = {"version": 1, "piece_bytes": int(piece_bytes), "files": files}
+    body = {"version": 1, "piece_bytes": int(piece_bytes), "files": [dict(f) for f in files]}  # its own copy
     body["id"] = manifest_id(body)
     body["bytes"] = sum(f["size"] for f in files)
     body["pieces"] = len(pieces_of(files, piece_bytes))
