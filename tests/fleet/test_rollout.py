@@ -208,7 +208,8 @@ def test_an_unreachable_server_stops_the_rollout_and_status_says_so(fleet, tmp_p
         args = json.dumps({"qwen3_service_extra_args": ["--dtype", "bfloat16", "--seed", "8"]})
         with Clients(fleet["url"], fleet["key"]) as clients:
             res = playbook("deploy.yml", "-e", args, "-e", "ansible_ssh_timeout=5", check=False)
-            playbook("status.yml", "-e", "qwen3_results_dir=%s" % tmp_path, "-e", "ansible_ssh_timeout=5")
+            # Against the plan the rollout applied (seed 8): what a server still runs otherwise is drift.
+            playbook("status.yml", "-e", args, "-e", "qwen3_results_dir=%s" % tmp_path, "-e", "ansible_ssh_timeout=5")
         assert res.returncode != 0 and "fleet-2" in res.stdout and "UNREACHABLE" in res.stdout
         assert instance_of("fleet-1")["Id"] != before["fleet-1"], "the first batch ran"
         assert instance_of("fleet-3")["Id"] == before["fleet-3"], "the rollout stopped before the next batch"
