@@ -10,8 +10,9 @@ import base64
 import datetime
 import json
 import os
-import tempfile
 import time
+
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._bench_render import write_atomic
 
 COLUMNS = (("host", "server"), ("state", "state"), ("served_model_name", "served as"), ("image", "image"),
            ("digest", "digest"), ("instances", "up/total"), ("die_slices", "dies"), ("weights", "weights"), ("door", "door"),
@@ -109,18 +110,9 @@ def markdown(rows, generated):
     return "\n".join(out) + "\n"
 
 
-def _write(path, text):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix="." + os.path.basename(path))
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
 def write_files(rows, directory, now=None):
     """fleet.json and fleet.md in `directory`, each written whole or not at all."""
     generated = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    os.makedirs(directory, exist_ok=True)
-    _write(os.path.join(directory, "fleet.json"), json.dumps({"generated": generated, "servers": rows}, indent=2) + "\n")
-    _write(os.path.join(directory, "fleet.md"), markdown(rows, generated))
+    write_atomic(os.path.join(directory, "fleet.json"), json.dumps({"generated": generated, "servers": rows}, indent=2) + "\n")
+    write_atomic(os.path.join(directory, "fleet.md"), markdown(rows, generated))
     return {"json": os.path.join(directory, "fleet.json"), "md": os.path.join(directory, "fleet.md")}
