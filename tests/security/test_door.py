@@ -53,6 +53,9 @@ def request(url, method="GET", key=None, body=None):
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
+    except (urllib.error.URLError, OSError):
+        # Nothing listening (a fresh machine before the first deploy): status 0, never an error.
+        return 0, b""
 
 
 def deploy(*extra):
