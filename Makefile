@@ -180,7 +180,13 @@ TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integratio
 # removes it again (a service that was already up, e.g. from `make demo`, stays as it was).
 test:
 	@had=$$(docker ps -q --filter label=vacc.qwen3.component=instance --filter label=vacc.qwen3.host=localhost 2>/dev/null || true); \
-	if $(MAKE) --no-print-directory $(TEST_STAGES); then rc=0; else rc=$$?; fi; \
+	rc=0; mkdir -p results; : > results/test-stages.txt; \
+	for stage in $(TEST_STAGES); do \
+	  t0=$$SECONDS; $(MAKE) --no-print-directory $$stage || rc=$$?; \
+	  echo "$$stage $$((SECONDS - t0)) s$$( [ $$rc = 0 ] || echo ' FAILED')" >> results/test-stages.txt; \
+	  [ $$rc = 0 ] || break; \
+	done; \
+	echo "== seconds per stage (results/test-stages.txt):"; cat results/test-stages.txt; \
 	if [ -z "$$had" ] && docker info >/dev/null 2>&1; then \
 	  echo "== removing the local service the tests started"; \
 	  $(BIN)/ansible-playbook -i inventories/local playbooks/teardown.yml >/dev/null || rc=1; \
