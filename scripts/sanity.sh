@@ -10,8 +10,8 @@
 # ci-files.testing.ansible.com, which is not reachable from everywhere (PyPI is). Its documented way
 # out is a script saved at ~/.ansible/test/cache/get_pip_<version>.py: ours installs pip from the
 # Python's own ensurepip, then the exact packages ansible-test asks for from PyPI. HOME points into
-# .cache/ for ansible-test, so that script and the sanity venvs stay in this checkout, reused by the
-# next run. shellcheck comes from Debian when missing.
+# .cache/ for ansible-test (one per core), so that script and the sanity venvs stay in this checkout,
+# reused by the next run. shellcheck comes from Debian when missing.
 set -euo pipefail
 core=${1:?usage: sanity.sh CORE TARBALL [ansible-test options]}
 tarball=${2:?usage: sanity.sh CORE TARBALL [ansible-test options]}
@@ -23,16 +23,24 @@ ignore=$ROOT/tests/sanity/ignore-$core.txt
 [ -x "$bin/ansible-test" ] || { echo "sanity: no $bin/ansible-test; run: make .cache/cores/$core/.installed" >&2; exit 2; }
 [ -f "$ignore" ] || { echo "sanity: no $ignore: every ansible-core in meta/runtime.yml needs one (empty when nothing is ignored)" >&2; exit 2; }
 if ! command -v shellcheck >/dev/null; then
-  echo "sanity: installing shellcheck (Debian package)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null \
-    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }
+  # Under a lock: make runs one sanity.sh per core at once, and apt takes one at a time.
+  exec 9>/tmp/vacc-qwen3-sanity-apt.lock
+  flock 9
+  if ! command -v shellcheck >/dev/null; then
+    echo "sanity: installing shellcheck (Debian package)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }
+  fi
+  flock -u 9
 fi
 
-home=$ROOT/.cache/ansible-test-home
+# One home per core: make runs the cores side by side, and two ansible-tests must not build one venv.
+home=$ROOT/.cache/ansible-test-home/$core
 pip_version=$(grep -o "pip='[0-9.]*'" "$("$bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -1 | tr -d "pip='")
 [ -n "$pip_version" ] || { echo "sanity: cannot tell which pip ansible-test $core bootstraps" >&2; exit 2; }
 mkdir -p "$home/.ansible/test/cache"
-cat > "$home/.ansible/test/cache/get_pip_${pip_version//./_}.py" <<'PY'
+getpip=$home/.ansible/test/cache/get_pip_${pip_version//./_}.py
+cat > "$getpip.tmp" <<'PY'
 """Stands in for get-pip.py (see scripts/sanity.sh): pip from ensurepip, then what ansible-test asks for."""
 import subprocess
 import sys
@@ -41,6 +49,7 @@ args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
 subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"], stdout=subprocess.DEVNULL)
 subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet"] + args)
 PY
+mv "$getpip.tmp" "$getpip"
 
 tarball=$(realpath "$tarball")
 work=$(mktemp -d -t vacc-qwen3-sanity-XXXXXX)
