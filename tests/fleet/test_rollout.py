@@ -11,9 +11,9 @@ be cut short.
   the rest keeps serving.
 - A canary server whose benchmark misses the SLO is rolled back before any other server is touched.
 
-ROLLOUT_SERVERS (default 3) sizes the fleet. make test runs the first three tests on 2 servers (the
-`test-fleet` stage); make test-rollout runs all of them on 3 (the unreachable one needs a third server to
-serve while the first is replaced and the second cannot be reached).
+ROLLOUT_SERVERS (default 3) sizes the fleet and ROLLOUT_PACE_S (default 1) the clients' pause: make test
+runs all but the canary on 2 servers with a 3 s pause (its `test-fleet` stage); make test-rollout runs all
+of them on 3.
 """
 import json
 import os
@@ -221,7 +221,8 @@ def test_a_broken_image_is_rolled_back_on_the_first_server_only(fleet):
 
 
 def test_an_unreachable_server_stops_the_rollout_and_status_says_so(fleet, tmp_path):
-    assert len(SERVERS) >= 3, "ROLLOUT_SERVERS=3 or more: one server serves while fleet-1 is replaced and fleet-2 is away"
+    """fleet-2 paused (its sshd, like all of the test host, stops answering; its engines, siblings on this
+    machine's Docker engine, keep serving as a server's would whose management network failed)."""
     before = {s: instance_of(s)["Id"] for s in SERVERS}
     run(["docker", "pause", "vacc-fleet-2"])
     try:
@@ -232,13 +233,14 @@ def test_an_unreachable_server_stops_the_rollout_and_status_says_so(fleet, tmp_p
             playbook("status.yml", "-e", args, "-e", "qwen3_results_dir=%s" % tmp_path, "-e", "ansible_ssh_timeout=5")
         assert res.returncode != 0 and "fleet-2" in res.stdout and "UNREACHABLE" in res.stdout
         assert instance_of("fleet-1")["Id"] != before["fleet-1"], "the first batch ran"
-        assert instance_of("fleet-3")["Id"] == before["fleet-3"], "the rollout stopped before the next batch"
+        rest = SERVERS[1:]  # fleet-2 and every server after it: the rollout stopped at fleet-2
+        assert {s: instance_of(s)["Id"] for s in rest} == {s: before[s] for s in rest}, "the rollout went on"
         assert clients.failed == [] and clients.ok > 0, clients.failed[:5]
         rows = {r["host"]: r for r in json.loads((tmp_path / "status" / "fleet.json").read_text())["servers"]}
         assert rows["fleet-2"]["state"].startswith("unreachable: ")
-        assert rows["fleet-1"]["state"] == "serving" and rows["fleet-3"]["state"] == "serving"
-        # fleet-3 still runs what the plan (now seed 8) no longer says: drift.
-        assert "command" in rows["fleet-3"]["drift"] and rows["fleet-1"]["drift"] == "-"
+        assert all(rows[s]["state"] == "serving" for s in SERVERS if s != "fleet-2"), rows
+        # The servers after fleet-2 still run what the plan (now seed 8) no longer says: drift.
+        assert all("command" in rows[s]["drift"] for s in SERVERS[2:]) and rows["fleet-1"]["drift"] == "-", rows
         assert "fleet-2" in (tmp_path / "status" / "fleet.md").read_text()
     finally:
         run(["docker", "unpause", "vacc-fleet-2"])
