@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fleet_helpers import INVENTORY, fleet, fleet_as_it_was, fleet_servers
 
 ROOT = Path(__file__).resolve().parents[2]
 _SPEC = importlib.util.spec_from_file_location("model_verify", ROOT / "plugins" / "modules" / "model_verify.py")
@@ -31,8 +32,6 @@ _SPEC = importlib.util.spec_from_file_location("relay", ROOT / "roles" / "model_
 relay = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(relay)
 BIN = Path(sys.executable).parent
-FLEET_LAB = ROOT / "tools" / "fleet_lab.py"
-INVENTORY = ROOT / "inventories" / "fleet"
 DATA_ROOT = Path("/var/lib/vacc-qwen3-fleet")
 HUB = Path("/var/lib/vacc-qwen3/weights/qwen3-tiny")  # the lab's checkpoint (group_vars: model_download_local_path)
 MODEL_DIR = "qwen3-tiny"
@@ -56,40 +55,15 @@ def run(cmd, timeout=300, check=True):
     return res
 
 
-def fleet(*args):
-    return run([sys.executable, FLEET_LAB, *args]).stdout
-
-
 def docker(*args, check=True):
     return run(["docker", *args], check=check).stdout.strip()
-
-
-def fleet_servers():
-    names = docker("ps", "-a", "--filter", "label=vacc.qwen3.lab=fleet-host", "--format", "{{.Names}}").split()
-    return sorted(n[len("vacc-"):] for n in names if n != "vacc-fleet-gw")
-
-
-def fleet_link():
-    if docker("inspect", "-f", "{{.State.Running}}", "vacc-fleet-1", check=False) != "true":
-        return ""  # stopped (e.g. after the engine restarted): `up` starts it again
-    out = docker("exec", "vacc-fleet-1", "tc", "-j", "qdisc", "show", "dev", "eth0")
-    root = next((q for q in json.loads(out or "[]") if q.get("root")), {})
-    return str(round(root["options"]["rate"] * 8 / 1e6)) if root.get("kind") == "tbf" else ""
 
 
 @pytest.fixture(scope="module")
 def lab():
     """Three servers at TEST_MBIT; the fleet as it was afterwards."""
-    servers = fleet_servers()
-    if servers and not (INVENTORY / "hosts.yml").exists():
-        pytest.fail("a fleet started by another checkout is up (make fleet-status); wait until it is down")
-    before = (str(len(servers)), fleet_link()) if servers else None
-    fleet("up", "--hosts", str(max(len(servers), len(SERVERS))), "--link-mbit", str(TEST_MBIT))
-    yield
-    if before is None:
-        fleet("down")
-    else:
-        fleet("up", "--hosts", before[0], "--link-mbit", before[1])
+    with fleet_as_it_was(max(len(fleet_servers()), len(SERVERS)), TEST_MBIT):
+        yield
 
 
 def play(*extra, background=False, log=None):

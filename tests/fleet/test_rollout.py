@@ -26,9 +26,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from fleet_helpers import INVENTORY, fleet_as_it_was
 
 ROOT = Path(__file__).resolve().parents[2]
-INVENTORY = ROOT / "inventories" / "fleet"
 SERVERS = tuple("fleet-%d" % i for i in range(1, 1 + max(2, int(os.environ.get("ROLLOUT_SERVERS", "3")))))
 MODEL = "qwen3-tiny"
 BROKEN_IMAGE = "vacc-qwen3/broken-engine:test"
@@ -119,36 +119,24 @@ class Clients(object):
             t.join(timeout=300)
 
 
-def lab(*args, check=True):
-    return run([sys.executable, str(ROOT / "tools" / "fleet_lab.py"), *args], check=check)
-
-
 @pytest.fixture(scope="module")
 def fleet():
-    """len(SERVERS) servers and a gateway; afterwards no fleet, or a fresh one of the size that was up
-    before (test_fleet_lab.py treats a running fleet the same way)."""
-    had = run(["docker", "ps", "-aq", "--filter", "label=vacc.qwen3.lab=fleet-host"]).stdout.split()
-    if had and not (INVENTORY / "hosts.yml").exists():
-        pytest.fail("a fleet started by another checkout is up (make fleet-status); wait until it is down")
-    before = len([h for h in hostvars() if h.startswith("fleet-") and h != "fleet-gw"]) if had else 0
-    t0 = time.monotonic()
-    lab("up", "--hosts", str(len(SERVERS)), "--link-mbit", "")
-    # Nothing runs yet: every server at once (the rolling order matters only when something serves).
-    playbook("deploy.yml", "-e", "qwen3_deploy_serial=100%")
-    playbook("gateway.yml")
-    TIMINGS["bring_up_s"] = round(time.monotonic() - t0, 1)
-    hv = hostvars()
-    gw = hv["fleet-gw"]
-    url = "http://%s:%s" % (gw["gateway_bind_address"], gw["gateway_port"])
-    key = (INVENTORY / ".secrets" / "api_key").read_text().strip()
-    yield {"url": url, "key": key, "hostvars": hv}
-    results = ROOT / "results" / "fleet"
-    results.mkdir(parents=True, exist_ok=True)
-    TIMINGS["servers"] = len(SERVERS)
-    (results / ("timings-%d-servers.json" % len(SERVERS))).write_text(json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n")
-    lab("down", check=False)
-    if before:
-        lab("up", "--hosts", str(before), "--link-mbit", "")
+    """len(SERVERS) servers and a gateway; afterwards no fleet, or a fresh one of the size that was up."""
+    with fleet_as_it_was(len(SERVERS), "", fresh=True):
+        t0 = time.monotonic()
+        # Nothing runs yet: every server at once (the rolling order matters only when something serves).
+        playbook("deploy.yml", "-e", "qwen3_deploy_serial=100%")
+        playbook("gateway.yml")
+        TIMINGS["bring_up_s"] = round(time.monotonic() - t0, 1)
+        hv = hostvars()
+        gw = hv["fleet-gw"]
+        url = "http://%s:%s" % (gw["gateway_bind_address"], gw["gateway_port"])
+        key = (INVENTORY / ".secrets" / "api_key").read_text().strip()
+        yield {"url": url, "key": key, "hostvars": hv}
+        results = ROOT / "results" / "fleet"
+        results.mkdir(parents=True, exist_ok=True)
+        TIMINGS["servers"] = len(SERVERS)
+        (results / ("timings-%d-servers.json" % len(SERVERS))).write_text(json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n")
 
 
 def models(fleet):
