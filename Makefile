@@ -151,7 +151,7 @@ test-fleet-lab: fleet
 # In make test: the fleet lab, broadcast distribution, and the rollout fault tests on 2 servers behind the
 # gateway under streaming load (the gateway's key and paths, a rolling change with a corrupted checkpoint, a
 # broken image rolled back, a server unreachable mid-rollout); make test-rollout runs them on 3 and adds the
-# canary. A fleet this run started is removed afterwards; one that was up before comes back with its size.
+# canary. A fleet this run started is removed afterwards; one that was up before comes back with its size and link.
 ROLLOUT_IN_TEST := not canary
 test-fleet: venv lab
 	@had=$$(docker ps -aq --filter label=vacc.qwen3.lab=fleet-host); rc=0; \
