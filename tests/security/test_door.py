@@ -170,21 +170,50 @@ def test_the_key_is_in_no_plan_file(key, tmp_path):
     assert key not in res.stdout
 
 
-def test_a_failing_health_gate_shows_redacted_logs(key, tmp_path):
+HANGING_IMAGE = "vacc-qwen3/hanging-engine:test"
+
+
+@pytest.fixture(scope="module")
+def hanging_image():
+    """An engine that prints its arguments (as vLLM logs its non-default ones) and never answers; it stops on
+    SIGTERM (a bare `sleep` as PID 1 would not, and each teardown would wait for the stop timeout)."""
+    subprocess.run(["docker", "build", "-q", "-t", HANGING_IMAGE, "-"], check=True, capture_output=True, text=True, input=(
+        "FROM vacc-qwen3/debian-base:bookworm\n"
+        "RUN printf '#!/bin/sh\\necho \"args: $*\"\\ntrap \"exit 0\" TERM INT\\nsleep infinity & wait\\n'"
+        " > /usr/local/bin/vllm"
+        " && chmod 755 /usr/local/bin/vllm\n"))
+    return HANGING_IMAGE
+
+
+@pytest.mark.parametrize("engine", ["exits", "hangs"])
+def test_a_failing_health_gate_shows_redacted_logs(key, tmp_path, engine, request):
     """An engine that never comes up: the gate fails with each container's log tail, the key taken out.
     This one gets the key on its argv on purpose (vLLM logs its non-default arguments), to prove the
-    redaction; it is a separate service, removed afterwards."""
+    redaction; it is a separate service, removed afterwards. The real vLLM refusing an impossible
+    --max-model-len exits, and the gate says so within seconds, not at its timeout; an engine that just
+    never answers fails at the timeout, each instance listed with the door's check."""
     name = "vacc_gate_test"
     extra = ["-e", "qwen3_service_name=%s" % name, "-e", "qwen3_service_port=18290",
              "-e", "qwen3_service_monitor_port=19290", "-e", "qwen3_service_config_dir=%s" % (tmp_path / "etc"),
-             "-e", "vllm_service_wait_timeout=60", "-e", "vllm_service_wait_delay=3", "-e", "vllm_service_log_tail=400"]
+             "-e", "vllm_service_wait_timeout=%d" % (300 if engine == "exits" else 12),
+             "-e", "vllm_service_wait_delay=2", "-e", "vllm_service_log_tail=400"]
+    if engine == "hangs":
+        extra += ["-e", "qwen3_service_image=%s" % request.getfixturevalue("hanging_image")]
     try:
+        t0 = time.monotonic()
         res = playbook("deploy.yml", *extra, "-e",
                        json.dumps({"qwen3_service_extra_args": ["--dtype", "bfloat16", "--api-key", key,
                                                                 "--max-model-len", "999999999"]}))
+        seconds = time.monotonic() - t0
         assert res.returncode != 0
         out = res.stdout + res.stderr
+        flat = " ".join(out.split())
         assert "did not come up behind" in out and "the containers' last log lines follow" in out
+        if engine == "exits":
+            assert re.search(r"vacc_gate_test_\d exited( with exit code 1)? and was restarted \d+ time", flat), flat[-3000:]
+            assert seconds < 240, "the gate waited for its timeout: %ds" % seconds
+        else:
+            assert re.search(r"not UP at the door vacc_gate_test_lb within 12 s: vacc_gate_test_0 \(\w+", flat), flat[-3000:]
         assert "<redacted>" in out, "the log tail should have shown the key, redacted"
         assert key not in out
     finally:
