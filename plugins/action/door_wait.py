@@ -62,7 +62,7 @@ class ActionModule(ActionBase):
                                 msg="%s, %d s into the wait, before the door %s saw it UP" % (
                                     why, time.monotonic() - began, args["door"]))
             if time.monotonic() - began >= args["timeout"]:
+                what = last_error or ", ".join("%s (%s)" % kv for kv in sorted(waiting.items()))
                 return dict(result, failed=True, waiting=waiting or {}, seconds=round(time.monotonic() - began, 1),
-                            msg="not UP at the door %s within %d s: %s" % (args["door"], args["timeout"], last_error or
-                                                                          ", ".join("%s (%s)" % kv for kv in sorted(waiting.items()))))
+                            msg="not UP at the door %s within %d s: %s" % (args["door"], args["timeout"], what))
             time.sleep(args["delay"])  # poll interval; the loop ends on UP, an exited engine or the deadline
