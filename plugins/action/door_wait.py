@@ -54,15 +54,14 @@ class ActionModule(ActionBase):
                 info = self.module("community.docker.docker_container_info", {"name": name}, task_vars)
                 if info.get("failed"):
                     continue  # the next look decides
-                count = int((info.get("container") or {}).get("RestartCount") or 0)
-                why = _door_wait.failed(name, info, restarts.setdefault(name, count))
+                why = _door_wait.failed(name, info, restarts.setdefault(name, _door_wait.restart_count(info)))
                 if why:
-                    return dict(result, failed=True, exited=name, waiting=waiting,
-                                seconds=round(time.monotonic() - began, 1),
-                                msg="%s, %d s into the wait, before the door %s saw it UP" % (
-                                    why, time.monotonic() - began, args["door"]))
-            if time.monotonic() - began >= args["timeout"]:
+                    elapsed = time.monotonic() - began
+                    return dict(result, failed=True, exited=name, waiting=waiting, seconds=round(elapsed, 1),
+                                msg="%s, %d s into the wait, before the door %s saw it UP" % (why, elapsed, args["door"]))
+            elapsed = time.monotonic() - began
+            if elapsed >= args["timeout"]:
                 what = last_error or ", ".join("%s (%s)" % kv for kv in sorted(waiting.items()))
-                return dict(result, failed=True, waiting=waiting or {}, seconds=round(time.monotonic() - began, 1),
+                return dict(result, failed=True, waiting=waiting or {}, seconds=round(elapsed, 1),
                             msg="not UP at the door %s within %d s: %s" % (args["door"], args["timeout"], what))
             time.sleep(args["delay"])  # poll interval; the loop ends on UP, an exited engine or the deadline

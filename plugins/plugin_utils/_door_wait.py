@@ -25,6 +25,11 @@ def not_up(stat_text, backend, names=None):
     return out
 
 
+def restart_count(info):
+    """How often the container's restart policy restarted it, from docker_container_info's result."""
+    return int((info.get("container") or {}).get("RestartCount") or 0)
+
+
 def failed(name, info, restarts_at_start):
     """Why the container `name` will not come UP, from docker_container_info's result, or None while it may.
     An engine that crashes is restarted by its restart policy: it has failed when it restarted since the wait
@@ -32,7 +37,7 @@ def failed(name, info, restarts_at_start):
     if not info.get("exists"):
         return "%s does not exist" % name
     state = (info.get("container") or {}).get("State") or {}
-    count = int((info.get("container") or {}).get("RestartCount") or 0)
+    count = restart_count(info)
     code = state.get("ExitCode")
     oom = ", killed for memory (OOM)" if state.get("OOMKilled") else ""
     if state.get("Status") in ("exited", "dead"):

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from fleet_helpers import INVENTORY, fleet_as_it_was
+from stub_engine import build_stub_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERS = tuple("fleet-%d" % i for i in range(1, 1 + max(2, int(os.environ.get("ROLLOUT_SERVERS", "3")))))
@@ -190,10 +191,7 @@ def test_rolling_change_under_load_with_a_corrupted_checkpoint(fleet):
 
 
 def test_a_broken_image_is_rolled_back_on_the_first_server_only(fleet):
-    run(["docker", "build", "-q", "-t", BROKEN_IMAGE, "-"], input=(
-        "FROM vacc-qwen3/debian-base:bookworm\n"
-        "RUN printf '#!/bin/sh\\necho this engine does not start >&2\\nexit 1\\n' > /usr/local/bin/vllm"
-        " && chmod 755 /usr/local/bin/vllm\n"))
+    build_stub_engine(BROKEN_IMAGE, "echo this engine does not start >&2", "exit 1")
     before = {s: instance_of(s)["Id"] for s in SERVERS}
     old_image = instance_of("fleet-1")["Config"]["Image"]
     with Clients(fleet["url"], fleet["key"]) as clients:

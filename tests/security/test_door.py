@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from stub_engine import build_stub_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_FILE = ROOT / "inventories" / "local" / ".secrets" / "api_key"
@@ -177,12 +178,7 @@ HANGING_IMAGE = "vacc-qwen3/hanging-engine:test"
 def hanging_image():
     """An engine that prints its arguments (as vLLM logs its non-default ones) and never answers; it stops on
     SIGTERM (a bare `sleep` as PID 1 would not, and each teardown would wait for the stop timeout)."""
-    subprocess.run(["docker", "build", "-q", "-t", HANGING_IMAGE, "-"], check=True, capture_output=True, text=True, input=(
-        "FROM vacc-qwen3/debian-base:bookworm\n"
-        "RUN printf '#!/bin/sh\\necho \"args: $*\"\\ntrap \"exit 0\" TERM INT\\nsleep infinity & wait\\n'"
-        " > /usr/local/bin/vllm"
-        " && chmod 755 /usr/local/bin/vllm\n"))
-    return HANGING_IMAGE
+    return build_stub_engine(HANGING_IMAGE, 'echo "args: $*"', 'trap "exit 0" TERM INT', "sleep infinity & wait")
 
 
 @pytest.mark.parametrize("engine", ["exits", "hangs"])

@@ -2,7 +2,7 @@
 container that is not UP has failed for good. The action itself runs against real doors and engines in
 tests/security (an engine that exits, one that never answers) and tests/fleet/test_rollout.py (a broken image)."""
 
-from ansible_collections.vacc.qwen3.plugins.plugin_utils._door_wait import failed, not_up
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._door_wait import failed, not_up, restart_count
 
 STAT = ("# pxname,svname,qcur,qmax,scur,smax,status,check_status\n"
         "door,FRONTEND,,,1,2,OPEN,\n"
@@ -52,3 +52,8 @@ def test_an_exited_or_missing_engine_has_failed():
     assert failed("e", info(status="exited", code=2), 0) == "e exited with exit code 2"
     assert failed("e", info(status="dead", code=1), 0) == "e dead with exit code 1"
     assert failed("e", info(exists=False), 0) == "e does not exist"
+
+
+def test_restart_count_reads_docker_or_is_zero():
+    assert restart_count(info(restarts=4)) == 4
+    assert restart_count(info(exists=False)) == 0
