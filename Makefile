@@ -77,7 +77,8 @@ dist: .cache/cores/$(BUILD_CORE)/.installed
 release: venv .cache/cores/$(BUILD_CORE)/.installed
 	$(CORE_BIN)/python tools/release.py release "$(VERSION)"
 	$(MAKE) --no-print-directory docs dist
-	@echo "== release $(VERSION) built: $(ARTIFACT); review, commit, tag v$(VERSION)"
+	@echo "== release $(VERSION) built: $(ARTIFACT); review, commit, tag v$(VERSION), then"
+	@echo "   $(BIN)/python tools/release.py dev  (galaxy.yml to the next development version) and commit that"
 
 # The built tarball against the allow-list (tests/artifact), from a checkout with a user's clutter in it.
 test-artifact: venv .cache/cores/$(BUILD_CORE)/.installed
@@ -103,6 +104,7 @@ docs: venv
 	$(BIN)/python tools/gen_docs.py
 	$(BIN)/python tools/gen_awx.py
 	$(BIN)/python tools/gen_grafana.py
+	$(BIN)/python tools/release.py changelog
 
 test-accuracy: venv lab
 	$(BIN)/python -m pytest -q tests/accuracy
