@@ -212,10 +212,10 @@ class ActionModule(ActionBase):
                     "msg": lines[0].split(": ", 1)[1] if len(args["hosts"]) == 1 else
                     "%d of %d host(s) refused; nothing was written:\n%s" % (len(refused), len(args["hosts"]),
                                                                             "\n".join(lines))}
+        # The fleet plan (vacc.qwen3.plan) writes no secret: the key is made by the first play that plans a
+        # host for real (the _common role), not in an inventory directory that is often a git checkout.
         changed = False
         if not self._task.check_mode:
-            for dummy, svc in plans.values():
-                changed = self._key(svc) or changed
             if args["plan_dir"]:
                 os.makedirs(args["plan_dir"], mode=0o700, exist_ok=True)
                 for host, (p, svc) in plans.items():
