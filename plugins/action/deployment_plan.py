@@ -20,7 +20,7 @@ import tempfile
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import load_extra_vars
 
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import _inputs
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _inputs, _role_vars
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._planner import PlanError
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._service import docker_run, service
 
@@ -124,6 +124,14 @@ class ActionModule(ActionBase):
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         extra = set(load_extra_vars(self._loader))
+        # A role variable that no role reads (vllm_service_image) is refused before anything is planned.
+        names = set(extra) | set(task_vars)
+        for host in args["hosts"] or []:
+            names.update(task_vars["hostvars"][host])
+        wrong = _role_vars.unknown(names)
+        if wrong:
+            result.update(failed=True, msg=" ".join(wrong))
+            return result
         try:
             if args["hosts"] is not None:
                 result.update(self._fleet(args, task_vars, extra))
