@@ -101,13 +101,18 @@ def known_names(role):
 
 @functools.lru_cache(maxsize=None)
 def _playbook_names(role):
-    """Variables with the role's prefix that the collection's playbooks read (benchmark_serial, ...)."""
-    base = os.path.join(os.path.dirname(ROLES_DIR), "playbooks")
+    """Variables with the role's prefix that the collection's playbooks read (benchmark_serial, ...) and facts
+    its modules return (model_download_topology, ...)."""
+    top = os.path.dirname(ROLES_DIR)
     found = set()
-    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
-        if name.endswith(".yml"):
-            with open(os.path.join(base, name), encoding="utf-8") as handle:
-                found.update(re.findall(r"\b%s_[a-z0-9_]+\b" % re.escape(role), handle.read()))
+    for sub, ext in (("playbooks", ".yml"), ("plugins/action", ".py"), ("plugins/modules", ".py")):
+        base = os.path.join(top, sub)
+        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            if name.endswith(ext):
+                with open(os.path.join(base, name), encoding="utf-8") as handle:
+                    text = handle.read()
+                pattern = r"\b%s_[a-z0-9_]+\b" if ext == ".yml" else r"[\"']%s_[a-z0-9_]+[\"']"
+                found.update(n.strip("\"'") for n in re.findall(pattern % re.escape(role), text))
     return found
 
 
