@@ -68,9 +68,12 @@ ARTIFACT = dist/vacc-qwen3-$(COLLECTION_VERSION).tar.gz
 	.cache/cores/$*/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
-# From the files git knows, through galaxy.yml's manifest (scripts/build.sh).
-dist: .cache/cores/$(BUILD_CORE)/.installed
+# From the files git knows, through galaxy.yml's manifest (scripts/build.sh); beside it the dependencies'
+# tarballs (from the copies the venv's `ansible` package bundles, inside galaxy.yml's bounds) and
+# dist/requirements.yml naming them all: `ansible-galaxy collection install --offline -r dist/requirements.yml`.
+dist: venv .cache/cores/$(BUILD_CORE)/.installed
 	bash scripts/build.sh $(CORE_BIN) dist
+	$(BIN)/python tools/dist_deps.py dist $(ARTIFACT)
 
 # make release VERSION=X.Y.Z (tools/release.py): refuses while a change since the last release has no
 # fragment in changelogs/fragments/; commit and tag what it leaves.
