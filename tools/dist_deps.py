@@ -71,6 +71,12 @@ def pack(path, out_dir):
             tinfo = tarfile.TarInfo(member)
             tinfo.size, tinfo.mode, tinfo.mtime = len(data), 0o644, 0
             tar.addfile(tinfo, io.BytesIO(data))
+        # ansible-galaxy extracts each directory FILES.json lists as a member of its own.
+        for entry in entries[1:]:
+            if entry["ftype"] == "dir":
+                tinfo = tarfile.TarInfo(entry["name"])
+                tinfo.type, tinfo.mode, tinfo.mtime = tarfile.DIRTYPE, 0o755, 0
+                tar.addfile(tinfo)
     return fqcn, info["version"], name, info.get("dependencies") or {}
 
 

@@ -37,7 +37,7 @@ def test_the_dependencies_are_packed_for_an_offline_install(tmp_path):
             files_raw = tar.extractfile("FILES.json").read()
             files = json.loads(files_raw)["files"]
             assert manifest["file_manifest_file"]["chksum_sha256"] == hashlib.sha256(files_raw).hexdigest()
-            listed = {e["name"] for e in files if e["ftype"] == "file"}
+            listed = {e["name"] for e in files if e["name"] != "."}
             assert listed == names - {"MANIFEST.json", "FILES.json"}
             for entry in files:
                 if entry["ftype"] == "file":
