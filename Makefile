@@ -68,16 +68,20 @@ ARTIFACT = dist/vacc-qwen3-$(COLLECTION_VERSION).tar.gz
 	.cache/cores/$*/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
-# From the files git knows, through galaxy.yml's manifest (scripts/build.sh).
-dist: .cache/cores/$(BUILD_CORE)/.installed
+# From the files git knows, through galaxy.yml's manifest (scripts/build.sh); beside it the dependencies'
+# tarballs (from the copies the venv's `ansible` package bundles, inside galaxy.yml's bounds) and
+# dist/requirements.yml naming them all: `ansible-galaxy collection install --offline -r dist/requirements.yml`.
+dist: venv .cache/cores/$(BUILD_CORE)/.installed
 	bash scripts/build.sh $(CORE_BIN) dist
+	$(BIN)/python tools/dist_deps.py dist $(ARTIFACT)
 
 # make release VERSION=X.Y.Z (tools/release.py): refuses while a change since the last release has no
 # fragment in changelogs/fragments/; commit and tag what it leaves.
 release: venv .cache/cores/$(BUILD_CORE)/.installed
 	$(CORE_BIN)/python tools/release.py release "$(VERSION)"
 	$(MAKE) --no-print-directory docs dist
-	@echo "== release $(VERSION) built: $(ARTIFACT); review, commit, tag v$(VERSION)"
+	@echo "== release $(VERSION) built: $(ARTIFACT); review, commit, tag v$(VERSION), then"
+	@echo "   $(BIN)/python tools/release.py dev  (galaxy.yml to the next development version) and commit that"
 
 # The built tarball against the allow-list (tests/artifact), from a checkout with a user's clutter in it.
 test-artifact: venv .cache/cores/$(BUILD_CORE)/.installed
@@ -103,6 +107,7 @@ docs: venv
 	$(BIN)/python tools/gen_docs.py
 	$(BIN)/python tools/gen_awx.py
 	$(BIN)/python tools/gen_grafana.py
+	$(BIN)/python tools/release.py changelog
 
 test-accuracy: venv lab
 	$(BIN)/python -m pytest -q tests/accuracy

@@ -61,9 +61,16 @@ SERVER_GROUP_VARS = [
         "model_download_local_path": "/var/lib/vacc-qwen3/weights/qwen3-tiny",
     }),
     ("No registry here: every image is already in the shared engine's store (a missing one fails with a\n"
-     "sentence); HAProxy builds from the offline Debian base.", {
+     "sentence). The lab chooses its offline builds where a real fleet pulls published images: HAProxy from\n"
+     "the offline Debian base, Prometheus and the node exporter (with the vasmi collector) from Debian's packages.", {
          "vllm_service_pull": False,
+         "vllm_service_lb_image": "vacc-qwen3/haproxy:bookworm",
+         "vllm_service_lb_build": True,
          "vllm_service_lb_base_image": "vacc-qwen3/debian-base:bookworm",
+             "monitoring_image_source": "build",
+             "monitoring_prometheus_image": "vacc-qwen3/prometheus:bookworm",
+             "monitoring_node_exporter_image": "vacc-qwen3/node-exporter:bookworm",
+             "monitoring_image_base": "vacc-qwen3/debian-base:bookworm",
      }),
     ("N CPU engines starting at once on 2 cores load slowly; a test host has a few GiB, not a server's.", {
         "vllm_service_wait_timeout": 600,
@@ -137,6 +144,10 @@ def gateway_host_vars(host: "Host", engine_address: str) -> list:
         ("Its configuration and build context in the host's data directory, at the same path on this machine.", {
             "gateway_config_dir": "%s/etc/gateway" % data,
             "gateway_build_dir": "%s/build" % data,
+        }),
+        ("The lab's offline builds, not the published images a real fleet pulls: HAProxy from the Debian base.", {
+            "gateway_image": "vacc-qwen3/haproxy:bookworm",
+            "gateway_image_build": True,
             "gateway_base_image": "vacc-qwen3/debian-base:bookworm",
         }),
         ("It also runs the fleet's Prometheus (group qwen3_monitoring), on this machine's network beside a\n"
@@ -146,6 +157,10 @@ def gateway_host_vars(host: "Host", engine_address: str) -> list:
              "monitoring_listen_address": engine_address,
              "monitoring_listen_port": 19190,
              "monitoring_config_dir": "%s/etc/prometheus" % data,
+             "monitoring_image_source": "build",
+             "monitoring_prometheus_image": "vacc-qwen3/prometheus:bookworm",
+             "monitoring_node_exporter_image": "vacc-qwen3/node-exporter:bookworm",
+             "monitoring_image_base": "vacc-qwen3/debian-base:bookworm",
          }),
     ]
 

@@ -20,7 +20,7 @@ import tempfile
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import load_extra_vars
 
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import _inputs
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _inputs, _role_vars
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._planner import PlanError
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._service import docker_run, service
 
@@ -124,6 +124,14 @@ class ActionModule(ActionBase):
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         extra = set(load_extra_vars(self._loader))
+        # A role variable that no role reads (vllm_service_image) is refused before anything is planned.
+        names = set(extra) | set(task_vars)
+        for host in args["hosts"] or []:
+            names.update(task_vars["hostvars"][host])
+        wrong = _role_vars.unknown(names)
+        if wrong:
+            result.update(failed=True, msg=" ".join(wrong))
+            return result
         try:
             if args["hosts"] is not None:
                 result.update(self._fleet(args, task_vars, extra))
@@ -212,10 +220,10 @@ class ActionModule(ActionBase):
                     "msg": lines[0].split(": ", 1)[1] if len(args["hosts"]) == 1 else
                     "%d of %d host(s) refused; nothing was written:\n%s" % (len(refused), len(args["hosts"]),
                                                                             "\n".join(lines))}
+        # The fleet plan (vacc.qwen3.plan) writes no secret: the key is made by the first play that plans a
+        # host for real (the _common role), not in an inventory directory that is often a git checkout.
         changed = False
         if not self._task.check_mode:
-            for dummy, svc in plans.values():
-                changed = self._key(svc) or changed
             if args["plan_dir"]:
                 os.makedirs(args["plan_dir"], mode=0o700, exist_ok=True)
                 for host, (p, svc) in plans.items():

@@ -25,9 +25,10 @@ description:
   - For a fleet (O(hosts), with C(run_once)), it plans every listed host from hostvars without contacting
     any, returns one summary row per host in C(table) and writes C(<plan_dir>/<host>.json) for each; a
     refusal lists each refused host with its sentence and writes nothing.
-  - The service API key is generated once on the controller (40 letters and digits, mode 0600, in
+  - Per host, the service API key is generated once on the controller (40 letters and digits, mode 0600, in
     C(qwen3_secrets_dir), by default C(.secrets) next to the inventory) unless C(qwen3_api_key) is given;
-    in check mode nothing is generated or written. Inside AWX a job without C(qwen3_api_key) is refused.
+    in check mode nothing is generated or written. The fleet pass (O(hosts)) generates no key - it only names
+    the file the first play that plans a host for real makes. Inside AWX a job without C(qwen3_api_key) is refused.
     The key is never part of the plan, the shape or the files written.
 options:
   hosts:

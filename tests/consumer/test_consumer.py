@@ -4,22 +4,18 @@ ansible-core that meta/runtime.yml claims, each from its own venv made from PyPI
 
 The project lives in a temporary directory with its own ansible.cfg; nothing of the clone is on its
 paths (no ANSIBLE_CONFIG, no collections/ link, no bundled collections: the core venvs hold
-ansible-core alone). The dependencies come as tarballs made from the copies the pinned `ansible`
-package bundles (community.docker, ansible.posix), so the install is offline and its resolver checks
-galaxy.yml's bounds against the versions the tests use. The fleet's one server is unreachable on
+ansible-core alone). It installs what `make dist` writes: the tarball, its dependencies as tarballs made from
+the copies the pinned `ansible` package bundles (community.docker, ansible.posix; tools/dist_deps.py) and
+dist/requirements.yml, offline, so its resolver checks galaxy.yml's bounds against the versions the tests use. The fleet's one server is unreachable on
 purpose: plan contacts no host, and deploy must stop at the first host contact with ssh's sentence.
 """
 import glob
-import hashlib
-import io
 import json
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
-import tarfile
 
 import pytest
 import yaml
@@ -37,55 +33,27 @@ INVENTORY = {"all": {"children": {"vacc_servers": {
 }}}}
 
 
-def _bundled(collection):
-    """The directory of a collection the shared venv's `ansible` package bundles."""
-    import ansible_collections
-    for base in ansible_collections.__path__:
-        path = os.path.join(base, *collection.split("."))
-        if os.path.exists(os.path.join(path, "MANIFEST.json")):
-            return path
-    pytest.fail("%s is not in this venv: the ansible package of requirements-dev.txt bundles it" % collection)
-
-
-def _artifact_of_installed(collection, out_dir):
-    """An installed collection packed back into a collection tarball. The `ansible` package drops some files
-    its FILES.json lists (CI configs, tests), so FILES.json is rewritten to what is there, and MANIFEST.json
-    to FILES.json's new checksum: ansible-galaxy checks both on install."""
-    path = _bundled(collection)
-    manifest = json.load(open(os.path.join(path, "MANIFEST.json"), encoding="utf-8"))
-    files = json.load(open(os.path.join(path, "FILES.json"), encoding="utf-8"))
-    files["files"] = [e for e in files["files"] if e["name"] == "." or os.path.lexists(os.path.join(path, e["name"]))]
-    files_json = json.dumps(files, indent=2).encode()
-    manifest["file_manifest_file"]["chksum_sha256"] = hashlib.sha256(files_json).hexdigest()
-    info = manifest["collection_info"]
-    tarball = os.path.join(out_dir, "%s-%s-%s.tar.gz" % (info["namespace"], info["name"], info["version"]))
-    with tarfile.open(tarball, "w:gz") as tar:
-        for name, data in (("MANIFEST.json", json.dumps(manifest, indent=2).encode()), ("FILES.json", files_json)):
-            member = tarfile.TarInfo(name)
-            member.size, member.mode = len(data), 0o644
-            tar.addfile(member, io.BytesIO(data))
-        for entry in files["files"]:
-            if entry["name"] != ".":
-                tar.add(os.path.join(path, entry["name"]), arcname=entry["name"], recursive=False)
-    return tarball, info["version"]
-
-
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
+    """What `make dist` writes: the collection's tarball, its dependencies' (tools/dist_deps.py, from the copies the
+    pinned `ansible` package bundles) and a requirements.yml naming them, in a directory called dist/."""
     if not os.path.exists(os.path.join(BUILD_BIN, "ansible-galaxy")):
         pytest.fail("%s is missing: run `make test-consumer` (it creates the venvs from tests/cores/)" % BUILD_BIN)
-    out = tmp_path_factory.mktemp("artifacts")
+    out = tmp_path_factory.mktemp("artifacts") / "dist"
+    out.mkdir()
     res = subprocess.run(["bash", os.path.join(ROOT, "scripts", "build.sh"), BUILD_BIN, str(out)],
                          capture_output=True, text=True, timeout=300, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
-    found = {"vacc.qwen3": (res.stdout.strip().splitlines()[-1], None)}
-    todo = list(DEPENDENCIES)
-    while todo:  # and theirs (community.docker needs community.library_inventory_filtering_v1)
-        collection = todo.pop()
-        if collection not in found:
-            found[collection] = _artifact_of_installed(collection, str(out))
-            manifest = json.load(open(os.path.join(_bundled(collection), "MANIFEST.json"), encoding="utf-8"))
-            todo += list(manifest["collection_info"]["dependencies"] or {})
+    artifact = res.stdout.strip().splitlines()[-1]
+    deps = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "dist_deps.py"), str(out), artifact],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert deps.returncode == 0, deps.stdout + deps.stderr
+    found = {"vacc.qwen3": (artifact, None)}
+    for line in deps.stdout.split("\n"):
+        if line.strip():
+            name, version = line.split()
+            found[name] = (str(out / ("%s-%s.tar.gz" % (name.replace(".", "-"), version))), version)
+    assert set(DEPENDENCIES) <= set(found), deps.stdout
     return found
 
 
@@ -115,12 +83,12 @@ def project(request, artifacts, tmp_path_factory):
     (path / "ansible.cfg").write_text("[defaults]\ncollections_path = ./collections\ncollections_scan_sys_path = false\n"
                                       "inventory = ./hosts.yml\nhost_key_checking = false\n")
     (path / "hosts.yml").write_text(yaml.safe_dump(INVENTORY))
-    # What the README's install section tells a user to write (the files given as paths: no Galaxy here).
-    requirements = {"collections": [{"name": tarball, "type": "file"} for tarball, dummy in artifacts.values()]}
-    (path / "requirements.yml").write_text(yaml.safe_dump(requirements))
+    # What the README's install section tells a user to do: make dist's directory copied into the project,
+    # installed from its requirements.yml without Galaxy.
+    shutil.copytree(os.path.dirname(artifacts["vacc.qwen3"][0]), path / "dist")
     proj = Project(path, core)
     assert os.path.exists(os.path.join(proj.bin, "ansible-playbook")), "no venv for ansible-core %s" % core
-    res = proj.run("ansible-galaxy", "collection", "install", "-r", "requirements.yml", "--offline")
+    res = proj.run("ansible-galaxy", "collection", "install", "--offline", "-r", "dist/requirements.yml")
     assert res.returncode == 0, res.all
     proj.core = core
     return proj
@@ -157,8 +125,9 @@ def test_plan_by_fqcn(project):
     assert "--tensor-parallel-size 4" in res.flat and "harbor.vastaitech.com/ai_deliver/vllm_vacc" in res.flat, res.all
     assert "unreachable=0" in res.flat and "failed=0" in res.flat
     # Secrets beside the inventory, results under the project: nothing is written into the installed collection.
-    key = project.path / ".secrets" / "api_key"
-    assert key.exists() and stat.S_IMODE(key.stat().st_mode) == 0o600
+    # The plan writes no secret (the first deploying play makes the key beside the inventory).
+    assert not (project.path / ".secrets").exists()
+    assert "API key %s" % (project.path / ".secrets" / "api_key") in res.flat, res.all
     assert json.loads((project.path / "results" / "plan" / "va16-01.json").read_text())["tp"] == 4
     installed = project.path / "collections" / "ansible_collections" / "vacc" / "qwen3"
     assert not [p for p in glob.glob(str(installed / "**"), recursive=True) if ".secrets" in p or "/results" in p]

@@ -39,7 +39,7 @@ def _run(tmp_path, extra, vasmi=True):
                ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     args = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", PLAYBOOK,
             "-e", "ansible_python_interpreter=%s" % sys.executable,
-            "-e", "preflight_marker=%s" % marker, "-e", "qwen3_api_key=preflight-test-key",
+            "-e", "test_marker=%s" % marker, "-e", "qwen3_api_key=preflight-test-key",
             "-e", "qwen3_model=Qwen3-30B-A3B-FP8 vacc_card=VA10L vacc_cards=2 qwen3_tp=4 qwen3_instances=2",
             "-e", "preflight_require_docker=false preflight_min_memory_gb=1 qwen3_weights_dir=%s" % tmp_path]
     for item in extra:
@@ -104,3 +104,27 @@ def test_disk_check_unless_weights_present(tmp_path):
     proc, marker = _run(tmp_path, ["vacc_dies=8", "preflight_disk_margin=100000"])
     assert proc.returncode == 0, proc.stdout
     assert "weights present" in proc.stdout
+
+
+@pytest.mark.skipif(not os.path.isfile("/usr/bin/python3"), reason="needs the system Python (without requests)")
+def test_a_python_without_requests_is_named_with_its_fix(tmp_path):
+    """A managed host's Python that lacks what community.docker needs is not reported as a dead engine."""
+    res = subprocess.run(["/usr/bin/python3", "-c", "import requests"], capture_output=True, check=False)
+    assert res.returncode != 0, "this check needs a Python without requests at /usr/bin/python3"
+    proc, marker = _run(tmp_path, ["vacc_dies=8", "preflight_require_docker=true",
+                                   "ansible_python_interpreter=/usr/bin/python3"])
+    flat = re.sub(r"\s+", " ", proc.stdout.replace("\\n", " "))
+    assert proc.returncode == 2, proc.stdout
+    assert "localhost: the Python that Ansible runs there lacks what community.docker needs (Failed to import the " \
+           "required Python library (requests)" in flat, proc.stdout
+    assert "apt-get install python3-requests python3-docker on Debian, or pip install requests docker" in flat
+    assert "the Docker engine does not answer" not in flat and not marker.exists()
+
+
+def test_a_dead_engine_is_named_with_its_fix(tmp_path):
+    proc, marker = _run(tmp_path, ["vacc_dies=8", "preflight_require_docker=true",
+                                   "preflight_docker_socket=%s" % (tmp_path / "no-docker.sock")])
+    flat = re.sub(r"\s+", " ", proc.stdout.replace("\\n", " "))
+    assert proc.returncode == 2, proc.stdout
+    assert "localhost: the Docker engine does not answer on %s" % (tmp_path / "no-docker.sock") in flat
+    assert "so install Docker Engine and start dockerd (systemctl enable --now docker)" in flat and not marker.exists()

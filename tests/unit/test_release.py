@@ -86,3 +86,43 @@ def test_a_release_needs_a_clean_tree(repo):
     (repo / "plugins/filter/a.py").write_text("dirty")
     with pytest.raises(release.ReleaseError, match="uncommitted changes"):
         release.release("0.2.0", str(repo))
+
+
+def test_a_development_version_is_below_its_release_and_follows_one(repo):
+    assert release.version_key("0.2.0-dev0") < release.version_key("0.2.0") < release.version_key("0.2.1-dev0")
+    assert release.version_key("0.1.0") < release.version_key("0.2.0-dev0")
+    assert release.start_dev(str(repo)) == "0.2.0-dev0"
+    assert (repo / "galaxy.yml").read_text() == "version: 0.2.0-dev0\n"
+    with pytest.raises(release.ReleaseError, match="already a development version"):
+        release.start_dev(str(repo))
+    assert release.bump("0.2.0", str(repo)) == "0.2.0-dev0"
+    with pytest.raises(release.ReleaseError, match="not above"):
+        release.bump("0.1.5", str(repo))
+
+
+def test_the_tree_is_a_development_version_above_the_last_release():
+    """HEAD builds as the next development version, not as the release it follows (installs over it)."""
+    current = release.galaxy_version()
+    assert release.DEV_RE.match(current), current
+    with open(os.path.join(ROOT, "changelogs", "changelog.yaml"), encoding="utf-8") as handle:
+        import yaml
+        released = list((yaml.safe_load(handle) or {}).get("releases") or {})
+    assert released and all(release.version_key(current) > release.version_key(str(v)) for v in released)
+
+
+def test_changelog_rst_covers_every_unreleased_fragment(repo):
+    (repo / "CHANGELOG.rst").write_text("====\nx\n====\n\n.. contents:: Topics\n\nv0.1.0\n======\n")
+    (repo / "changelogs/fragments/a.yml").write_text("minor_changes:\n  - >-\n    role - a new\n    thing.\ntrivial: [no]\n")
+    assert release.write_changelog(str(repo))
+    text = (repo / "CHANGELOG.rst").read_text()
+    assert "v0.1.0 (unreleased)\n" in text and "- role - a new thing.\n" in text and "no" not in text.split("Minor")[0]
+    assert text.index("(unreleased)") < text.index("v0.1.0\n======")
+    release.write_changelog(str(repo))
+    assert (repo / "CHANGELOG.rst").read_text() == text  # regenerated in place, not stacked
+
+
+def test_the_shipped_changelog_is_current():
+    """Every fragment's entry is in CHANGELOG.rst (make docs runs tools/release.py changelog)."""
+    with open(os.path.join(ROOT, "CHANGELOG.rst"), encoding="utf-8") as handle:
+        text = handle.read()
+    assert release.unreleased_rst() in text, "CHANGELOG.rst is stale: run make docs (tools/release.py changelog)"

@@ -4,6 +4,7 @@
 that writes the `vasmi` textfile every --interval seconds into the textfile collector's directory.
 
     vacc_node_exporter.py [--interval S] [--textfile-dir DIR] [--vasmi PATH] -- <node exporter args>
+    vacc_node_exporter.py [--interval S] [--textfile-dir DIR] [--vasmi PATH]    (the collector alone)
 
 One process supervises both: the node exporter is its child (it exits when the exporter exits, and
 Docker's restart policy brings the pair back); the collector runs in between waits on the child, so
@@ -205,6 +206,27 @@ def write_atomic(directory, text, name=TEXTFILE):
         raise
 
 
+def collect_forever(args):
+    """Without an exporter (beside the published node exporter image): write the textfile every --interval
+    seconds until SIGTERM, which ends the wait at once."""
+    import threading  # pylint: disable=import-outside-toplevel
+    stopped = threading.Event()
+
+    def stop(signum, frame):  # pylint: disable=unused-argument
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopped.is_set():
+        try:
+            write_atomic(args.textfile_dir, render(collect(args.vasmi)))
+        except OSError as exc:  # a full or read-only disk: say so, try again next time
+            print("vacc_node_exporter: cannot write %s: %s" % (os.path.join(args.textfile_dir, TEXTFILE), exc),
+                  file=sys.stderr, flush=True)
+        stopped.wait(args.interval)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interval", type=float, default=15.0)
@@ -218,7 +240,7 @@ def main(argv=None):
         write_atomic(args.textfile_dir, render(collect(args.vasmi)))
         return 0
     if not exporter:
-        parser.error("give the node exporter's command after --")
+        return collect_forever(args)
     child = subprocess.Popen(exporter)  # pylint: disable=consider-using-with  # supervised below
 
     def stop(signum, frame):  # pylint: disable=unused-argument
