@@ -186,3 +186,17 @@ def test_linear_left_unquantized_and_missing_tensor_refused(dirs):
     dummy, problems = gv.verify(str(out), str(src))
     assert "model.layers.0.self_attn.q_proj was left unquantized; the recipe quantizes every Linear of the decoder layers." in problems
     assert "model.norm.weight of the source is missing." in problems
+
+
+def test_an_untied_copy_of_tied_embeddings_is_accepted_only_as_a_copy(dirs):
+    """gptqmodel unties tied embeddings when it saves: lm_head comes back as a copy of embed_tokens."""
+    src, out, qt = dirs
+    tensors = {k: v for k, v in source_tensors().items() if k != "lm_head.weight"}
+    write_st(src / "model.safetensors", tensors)
+    (src / "config.json").write_text(json.dumps(dict(CONFIG, tie_word_embeddings=True)))
+    cfg = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps(dict(cfg, tie_word_embeddings=True)))
+    rewrite(out, qt, **{"lm_head.weight": qt["model.embed_tokens.weight"]})
+    assert gv.verify(str(out), str(src))[1] == []
+    rewrite(out, qt, **{"lm_head.weight": ("BF16", np.zeros((V, H), dtype="<u2"))})
+    assert gv.verify(str(out), str(src))[1] == ["lm_head.weight is not a copy of the tied embeddings."]
