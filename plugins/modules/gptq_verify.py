@@ -24,7 +24,7 @@ description:
   - No module matching I(exclude) (the MoE router C(mlp.gate), C(lm_head)) is quantized, every other
     Linear of the decoder layers is, and every tensor left unquantized (embeddings, norms, routers,
     C(lm_head)) holds the source's values.
-  - With I(check_values) (needs numpy), each quantized weight is dequantized and compared with the source:
+  - With I(check_values) (needs numpy), each quantized weight is dequantized and compared with the source;
     its relative error (Frobenius norm) must stay below I(max_rel_error).
   - Never changes anything.
 author:

@@ -176,7 +176,8 @@ def main(argv=None):
     )
     progress.write("load")
     dtype = getattr(torch, a.dtype)
-    model = GPTQModel.load(str(source), qcfg, dtype=dtype, device=device)
+    # The device is the quantize config's: gptqmodel loads the BF16 model on the CPU and moves layer by layer.
+    model = GPTQModel.load(str(source), qcfg, dtype=dtype)
     hook_layers(model, progress)
     progress.write("quantize", 0)
     kwargs = {}
