@@ -101,6 +101,9 @@ def test_moe_quantized_by_the_recipe(moe):
     record = json.loads((tmp / "qwen3-tiny-moe-GPTQ-Int4.quantize.json").read_text())
     assert record["samples"] == MOE_SAMPLES and record["device"] == "cpu" and record["gptqmodel"].startswith("7.6.0")
     assert not (tmp / ".qwen3-tiny-moe-GPTQ-Int4.work").exists()
+    assert (tmp / "qwen3-tiny-moe-GPTQ-Int4.quant_log.csv").is_file() and not (dest / "quant_log.csv").exists()
+    assert (tmp / "qwen3-tiny-moe-GPTQ-Int4.gptqmodel.log").stat().st_size > 0
+    assert not os.path.exists(os.path.join(ROOT, "playbooks", "logs")), "gptqmodel wrote its log into the checkout"
     print("quantize: tiny MoE in %.1f s (gptqmodel), %.1f s in all" % (record["quantize_s"], record["total_s"]))
 
 
