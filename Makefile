@@ -9,11 +9,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo docs dist release test test-unit sanity test-artifact test-consumer test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan bench-distribution test-distribution test-fleet test-rollout
+.PHONY: help venv lab demo docs dist release test test-unit sanity test-artifact test-consumer test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring test-quantize lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan bench-distribution test-distribution test-fleet test-rollout
 
 help:
 	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
-	@echo "make test   - unit, lint, artifact, sanity, consumer, integration, engine, fleet, molecule, security, benchmark, accuracy, browser, monitoring"
+	@echo "make test   - unit, lint, artifact, sanity, consumer, integration, engine, fleet, molecule, security, benchmark, accuracy, quantize, browser, monitoring"
 	@echo "make venv   - .venv with the pinned tools (requirements-dev.txt)"
 	@echo "make docs   - regenerate docs/roles/*.md and docs/awx-project/ (AWX job templates, wrappers) from the specs"
 	@echo "make lab    - a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3"
@@ -112,6 +112,12 @@ docs: venv
 test-accuracy: venv lab
 	$(BIN)/python -m pytest -q tests/accuracy
 
+# The quantize role on this CPU (tests/quantize): the lab's tiny Qwen3-MoE and dense Qwen3 quantized with
+# gptqmodel by the vendor's recipe, group 128; verified, refused when broken, read by transformers 4.53.
+# The first run builds gptqmodel's venv in the weights directory (~100 s); each quantization takes seconds.
+test-quantize: venv lab
+	$(BIN)/python -m pytest -q tests/quantize
+
 test-benchmark: venv lab
 	$(BIN)/python -m pytest -q tests/benchmark
 
@@ -187,7 +193,7 @@ bench-distribution: venv lab
 test-distribution: venv lab
 	$(BIN)/python -m pytest -q tests/fleet/test_distribution.py
 
-TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integration test-engine test-fleet test-molecule test-security test-benchmark test-accuracy test-webui test-monitoring
+TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integration test-engine test-fleet test-molecule test-security test-benchmark test-accuracy test-quantize test-webui test-monitoring
 
 # The live-service suites bring up the local service when it does not answer; a run that started it
 # removes it again (a service that was already up, e.g. from `make demo`, stays as it was).

@@ -85,6 +85,8 @@ NOT_TEMPLATES = {
     "lab.yml": "builds the CPU stand-in engine and the tiny model, for labs without cards",
     "monitoring.yml": "Prometheus, node exporters and rules for the whole inventory, run after deploy; its job template "
                       "comes with the service's qwen3_service fact it reads",
+    "quantize.yml": "a one-off, hours-long GPU job on the quantizer group (a checkpoint and a calibration file staged "
+                    "on that host); its output is then a catalog row the deploy template takes",
     "site.yml": "the local demo end to end (plan, lab, deploy, smoke, webui); the templates split it",
     "smoke.yml": "one chat completion through the service; deploy's health gate and webui's check cover it",
     "survey.yml": "not a job of its own: every template's wrapper runs it first, to take the survey's answers",

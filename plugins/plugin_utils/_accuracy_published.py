@@ -100,3 +100,34 @@ def lookup(dataset, family, thinking_kind, mode):
         "full_n": table["full_n"],
         "source": SOURCE,
     }, None
+
+
+# The vendor's own GPTQ-Int4 recipe for Qwen3-30B-A3B (the guide's quantization section, Vastai/VastModelZOO
+# quant README): the BF16 model and its W4A16 output evaluated the same way on NVIDIA GPUs (upstream vLLM, TP2,
+# max-model-len 131072; Instruct T 0.7 / top_p 0.8 / max_tokens 16384, Thinking T 0.6 / top_p 0.95 /
+# max_tokens 81920). Shown beside a run of a 30B-A3B 2507 model as reference rows, never tested against: the
+# prompts, sample sizes and engine differ from a run here.
+VENDOR_QUANT_SOURCE = "Vastai/VastModelZOO quant README (Qwen3-30B-A3B GPTQ-Int4 with gptqmodel, NVIDIA GPUs)"
+VENDOR_QUANT = {
+    "instruct": {  # Qwen3-30B-A3B-Instruct-2507: BF16, W4A16
+        "aime25": (0.5666, 0.5), "gpqa_diamond": (0.667, 0.6263), "mmlu_pro": (0.7751, 0.7466),
+        "ifeval": (0.8355, 0.8429), "live_code_bench": (0.563, 0.491),
+    },
+    "thinking": {  # Qwen3-30B-A3B-Thinking-2507
+        "aime25": (0.7666, 0.8334), "gpqa_diamond": (0.6869, 0.6313), "mmlu_pro": (0.7784, 0.7617),
+        "ifeval": (0.8521, 0.8503), "live_code_bench": (0.7922, 0.7687),
+    },
+}
+
+
+def vendor_quant_rows(model):
+    """Reference rows of the vendor's BF16 vs GPTQ-Int4 evaluation for a 30B-A3B 2507 model (Instruct or
+    Thinking, any dtype: the BF16 source and its quantized output both compare with them); [] otherwise."""
+    if (model or {}).get("family") != "30B-A3B":
+        return []
+    table = VENDOR_QUANT.get(model.get("thinking"))
+    if not table:
+        return []
+    return [{"dataset": d, "bf16": b, "w4a16": q, "delta": round(q - b, 4),
+             "model": "Qwen3-30B-A3B-%s-2507" % model["thinking"].capitalize(), "source": VENDOR_QUANT_SOURCE}
+            for d, (b, q) in sorted(table.items())]

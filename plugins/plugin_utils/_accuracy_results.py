@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_published as pub
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_stats as st
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_verdict as av
 
@@ -268,8 +269,12 @@ def compare(summary, items, run, compare_to, alpha, tolerance):
         verdicts = av.compare_baseline(summary, items, baseline, baseline_items, alpha=alpha, tolerance=tolerance)
         against = os.path.abspath(compare_to)
     verdict, text = av.overall(verdicts)
-    return {"against": against, "alpha": alpha, "tolerance": tolerance, "verdict": verdict, "text": text,
-            "datasets": verdicts}
+    out = {"against": against, "alpha": alpha, "tolerance": tolerance, "verdict": verdict, "text": text,
+           "datasets": verdicts}
+    rows = pub.vendor_quant_rows(run.get("model"))
+    if rows:  # shown, not tested: the vendor's prompts, sample sizes and engine are not this run's
+        out["reference_rows"] = rows
+    return out
 
 
 def publish(staging, dest):
@@ -310,4 +315,7 @@ def table(summary, comparison=None):
     for dataset, v in sorted(by.items()):
         if dataset not in summary:
             lines.append("%-16s %s (%s)" % (dataset, v["verdict"], "; ".join(v.get("reasons", []))))
+    for row in (comparison or {}).get("reference_rows", []):
+        lines.append("%-16s vendor reference (%s): BF16 %.4f, GPTQ-Int4 %.4f (%+.4f)" % (
+            row["dataset"], row["model"], row["bf16"], row["w4a16"], row["delta"]))
     return lines

@@ -253,3 +253,20 @@ def test_bad_tiktoken(tmp_path):
     assert proc.returncode != 0 and "not Qwen's tiktoken" in proc.stderr
     assert not (tmp_path / "m").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temp dir left behind"
+
+
+def test_moe_layout(tmp_path):
+    """--moe: Qwen3-30B-A3B's layout in small, every size GPTQ group 128 divides."""
+    out = _make(tmp_path / "moe", "--moe", "--name", "qwen3-tiny-moe")
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["architectures"] == ["Qwen3MoeForCausalLM"] and cfg["model_type"] == "qwen3_moe"
+    assert (cfg["num_experts"], cfg["num_experts_per_tok"], cfg["moe_intermediate_size"]) == (8, 2, 128)
+    assert cfg["tie_word_embeddings"] is False and cfg["rope_theta"] == 1000000
+    dummy, header = _header(out / "model.safetensors")
+    header.pop("__metadata__")
+    assert header["lm_head.weight"]["shape"] == [151936, 256]
+    assert header["model.layers.1.mlp.gate.weight"]["shape"] == [8, 256]
+    assert header["model.layers.0.mlp.experts.7.down_proj.weight"]["shape"] == [256, 128]
+    assert not any(".mlp.gate_proj." in k for k in header), "a MoE layer has no dense MLP"
+    linears = [v["shape"] for k, v in header.items() if k.endswith("proj.weight")]
+    assert linears and all(s[1] % 128 == 0 for s in linears), "every Linear's input size is a multiple of 128"

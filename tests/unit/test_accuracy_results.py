@@ -126,3 +126,25 @@ def test_publish_swaps_the_directory_in_one_step(tmp_path):
         assert not staging.exists()
         assert (dest / "summary.json").read_text() == content
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run1"]
+
+
+def test_quantized_30b_a3b_against_its_bf16_source_shows_the_vendor_rows(tmp_path):
+    """The quantize gate: GPTQ-Int4 against its BF16 run, paired (McNemar), with the vendor's published
+    BF16 / W4A16 scores for the same 2507 model as reference rows (shown, not tested)."""
+    base = make_run(str(tmp_path / "bf16"), {"gsm8k": {"main": [1.0] * 18 + [0.0] * 2}})
+    cur = make_run(str(tmp_path / "int4"), {"gsm8k": {"main": [1.0] * 17 + [0.0] * 3}})
+    ar.build(base, {})
+    summary, items = ar.build(cur, {})
+    model = {"name": "Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4", "family": "30B-A3B", "thinking": "instruct", "dtype": "INT4"}
+    cmp = ar.compare(summary, items, {"model": model}, base, alpha=0.05, tolerance=0.0)
+    assert cmp["verdict"] == "no significant regression"
+    rows = {r["dataset"]: r for r in cmp["reference_rows"]}
+    assert sorted(rows) == ["aime25", "gpqa_diamond", "ifeval", "live_code_bench", "mmlu_pro"]
+    assert (rows["mmlu_pro"]["bf16"], rows["mmlu_pro"]["w4a16"], rows["mmlu_pro"]["delta"]) == (0.7751, 0.7466, -0.0285)
+    assert rows["aime25"]["model"] == "Qwen3-30B-A3B-Instruct-2507"
+    assert any("vendor reference (Qwen3-30B-A3B-Instruct-2507): BF16 0.5630, GPTQ-Int4 0.4910" in line
+               for line in ar.table(summary, cmp))
+    thinking = ar.compare(summary, items, {"model": dict(model, thinking="thinking")}, base, alpha=0.05, tolerance=0.0)
+    assert {r["dataset"]: r["w4a16"] for r in thinking["reference_rows"]}["aime25"] == 0.8334
+    for other in (dict(model, family="8B"), dict(model, thinking="hybrid")):
+        assert "reference_rows" not in ar.compare(summary, items, {"model": other}, base, alpha=0.05, tolerance=0.0)

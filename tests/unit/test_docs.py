@@ -46,7 +46,7 @@ def _known_names():
     return names
 
 
-PREFIXES = r"(?:qwen3|vacc|model_download|vllm_service|benchmark|accuracy|webui|preflight|lab_engine_image|lab_tiny_model|teardown|monitoring)_\w+"
+PREFIXES = r"(?:qwen3|vacc|model_download|vllm_service|benchmark|accuracy|webui|preflight|lab_engine_image|lab_tiny_model|teardown|monitoring|quantize)_\w+"
 
 
 @pytest.mark.parametrize("doc", HAND_WRITTEN)

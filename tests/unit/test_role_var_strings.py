@@ -49,6 +49,8 @@ INVENTORY = {"all": {"children": {
                                                   "ansible_connection": "ssh"}}},
     "qwen3_monitoring": {"hosts": {"probe_prometheus": {"ansible_host": "127.0.0.1", "ansible_port": 1,
                                                         "ansible_connection": "ssh"}}},
+    "qwen3_quantizers": {"hosts": {"probe_quantizer": {"ansible_host": "127.0.0.1", "ansible_port": 1,
+                                                       "ansible_connection": "ssh"}}},
 }}}
 
 

@@ -8,7 +8,11 @@ ships (ids 0..151642 of Qwen3 are exactly its BPE ranks), so no model hub is nee
 No torch: bf16 is written as the upper 16 bits of float32 (round to nearest even) into a
 safetensors file laid out by hand.
 
-Usage: make_tiny_qwen3.py --out DIR [--seed N] [--name NAME] [--shards N] [--tiktoken PATH] [--force]
+With --moe it writes a tiny Qwen3MoeForCausalLM instead (the architecture of Qwen3-30B-A3B: 8
+experts, top-2, a router `mlp.gate` per layer, an untied `lm_head`), the input of the quantize role.
+Hidden and expert sizes are multiples of 128, so GPTQ's production group size 128 applies.
+
+Usage: make_tiny_qwen3.py --out DIR [--moe] [--seed N] [--name NAME] [--shards N] [--tiktoken PATH] [--force]
 """
 
 import argparse
@@ -54,6 +58,9 @@ BOS_ID, EOS_ID, PAD_ID = 151643, 151645, 151643
 
 # Tiny shape; head_dim stays 128 because vLLM's CPU attention rejects smaller heads.
 VOCAB, HIDDEN, LAYERS, HEADS, KV_HEADS, HEAD_DIM, INTER = 151936, 256, 2, 2, 1, 128, 512
+# The MoE variant (--moe): Qwen3-30B-A3B's layout in small (128 experts x 768, top-8 there).
+# Each expert's down_proj has MOE_INTER inputs: 128 is the smallest size GPTQ group 128 accepts.
+EXPERTS, TOP_K, MOE_INTER = 8, 2, 128
 
 # Known encodings of the real Qwen3 tokenizer; checked before the output is published.
 CHECKS = [
@@ -172,8 +179,8 @@ def tokenizer_config(template):
     }
 
 
-def model_config(name):
-    return {
+def model_config(name, moe=False):
+    cfg = {
         "_name_or_path": name,
         "architectures": ["Qwen3ForCausalLM"],
         "attention_bias": False,
@@ -201,6 +208,22 @@ def model_config(name):
         "use_sliding_window": False,
         "vocab_size": VOCAB,
     }
+    if moe:
+        # Qwen3-30B-A3B's config.json keys; the router is a plain Linear named mlp.gate.
+        cfg.update({
+            "architectures": ["Qwen3MoeForCausalLM"],
+            "model_type": "qwen3_moe",
+            "decoder_sparse_step": 1,
+            "mlp_only_layers": [],
+            "moe_intermediate_size": MOE_INTER,
+            "norm_topk_prob": True,
+            "num_experts": EXPERTS,
+            "num_experts_per_tok": TOP_K,
+            "output_router_logits": False,
+            "router_aux_loss_coef": 0.001,
+            "tie_word_embeddings": False,
+        })
+    return cfg
 
 
 GENERATION_CONFIG = {
@@ -214,8 +237,9 @@ GENERATION_CONFIG = {
 }
 
 
-def param_shapes():
-    """Qwen3ForCausalLM parameter names and shapes, in module order (no lm_head: tied)."""
+def param_shapes(moe=False):
+    """Parameter names and shapes in module order: Qwen3ForCausalLM (no lm_head: tied), or
+    Qwen3MoeForCausalLM (experts and router instead of the MLP, and its own lm_head)."""
     shapes = [("model.embed_tokens.weight", (VOCAB, HIDDEN))]
     for i in range(LAYERS):
         p = f"model.layers.{i}."
@@ -228,11 +252,25 @@ def param_shapes():
             (p + "self_attn.q_norm.weight", (HEAD_DIM,)),
             (p + "self_attn.k_norm.weight", (HEAD_DIM,)),
             (p + "post_attention_layernorm.weight", (HIDDEN,)),
-            (p + "mlp.gate_proj.weight", (INTER, HIDDEN)),
-            (p + "mlp.up_proj.weight", (INTER, HIDDEN)),
-            (p + "mlp.down_proj.weight", (HIDDEN, INTER)),
         ]
+        if not moe:
+            shapes += [
+                (p + "mlp.gate_proj.weight", (INTER, HIDDEN)),
+                (p + "mlp.up_proj.weight", (INTER, HIDDEN)),
+                (p + "mlp.down_proj.weight", (HIDDEN, INTER)),
+            ]
+            continue
+        shapes.append((p + "mlp.gate.weight", (EXPERTS, HIDDEN)))
+        for e in range(EXPERTS):
+            q = f"{p}mlp.experts.{e}."
+            shapes += [
+                (q + "gate_proj.weight", (MOE_INTER, HIDDEN)),
+                (q + "up_proj.weight", (MOE_INTER, HIDDEN)),
+                (q + "down_proj.weight", (HIDDEN, MOE_INTER)),
+            ]
     shapes.append(("model.norm.weight", (HIDDEN,)))
+    if moe:
+        shapes.append(("lm_head.weight", (VOCAB, HIDDEN)))
     return shapes
 
 
@@ -243,10 +281,10 @@ def bf16_bytes(x):
     return u.astype("<u2").tobytes()
 
 
-def make_weights(seed):
+def make_weights(seed, moe=False):
     """name -> (shape, bf16 bytes). One RNG stream per tensor, so sharding never changes values."""
     out = {}
-    for idx, (name, shape) in enumerate(param_shapes()):
+    for idx, (name, shape) in enumerate(param_shapes(moe)):
         if name.endswith("norm.weight"):
             arr = np.ones(shape, dtype=np.float32)
         else:
@@ -294,8 +332,8 @@ def split_shards(names, sizes, n):
     return groups
 
 
-def write_weights(d, weights, shards):
-    names = [n for n, dummy in param_shapes()]
+def write_weights(d, weights, shards, moe=False):
+    names = [n for n, dummy in param_shapes(moe)]
     if shards == 1:
         write_safetensors(d / "model.safetensors", [(n, *weights[n]) for n in names])
         return
@@ -315,7 +353,7 @@ def write_json(path, obj):
         f.write("\n")
 
 
-def check(d, shards):
+def check(d, shards, moe=False):
     tk = Tokenizer.from_file(str(d / "tokenizer.json"))
     for text, ids in CHECKS:
         got = tk.encode(text).ids
@@ -335,7 +373,7 @@ def check(d, shards):
                 if sl.get_dtype() != "BF16":
                     raise SystemExit(f"make_tiny_qwen3: {k} is {sl.get_dtype()}, not BF16")
                 seen.add((k, tuple(sl.get_shape())))
-    if seen != set(param_shapes()):
+    if seen != set(param_shapes(moe)):
         raise SystemExit("make_tiny_qwen3: tensor names/shapes differ from Qwen3's")
 
 
@@ -347,10 +385,11 @@ def main(argv=None):
     ap.add_argument("--name", default="qwen3-tiny", help="model name recorded in config.json and README.md")
     ap.add_argument("--shards", type=int, default=1, help="split weights into N safetensors files with an index")
     ap.add_argument("--force", action="store_true", help="replace an existing non-empty --out")
+    ap.add_argument("--moe", action="store_true", help="a tiny Qwen3MoeForCausalLM (8 experts, top-2) instead")
     a = ap.parse_args(argv)
 
-    if not 1 <= a.shards <= len(param_shapes()):
-        ap.error(f"--shards must be 1..{len(param_shapes())} (one tensor per shard at most)")
+    if not 1 <= a.shards <= len(param_shapes(a.moe)):
+        ap.error(f"--shards must be 1..{len(param_shapes(a.moe))} (one tensor per shard at most)")
     if a.seed < 0:
         ap.error("--seed must be >= 0")
     out = a.out.resolve()
@@ -371,15 +410,15 @@ def main(argv=None):
             f.write("#version: 0.2\n")
             f.writelines(f"{x} {y}\n" for x, y in merges)
         write_json(tmp / "tokenizer_config.json", tokenizer_config(template))
-        write_json(tmp / "config.json", model_config(a.name))
+        write_json(tmp / "config.json", model_config(a.name, a.moe))
         write_json(tmp / "generation_config.json", GENERATION_CONFIG)
-        write_weights(tmp, make_weights(a.seed), a.shards)
+        write_weights(tmp, make_weights(a.seed, a.moe), a.shards, a.moe)
         sha = hashlib.sha256(Path(tiktoken_path).read_bytes()).hexdigest()
         (tmp / "README.md").write_text(
-            f"# {a.name}\n\nA tiny Qwen3ForCausalLM with RANDOM weights (seed {a.seed}), for tests and labs only.\n"
+            f"# {a.name}\n\nA tiny {model_config(a.name, a.moe)['architectures'][0]} with RANDOM weights (seed {a.seed}), for tests and labs only.\n"
             f"Tokenizer: the real Qwen3 one, rebuilt from qwen.tiktoken (sha256 {sha}).\n"
             f"Written by make_tiny_qwen3.py.\n", encoding="utf-8")
-        check(tmp, a.shards)
+        check(tmp, a.shards, a.moe)
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; servers in containers may run as another user
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
