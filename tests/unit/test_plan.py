@@ -79,7 +79,7 @@ def test_unlisted_tp_refused(name, tp):
     for t in listed:
         assert str(t) in message
     if (name, tp) not in cat.KNOWN_FAILURES:
-        assert message.startswith("The guide does not list TP%d for %s; set qwen3_tp to" % (tp, name))
+        assert message.startswith("Guide revision AI3.2_GR_1202 does not list TP%d for %s; set qwen3_tp to" % (tp, name))
 
 
 def test_known_failure_sentence():
