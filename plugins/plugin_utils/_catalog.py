@@ -13,6 +13,7 @@ default revision's (the seed's), for callers that do not choose one.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 
@@ -294,8 +295,12 @@ def revision_for_image(image):
     return SEED_REVISION
 
 
+_WITH_ROWS = {}
+
+
 def guide(revision=None, extra=None):
-    """The guide of `revision` (None: the seed's), with the operator's rows `extra` added."""
+    """The guide of `revision` (None: the seed's), with the operator's rows `extra` added (the same rows
+    on a fleet's hosts are checked once)."""
     known = revisions()
     if revision in (None, ""):
         revision = SEED_REVISION
@@ -303,7 +308,14 @@ def guide(revision=None, extra=None):
     if not wanted:
         raise PlanError("qwen3_guide_revision '%s' is not a revision of the guide this collection knows; set it to %s."
                         % (revision, _or_list(known)))
-    return _REVISIONS[wanted[0]].with_rows(extra)
+    if not extra:
+        return _REVISIONS[wanted[0]]
+    key = (wanted[0], json.dumps(extra, sort_keys=True, default=str))
+    if key not in _WITH_ROWS:
+        if len(_WITH_ROWS) > 64:
+            _WITH_ROWS.clear()
+        _WITH_ROWS[key] = _REVISIONS[wanted[0]].with_rows(extra)
+    return _WITH_ROWS[key]
 
 
 def kv_bytes_per_token(family, dtype_bytes=2):
