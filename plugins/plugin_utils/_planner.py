@@ -144,7 +144,7 @@ def check_checkpoint(model, quant_config=None, checkpoint=None, guide=None):
         return []
     if not qc:
         if read:
-            raise PlanError("%s has no quantization_config (config.json or quantize_config.json) but %s needs a "
+            raise PlanError("%s has no quantization_config (config.json or quantize_config.json) but %s needs an "
                             "%s checkpoint; put that checkpoint there, or plan this one under a BF16 row."
                             % (what, _row_text(model), dtype))
         return []
