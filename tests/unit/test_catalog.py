@@ -319,3 +319,26 @@ def test_native_context():
     assert cat.MODELS["Qwen3-8B"]["native_context"] == 40960
     assert cat.MODELS["Qwen3-235B-A22B-Instruct-2507-FP8"]["native_context"] == 262144
     assert cat.MODELS["Qwen3-Coder-30B-A3B-Instruct-FP8"]["native_context"] == 262144
+
+
+def test_the_readme_model_table_says_which_revision_lists_each_row():
+    import os
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md"), encoding="utf-8").read()
+    section = readme.split("## Models and guide revisions", 1)[1].split("\n## ", 1)[0]
+    header = "| model | family | dtype | TP in `%s` | TP in `%s` |" % (SEED, CURRENT)
+    assert header in section
+    rows = {}
+    for line in section.split(header, 1)[1].strip().splitlines()[1:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = cells
+    expected = {}
+    for revision, (typed, dummy, dummy2) in REVISIONS.items():
+        for name, dummy3, dummy4, family, dtype, tps in typed:
+            listed = "/".join("%d%s" % (t, "*" if (name, t) in cat.guide(revision).known_failures else "") for t in tps)
+            expected.setdefault(name, {"family": family, "dtype": dtype})[revision] = listed
+    assert list(rows) == list(expected), "one row per model of any revision, the seed's order first"
+    for name, cells in rows.items():
+        assert cells[1] == expected[name]["family"] and cells[2].split()[0] == expected[name]["dtype"], name
+        assert cells[3:] == [expected[name].get(SEED, "-"), expected[name].get(CURRENT, "-")], name
