@@ -342,3 +342,16 @@ def test_the_readme_model_table_says_which_revision_lists_each_row():
     for name, cells in rows.items():
         assert cells[1] == expected[name]["family"] and cells[2].split()[0] == expected[name]["dtype"], name
         assert cells[3:] == [expected[name].get(SEED, "-"), expected[name].get(CURRENT, "-")], name
+
+
+def test_every_place_that_offers_the_revisions_offers_the_shipped_ones():
+    """A new guide/<revision>.yml is offered by the role spec (and so the AWX survey), the lookup and the filter."""
+    import os
+    import yaml
+    from ansible_collections.vacc.qwen3.plugins.lookup import qwen3_models
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    spec = yaml.safe_load(open(os.path.join(root, "roles/_common/meta/argument_specs.yml"), encoding="utf-8"))
+    assert spec["argument_specs"]["main"]["options"]["qwen3_guide_revision"]["choices"] == cat.revisions()
+    assert yaml.safe_load(qwen3_models.DOCUMENTATION)["options"]["revision"]["choices"] == cat.revisions()
+    filter_doc = yaml.safe_load(open(os.path.join(root, "plugins/filter/qwen3_plan.yml"), encoding="utf-8"))
+    assert filter_doc["DOCUMENTATION"]["options"]["revision"]["choices"] == cat.revisions()

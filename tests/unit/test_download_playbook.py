@@ -332,7 +332,10 @@ def test_hfd_runs_only_the_pinned_copy(tmp_path, fake_endpoint, pin, needle):
      "modelscope repo=Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 domain={netloc} dir={dest}"),
 ], ids=["hf", "modelscope"])
 def test_venv_clis(tmp_path, fake_endpoint, fake_venv, source, model, expected):
-    src = sharded(tmp_path, "hub-copy")
+    # The hub's copy matches its row (the plan after the download checks it): AWQ W4A16, FP8.
+    quant = {"quant_method": "awq", "bits": 4, "group_size": 128} if "AWQ" in model else \
+        {"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic"}
+    src = sharded(tmp_path, "hub-copy", config=dict(CONFIG, quantization_config=quant))
     weights = tmp_path / "weights"
     args = ["-e", "model_download_source=%s" % source, "-e", "model_download_venv=%s" % fake_venv,
             "-e", "model_download_hf_endpoint=%s" % fake_endpoint,
