@@ -262,8 +262,17 @@ def plan_values(values, quant_config=None, detected_dies=None, checkpoint=None):
     dies = values["vacc_dies"]
     if dies is None and CARDS.get(str(values["vacc_card"]).upper(), {}).get("dies", 0) is None:
         dies = detected_dies
-    return plan(values["qwen3_model"], card=values["vacc_card"], cards=values["vacc_cards"], tp=values["qwen3_tp"],
-                max_model_len=values["qwen3_max_model_len"], instances=values["qwen3_instances"],
-                quant_config=quant_config or values["qwen3_quant_config"], dies=dies,
-                served_model_name=values["qwen3_served_model_name"],
-                revision=guide_of(values).revision, extra=values["qwen3_catalog_extra"], checkpoint=checkpoint)
+    revision = guide_of(values).revision
+    result = plan(values["qwen3_model"], card=values["vacc_card"], cards=values["vacc_cards"], tp=values["qwen3_tp"],
+                  max_model_len=values["qwen3_max_model_len"], instances=values["qwen3_instances"],
+                  quant_config=quant_config or values["qwen3_quant_config"], dies=dies,
+                  served_model_name=values["qwen3_served_model_name"],
+                  revision=revision, extra=values["qwen3_catalog_extra"], checkpoint=checkpoint)
+    # A revision chosen by hand for an image another revision documents: what it lists may not run there.
+    image_revision = cat.revision_for_image(values["qwen3_service_image"])
+    image_tag = cat.guide(image_revision).image_tag
+    if image_revision != revision and values["qwen3_service_image"].split("@", 1)[0].endswith(":" + image_tag):
+        result["notes"].append("The plan follows guide revision %s (written for vllm_vacc:%s), but the engine image is "
+                               "%s, which guide revision %s documents." % (
+                                   revision, result["guide_image_tag"], values["qwen3_service_image"], image_revision))
+    return result
