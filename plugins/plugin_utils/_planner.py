@@ -51,8 +51,7 @@ def find_model(name, guide=None):
     elsewhere = [r for r in cat.revisions() if r != guide.revision and cat.guide(r).find(name)]
     if elsewhere:
         raise PlanError("%s is not in guide revision %s; guide revision %s lists it: set qwen3_guide_revision to %s, "
-                        "or add the row with qwen3_catalog_extra." % (name, guide.revision, _or_list(elsewhere),
-                                                                       elsewhere[-1]))
+                        "or add the row with qwen3_catalog_extra." % (name, guide.revision, _or_list(elsewhere), elsewhere[-1]))
     typed = str(name).lower()
     folded = {k.lower(): k for k in guide.models}
     # Names that contain what was typed first (e.g. "qwen3-235b"), then spelling neighbours.
@@ -167,9 +166,8 @@ def check_checkpoint(model, quant_config=None, checkpoint=None, guide=None):
         if str(qc.get(key)).lower() == str(bad).lower():
             raise PlanError(
                 "This %s checkpoint is %s with %s: %s, which this platform does not load; use one "
-                "quantized with %s: %s%s." % (model["name"], method.upper(), key, json.dumps(bad), key,
-                                               json.dumps(not bad),
-                                               (", such as " + model["hf_repo"]) if model["hf_repo"] else ""))
+                "quantized with %s: %s%s." % (model["name"], method.upper(), key, json.dumps(bad), key, json.dumps(not bad),
+                                              (", such as " + model["hf_repo"]) if model["hf_repo"] else ""))
     notes = []
     torch_dtype = (checkpoint or {}).get("torch_dtype")
     if dtype == "INT4" and guide.w4a16_torch_dtype and torch_dtype and str(torch_dtype) != guide.w4a16_torch_dtype:
