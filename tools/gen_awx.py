@@ -34,7 +34,8 @@ ENGINE_TAGS = ["AI3.0_SP9_0811", "AI3.1.1_GR_1031", "AI3.2_GR_1202", "VVI-25.12.
 SHARED_KINDS = {name: kind for name, (kind, dummy) in specs.plugin_util("_inputs").SHARED.items()}
 
 # What the plan needs: every playbook that computes the plan asks the same questions.
-PLAN = ["qwen3_model", "vacc_card", "vacc_cards", "vacc_dies", "qwen3_tp", "qwen3_instances", "qwen3_max_model_len"]
+PLAN = ["qwen3_model", "qwen3_guide_revision", "vacc_card", "vacc_cards", "vacc_dies", "qwen3_tp", "qwen3_instances",
+        "qwen3_max_model_len"]
 # Questions whose spec default is sent as the survey default (see the module docstring); they are
 # required too, so the answer is never blank.
 WITH_DEFAULT = {"qwen3_hosts", "qwen3_deploy_serial", "teardown_all", "teardown_remove_weights",
@@ -95,6 +96,7 @@ NOT_TEMPLATES = {
 LABELS = {
     "qwen3_hosts": "Hosts (inventory group or pattern)",
     "qwen3_model": "Model",
+    "qwen3_guide_revision": "Guide revision (blank: the engine image's)",
     "vacc_card": "Card type",
     "vacc_cards": "Cards per host",
     "vacc_dies": "Dies per host (override)",
@@ -118,10 +120,19 @@ PLAY_VAR_DESCRIPTIONS = {
 }
 
 
+def catalog_models():
+    """Every model of every guide revision the collection ships, the seed's order first, then newer rows."""
+    cat = specs.plugin_util("_catalog")
+    models = {}
+    for revision in cat.revisions():
+        for entry in cat.guide(revision).catalog():
+            models.setdefault(entry["name"], entry)
+    return list(models.values())
+
+
 def _catalog_overrides():
     """Questions whose answers come from the guide's tables (or the image allow-list) rather than a free field."""
-    cat = specs.plugin_util("_catalog")
-    models = cat.catalog()
+    models = catalog_models()
     tps = sorted({tp for m in models for tp in m["tp"]})
     longest = max(limit["max_model_len"] for m in models for limit in m["limits"].values() if limit)
     return {

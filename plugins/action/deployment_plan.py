@@ -156,7 +156,7 @@ class ActionModule(ActionBase):
                                            default=str).encode()).hexdigest()
         if not args["refresh"] and task_vars.get("qwen3_plan_digest") == digest and "qwen3_service" in task_vars:
             return {"changed": False, "msg": "planned earlier in this run: " + summary_row(host, task_vars["qwen3_plan"])}
-        facts, quant, dies = {"qwen3_plan_digest": digest}, None, None
+        facts, checkpoint, dies = {"qwen3_plan_digest": digest}, None, None
         if args["inspect"]:
             vacc = self._module("vacc.qwen3.vacc_facts", {"dies": values["vacc_dies"], "card": values["vacc_card"]},
                                 task_vars)
@@ -167,9 +167,11 @@ class ActionModule(ActionBase):
             facts["qwen3_weights"] = {k: weights.get(k) for k in (
                 "path", "exists", "verified", "problems", "fingerprint", "size_bytes", "quantization_config",
                 "custom_code")}
-            quant = weights.get("quantization_config") if weights.get("verified") else None
+            # What the weights say is checked against the model's row (dtype, bits, method, desc_act).
+            checkpoint = {"path": weights.get("path"), "quantization_config": weights.get("quantization_config"),
+                          "torch_dtype": (weights.get("config") or {}).get("torch_dtype")} if weights.get("verified") else None
             dies = facts["vacc"]["dies"]
-        p = _inputs.plan_values(values, quant_config=quant, detected_dies=dies)
+        p = _inputs.plan_values(values, checkpoint=checkpoint, detected_dies=dies)
         svc = service(p, s, host)
         changed = self._key(svc)
         if args["plan_dir"] and not self._task.check_mode:

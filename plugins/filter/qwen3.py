@@ -15,11 +15,12 @@ _refusals_as_filter_errors = refusals_as_filter_errors(planner.PlanError)
 
 @_refusals_as_filter_errors
 def qwen3_plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
-               quant_config=None, dies=None, served_model_name=None):
+               quant_config=None, dies=None, served_model_name=None, revision=None, catalog_extra=None):
     return planner.plan(model, card=card, cards=cards, tp=tp or None,
                         max_model_len=max_model_len or None, instances=instances,
                         quant_config=quant_config or None, dies=dies or None,
-                        served_model_name=served_model_name or None)
+                        served_model_name=served_model_name or None, revision=revision or None,
+                        extra=catalog_extra or None)
 
 
 @_refusals_as_filter_errors

@@ -1,31 +1,34 @@
 # -*- coding: utf-8 -*-
 # Copyright: vacc.qwen3 contributors; Apache-2.0
-"""The vendor guide's tables as data, in one place.
+"""The vendor guide's tables as data, per guide revision, plus the rows an operator adds.
 
-Source: the Vastai Qwen3 deployment guide (hardware requirements, model support, usage limits)
-and Qwen3's config.json values. Every planner, filter, lookup, test and generated document reads
-these tables; nothing else restates them.
+The guide (Vastai/VastModelZOO llm/qwen3/vllm/README.md: hardware requirements, model support, usage
+limits) keeps changing; each revision the collection knows is one YAML file in guide/ beside this
+module, named after the vllm_vacc image tag it documents. Qwen3's own config.json values (ARCH) and
+the cards are not the guide's and stay here. Every planner, filter, lookup, test and generated document
+reads these tables; nothing else restates them. MODELS, LIMITS, catalog() and limits_for() are the
+default revision's (the seed's), for callers that do not choose one.
 """
 
 from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+
+import yaml
 
 # re-exported: the catalog is where callers look for the cards
 from ansible_collections.vacc.qwen3.plugins.module_utils._cards import CARDS  # noqa: F401 pylint: disable=unused-import
 
 K = 1024  # the guide's "56k", "100k", "128k" are multiples of 1024 (56k = 57344)
-
-# ---------------------------------------------------------------- hardware
 CARDS_PER_SERVER = 4  # a VA16 server holds 4 cards = 16 dies (the guide's "单台 VA16（4*128G）服务器")
 
-# The guide's minimum-hardware table, per family group.
-MIN_HARDWARE = {
-    "dense": {"cards": 1, "card_choices": ["VA16", "VA1L", "VA10L"],
-              "text": "one VA16 (128G), one VA1L (64G) or one VA10L (128G) card"},
-    "30B-A3B": {"cards": 1, "card_choices": ["VA16", "VA1L", "VA10L"],
-                "text": "one VA16 (128G), one VA1L (64G) or one VA10L (128G) card"},
-    "235B-A22B": {"cards": 4, "card_choices": ["VA16"],
-                  "text": "one VA16 server (4 x 128G cards)"},
-}
+
+class PlanError(ValueError):
+    """A request the guide does not support; the message names what would work."""
+
 
 # ---------------------------------------------------------------- architecture (config.json)
 # layers, hidden, q/kv heads, intermediate (or MoE expert size), params total/active (billions).
@@ -58,98 +61,110 @@ YARN_ORIGINAL_MAX_POSITION = 32768
 # The 2507 releases are natively 256k (262144) and need no rope scaling within the guide's limits.
 NATIVE_CONTEXT_2507 = 262144
 
-# ---------------------------------------------------------------- usage limits (使用限制)
-# family -> list of (TPs the row covers, max_input_len or None, max_model_len). The guide gives no
-# max-input-len for 0.6B/1.7B. max-concurrency is 4 and MTP unsupported for every row.
-MAX_CONCURRENCY = 4
-LIMITS = {
-    "0.6B": [((2, 4, 8), None, 32 * K)],
-    "1.7B": [((2, 4, 8), None, 32 * K)],
-    "4B": [((2,), 56 * K, 64 * K), ((4, 8), 100 * K, 128 * K)],
-    "8B": [((2,), 56 * K, 64 * K), ((4, 8), 100 * K, 128 * K)],
-    "14B": [((2, 4), 56 * K, 64 * K), ((8,), 100 * K, 128 * K)],
-    "32B": [((2, 4), 56 * K, 64 * K), ((8,), 100 * K, 128 * K)],
-    "30B-A3B": [((2,), 56 * K, 64 * K), ((4,), 100 * K, 128 * K)],
-    "235B-A22B": [((16,), 100 * K, 128 * K), ((32,), 100 * K, 128 * K)],
-}
 
-# ---------------------------------------------------------------- models (模型支持)
-# name, hf repo, modelscope repo (None = the guide lists none), family, dtype, quant method,
-# TPs exactly as the guide lists them, thinking mode.
-#   thinking: hybrid (enable_thinking switch), instruct (2507 Instruct/Coder: never thinks),
-#             thinking (2507 Thinking: always thinks).
+# ---------------------------------------------------------------- the guide's revisions (guide/*.yml)
+GUIDE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guide")
+SEED_REVISION = "AI3.2_GR_1202"  # the revision the project started from: the default
+DTYPES = ("BF16", "FP8", "INT4", "INT8")
+# The quant methods a row of each dtype may name (INT4 is W4A16: GPTQ or AWQ; INT8 is GPTQ W8A16).
+QUANT_METHODS = {"BF16": (None,), "FP8": ("fp8",), "INT4": ("gptq", "awq"), "INT8": ("gptq",)}
+THINKING = ("hybrid", "instruct", "thinking")
+# A row's fields: the shared contract of qwen3_catalog_extra; the guide's files may also carry
+# known_failures (its footnotes) and aliases (the guide's own spelling of a corrected name).
+ROW_REQUIRED = ("name", "family", "dtype", "quant_method", "tp")
+ROW_OPTIONAL = ("thinking", "hf_repo", "modelscope_repo", "native_context")
+GUIDE_ONLY = ("known_failures", "aliases")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HF = "https://huggingface.co/"
-_MODELS = [
-    # --- LLM-Dense-GQA
-    ("Qwen3-0.6B", "Qwen/Qwen3-0.6B", "Qwen/Qwen3-0.6B", "0.6B", "BF16", None, (2, 4, 8), "hybrid"),
-    ("Qwen3-0.6B-FP8", "Qwen/Qwen3-0.6B-FP8", "Qwen/Qwen3-0.6B-FP8", "0.6B", "FP8", "fp8", (2, 4, 8), "hybrid"),
-    ("Qwen3-0_6B_int4_awq", "AngelSlim/Qwen3-0_6B_int4_awq", "AngelSlim/Qwen3-0_6B_int4_awq", "0.6B", "INT4", "awq", (2, 4, 8), "hybrid"),
-    ("Qwen3-0.6B-GPTQ-Int4", "JunHowie/Qwen3-0.6B-GPTQ-Int4", "JunHowie/Qwen3-0.6B-GPTQ-Int4", "0.6B", "INT4", "gptq", (2, 4, 8), "hybrid"),
-    ("Qwen3-1.7B", "Qwen/Qwen3-1.7B", "Qwen/Qwen3-1.7B", "1.7B", "BF16", None, (2, 4, 8), "hybrid"),
-    ("Qwen3-1.7B-FP8", "Qwen/Qwen3-1.7B-FP8", "Qwen/Qwen3-1.7B-FP8", "1.7B", "FP8", "fp8", (2, 4, 8), "hybrid"),
-    ("Qwen3-1_7B_int4_awq", "AngelSlim/Qwen3-1_7B_int4_awq", "AngelSlim/Qwen3-1_7B_int4_awq", "1.7B", "INT4", "awq", (2, 4, 8), "hybrid"),
-    ("Qwen3-1.7B-GPTQ-Int4", "JunHowie/Qwen3-1.7B-GPTQ-Int4", "JunHowie/Qwen3-1.7B-GPTQ-Int4", "1.7B", "INT4", "gptq", (2, 4, 8), "hybrid"),
-    ("Qwen3-4B", "Qwen/Qwen3-4B", "Qwen/Qwen3-4B", "4B", "BF16", None, (2, 8), "hybrid"),
-    ("Qwen3-4B-FP8", "Qwen/Qwen3-4B-FP8", "Qwen/Qwen3-4B-FP8", "4B", "FP8", "fp8", (2, 8), "hybrid"),
-    ("Qwen3-4B-Instruct-2507-FP8", "Qwen/Qwen3-4B-Instruct-2507-FP8", "Qwen/Qwen3-4B-Instruct-2507-FP8", "4B", "FP8", "fp8", (2, 8), "instruct"),
-    ("Qwen3-4B-Thinking-2507-FP8", "Qwen/Qwen3-4B-Thinking-2507-FP8", "Qwen/Qwen3-4B-Thinking-2507-FP8", "4B", "FP8", "fp8", (2, 8), "thinking"),
-    ("Qwen3-4B-AWQ", "Qwen/Qwen3-4B-AWQ", "Qwen/Qwen3-4B-AWQ", "4B", "INT4", "awq", (2, 4), "hybrid"),
-    ("Qwen3-4B-GPTQ-Int4", "JunHowie/Qwen3-4B-GPTQ-Int4", "JunHowie/Qwen3-4B-GPTQ-Int4", "4B", "INT4", "gptq", (2, 8), "hybrid"),
-    ("Qwen3-8B", "Qwen/Qwen3-8B", "Qwen/Qwen3-8B", "8B", "BF16", None, (2, 8), "hybrid"),
-    ("Qwen3-8B-FP8", "Qwen/Qwen3-8B-FP8", "Qwen/Qwen3-8B-FP8", "8B", "FP8", "fp8", (2, 8), "hybrid"),
-    ("Qwen3-8B-AWQ", "Qwen/Qwen3-8B-AWQ", "Qwen/Qwen3-8B-AWQ", "8B", "INT4", "awq", (2, 4, 8), "hybrid"),
-    ("Qwen3-8B-GPTQ-Int4", "JunHowie/Qwen3-8B-GPTQ-Int4", "JunHowie/Qwen3-8B-GPTQ-Int4", "8B", "INT4", "gptq", (2, 8), "hybrid"),
-    ("Qwen3-14B", "Qwen/Qwen3-14B", "Qwen/Qwen3-14B", "14B", "BF16", None, (2, 4, 8), "hybrid"),
-    ("Qwen3-14B-FP8", "Qwen/Qwen3-14B-FP8", "Qwen/Qwen3-14B-FP8", "14B", "FP8", "fp8", (2, 4, 8), "hybrid"),
-    ("Qwen3-14B-AWQ", "JunHowie/Qwen3-14B-AWQ", "JunHowie/Qwen3-14B-AWQ", "14B", "INT4", "awq", (2, 4, 8), "hybrid"),
-    ("Qwen3-14B-GPTQ-Int4", "JunHowie/Qwen3-14B-GPTQ-Int4", "JunHowie/Qwen3-14B-GPTQ-Int4", "14B", "INT4", "gptq", (2, 4, 8), "hybrid"),
-    ("Qwen3-32B", "Qwen/Qwen3-32B", "Qwen/Qwen3-32B", "32B", "BF16", None, (4, 8), "hybrid"),
-    ("Qwen3-32B-FP8", "Qwen/Qwen3-32B-FP8", "Qwen/Qwen3-32B-FP8", "32B", "FP8", "fp8", (4, 8), "hybrid"),
-    ("Qwen3-32B-AWQ", "Qwen/Qwen3-32B-AWQ", "Qwen/Qwen3-32B-AWQ", "32B", "INT4", "awq", (4, 8), "hybrid"),
-    ("Qwen3-32B-GPTQ-Int4", "JunHowie/Qwen3-32B-GPTQ-Int4", "JunHowie/Qwen3-32B-GPTQ-Int4", "32B", "INT4", "gptq", (4, 8), "hybrid"),
-    # --- LLM-MOE-GQA
-    ("Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4", "lancew/Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4", None, "30B-A3B", "INT4", "gptq", (2, 4), "instruct"),
-    ("Qwen3-30B-A3B-Thinking-2507-GPTQ-Int4", "lancew/Qwen3-30B-A3B-Thinking-2507-GPTQ-Int4", None, "30B-A3B", "INT4", "gptq", (2, 4), "thinking"),
-    ("Qwen3-30B-A3B-GPTQ-Int4", "Qwen/Qwen3-30B-A3B-GPTQ-Int4", "Qwen/Qwen3-30B-A3B-GPTQ-Int4", "30B-A3B", "INT4", "gptq", (2, 4), "hybrid"),
-    ("Qwen3-30B-A3B-FP8", "Qwen/Qwen3-30B-A3B-FP8", "Qwen/Qwen3-30B-A3B-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "hybrid"),
-    ("Qwen3-30B-A3B-Instruct-2507-FP8", "Qwen/Qwen3-30B-A3B-Instruct-2507-FP8",
-     "Qwen/Qwen3-30B-A3B-Instruct-2507-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "instruct"),
-    ("Qwen3-30B-A3B-Thinking-2507-FP8", "Qwen/Qwen3-30B-A3B-Thinking-2507-FP8",
-     "Qwen/Qwen3-30B-A3B-Thinking-2507-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "thinking"),
-    # The guide links this row's ModelScope entry to Qwen3-30B-A3B-Instruct-2507-FP8 by mistake.
-    ("Qwen3-Coder-30B-A3B-Instruct-FP8", "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8",
-     "Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8", "30B-A3B", "FP8", "fp8", (2, 4), "instruct"),
-    ("Qwen3-235B-A22B-FP8", "Qwen/Qwen3-235B-A22B-FP8", "Qwen/Qwen3-235B-A22B-FP8", "235B-A22B", "FP8", "fp8", (16, 32), "hybrid"),
-    ("Qwen3-235B-A22B-Instruct-2507-FP8", "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8",
-     "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "235B-A22B", "FP8", "fp8", (16, 32), "instruct"),
-    ("Qwen3-235B-A22B-Thinking-2507-FP8", "Qwen/Qwen3-235B-A22B-Thinking-2507-FP8",
-     "Qwen/Qwen3-235B-A22B-Thinking-2507-FP8", "235B-A22B", "FP8", "fp8", (16, 32), "thinking"),
-]
-
-# Known failures the guide records, keyed by (model, tp).
-KNOWN_FAILURES = {
-    # Qwen's GPTQ/AWQ troubleshooting: intermediate 9728 / 8 = 1216 is not a multiple of group 128.
-    ("Qwen3-4B-AWQ", 8): "the guide's footnote: its intermediate size 9728 split 8 ways is not a "
-                         "multiple of the quantization group size 128",
-}
-
-# Quantization settings the platform does not load, by quant method (the guide's TIPS: only
-# desc_act=False GPTQ checkpoints are supported). The planner refuses a checkpoint whose
-# quantization_config (config.json, or quantize_config.json as vLLM reads it) matches one.
-UNSUPPORTED_QUANT = {"gptq": {"desc_act": True}}
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _model(row):
-    name, hf, ms, family, dtype, quant, tps, thinking = row
-    arch = ARCH[family]
+def _or_list(items):
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _tp_int(value):
+    """A TP as an int: 4, "4" or "TP4"."""
+    if isinstance(value, bool) or (isinstance(value, float) and value != int(value)):
+        raise ValueError
+    text = str(int(value) if isinstance(value, float) else value).strip().upper()
+    number = int(text[2:] if text.startswith("TP") else text)
+    if number < 1:
+        raise ValueError
+    return number
+
+
+def _row(raw, where, limits, revision, guide_file=False):
+    """One model row, checked field by field: the catalog entry, or PlanError (one sentence) naming
+    `where` (the row), the field and what to write instead."""
+    if not isinstance(raw, dict):
+        raise PlanError("%s must be a mapping with %s, not %r." % (where, ", ".join(ROW_REQUIRED), raw))
+    allowed = ROW_REQUIRED + ROW_OPTIONAL + (GUIDE_ONLY if guide_file else ())
+    unknown = sorted(str(k) for k in raw if k not in allowed)
+    if unknown:
+        raise PlanError("%s has unknown field(s) %s; a row has %s." % (where, ", ".join(unknown), ", ".join(allowed)))
+    missing = [k for k in ROW_REQUIRED if k not in raw]
+    if missing:
+        raise PlanError("%s lacks %s; give every row %s." % (where, ", ".join(missing), ", ".join(ROW_REQUIRED)))
+    name = raw["name"]
+    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
+        raise PlanError("%s: name %r is not a safe model name; use letters, digits, '.', '_' and '-', starting with "
+                        "a letter or digit." % (where, name))
+    where = "%s (%s)" % (where, name)
+    family = str(raw["family"])
+    if family not in ARCH:
+        raise PlanError("%s: family %r is not a Qwen3 family; set it to %s." % (where, raw["family"], _or_list(ARCH)))
+    dtype = str(raw["dtype"]).upper()
+    if dtype not in DTYPES:
+        raise PlanError("%s: dtype %r is not one of %s; set it to the checkpoint's." % (where, raw["dtype"], _or_list(DTYPES)))
+    quant = raw["quant_method"]
+    quant = None if quant in (None, "", "null", "none", "None") else str(quant).lower()
+    if quant not in QUANT_METHODS[dtype]:
+        want = ["null" if q is None else q for q in QUANT_METHODS[dtype]]
+        raise PlanError("%s: quant_method %s does not go with dtype %s; set it to %s." % (
+            where, "null" if quant is None else repr(str(raw["quant_method"])), dtype, _or_list(want)))
+    tps = raw["tp"] if isinstance(raw["tp"], list) else [raw["tp"]]
+    try:
+        tps = [_tp_int(t) for t in tps]
+    except (TypeError, ValueError):
+        raise PlanError("%s: tp %r must be a list of whole numbers (TPs, in dies), such as [2, 4]." % (where, raw["tp"]))
+    covered = [t for row in limits[family] for t in row[0]]
+    if not tps or len(set(tps)) != len(tps):
+        raise PlanError("%s: tp %r must list each TP once, at least one." % (where, raw["tp"]))
+    for tp in tps:
+        if tp not in covered:
+            raise PlanError("%s: guide revision %s has no usage limits for %s at TP%d; use TPs among %s." % (
+                where, revision, family, tp, _or_list(covered)))
+    thinking = str(raw.get("thinking") or "hybrid").lower()
+    if thinking not in THINKING:
+        raise PlanError("%s: thinking %r is not one of %s." % (where, raw.get("thinking"), _or_list(THINKING)))
+    repos = {}
+    for key in ("hf_repo", "modelscope_repo"):
+        value = raw.get(key)
+        if value in ("", "null", "-"):
+            value = None
+        if value is not None and (not isinstance(value, str) or not _REPO_RE.match(value)):
+            raise PlanError("%s: %s %r is not a hub id; write owner/name or null." % (where, key, value))
+        repos[key] = value
     # The 2507 releases and Qwen3-Coder (July 2025) are natively 256k.
     long_native = "2507" in name or "Coder" in name
-    return {
+    native = raw.get("native_context")
+    if native is not None:
+        try:
+            native = int(native)
+            if native < 1 or isinstance(raw["native_context"], bool):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise PlanError("%s: native_context %r must be a whole number of tokens." % (where, raw["native_context"]))
+    arch = ARCH[family]
+    entry = {
         "name": name,
-        "hf_repo": hf,
-        "hf_url": _HF + hf,
-        "modelscope_repo": ms,
-        "modelscope_url": ("https://www.modelscope.cn/models/" + ms) if ms else None,
+        "hf_repo": repos["hf_repo"],
+        "hf_url": (_HF + repos["hf_repo"]) if repos["hf_repo"] else None,
+        "modelscope_repo": repos["modelscope_repo"],
+        "modelscope_url": ("https://www.modelscope.cn/models/" + repos["modelscope_repo"]) if repos["modelscope_repo"] else None,
         "family": family,
         "kind": arch["kind"],
         "params": family,
@@ -157,24 +172,150 @@ def _model(row):
         "active_params_b": arch["active_b"],
         "dtype": dtype,
         "quant_method": quant,
-        "tp": list(tps),
+        "tp": tps,
         "thinking": thinking,
         "release": "2507" if long_native else "2504",
-        "native_context": NATIVE_CONTEXT_2507 if long_native else NATIVE_CONTEXT,
+        "native_context": native or (NATIVE_CONTEXT_2507 if long_native else NATIVE_CONTEXT),
         "mtp": False,
+        "revision": revision,
+        "source": "guide:" + revision if guide_file else "inventory",
     }
+    failures = {int(tp): str(text) for tp, text in (raw.get("known_failures") or {}).items()}
+    return entry, failures, [str(a) for a in raw.get("aliases") or []]
 
 
-MODELS = {row[0]: _model(row) for row in _MODELS}
+class Guide(object):
+    """One revision of the guide's tables, with any rows an operator added."""
+
+    def __init__(self, data):
+        self.revision = str(data["revision"])
+        self.image_tag = str(data["image_tag"])
+        self.source = data.get("source")
+        self.max_concurrency = int(data["max_concurrency"])
+        self.min_hardware = data["min_hardware"]
+        self.limits = {str(family): [(tuple(r["tp"]), r["max_input_len"], r["max_model_len"]) for r in rows]
+                       for family, rows in data["limits"].items()}
+        self.unsupported_quant = data.get("unsupported_quant") or {}
+        self.w4a16_torch_dtype = data.get("w4a16_torch_dtype")
+        self.tips = list(data.get("tips") or [])
+        self.models, self.known_failures, self.aliases = {}, {}, {}
+        for i, raw in enumerate(data["models"]):
+            entry, failures, aliases = _row(raw, "guide revision %s, models[%d]" % (self.revision, i), self.limits,
+                                            self.revision, guide_file=True)
+            self.models[entry["name"]] = entry
+            self.known_failures.update({(entry["name"], tp): text for tp, text in failures.items()})
+            self.aliases.update({a.lower(): entry["name"] for a in aliases})
+        self.extra = 0
+
+    def with_rows(self, rows, label="qwen3_catalog_extra"):
+        """A copy with the operator's rows added; a row of a guide row's name replaces it."""
+        if not rows:
+            return self
+        if not isinstance(rows, list):
+            raise PlanError("%s must be a list of model rows (or the path of a YAML/JSON file holding one), not %r."
+                            % (label, rows))
+        new = copy.copy(self)
+        new.models, new.known_failures, new.aliases = dict(self.models), dict(self.known_failures), dict(self.aliases)
+        seen = set()
+        for i, raw in enumerate(rows):
+            entry, dummy, dummy2 = _row(raw, "%s[%d]" % (label, i), self.limits, self.revision)
+            folded = entry["name"].lower()
+            if folded in seen:
+                raise PlanError("%s[%d] names %s a second time; give each row its own name." % (label, i, entry["name"]))
+            seen.add(folded)
+            for name in [n for n in new.models if n.lower() == folded]:
+                del new.models[name]
+                new.known_failures = {k: v for k, v in new.known_failures.items() if k[0] != name}
+            new.aliases = {a: n for a, n in new.aliases.items() if n.lower() != folded}
+            new.models[entry["name"]] = entry
+        new.extra = len(rows)
+        return new
+
+    def find(self, name):
+        """The entry for `name` in any case or the guide's own spelling, or None."""
+        if name in self.models:
+            return self.models[name]
+        typed = str(name).lower()
+        for key, entry in self.models.items():
+            if key.lower() == typed:
+                return entry
+        return self.models.get(self.aliases.get(typed))
+
+    def limits_for(self, family, tp):
+        """The usage-limits row of `family` covering `tp`, or None."""
+        for tps, max_input, max_model in self.limits[family]:
+            if tp in tps:
+                return {"max_input_len": max_input, "max_model_len": max_model,
+                        "max_concurrency": self.max_concurrency, "mtp": False}
+        return None
+
+    def min_hardware_for(self, model):
+        return self.min_hardware["dense" if model["kind"] == "dense" else model["family"]]
+
+    def catalog(self):
+        """The catalog as a list of dicts (order of the guide, added rows last), with limits per TP attached."""
+        out = []
+        for m in self.models.values():
+            entry = dict(m)
+            entry["arch"] = dict(ARCH[m["family"]], head_dim=HEAD_DIM, vocab_size=VOCAB_SIZE,
+                                 kv_bytes_per_token_bf16=kv_bytes_per_token(m["family"]))
+            entry["limits"] = {str(tp): self.limits_for(m["family"], tp) for tp in m["tp"]}
+            entry["known_failures"] = {str(tp): msg for (name, tp), msg in self.known_failures.items()
+                                       if name == m["name"]}
+            entry["min_hardware"] = self.min_hardware_for(m)["text"]
+            out.append(entry)
+        return out
 
 
-def limits_for(family, tp):
-    """The usage-limits row of `family` covering `tp`, or None."""
-    for tps, max_input, max_model in LIMITS[family]:
-        if tp in tps:
-            return {"max_input_len": max_input, "max_model_len": max_model,
-                    "max_concurrency": MAX_CONCURRENCY, "mtp": False}
-    return None
+def _load(path):
+    with open(path, encoding="utf-8") as handle:
+        return Guide(yaml.load(handle, Loader=_Loader))  # nosec: a safe loader
+
+
+_REVISIONS = {}
+
+
+def revisions():
+    """The revisions the collection ships, oldest first (the seed's is the first)."""
+    if not _REVISIONS:
+        for name in sorted(os.listdir(GUIDE_DIR)):
+            if name.endswith(".yml"):
+                g = _load(os.path.join(GUIDE_DIR, name))
+                _REVISIONS[g.revision] = g
+    return list(_REVISIONS)
+
+
+def revision_for_image(image):
+    """The revision whose image tag `image` carries, else the seed's."""
+    ref = str(image or "").split("@", 1)[0]
+    tag = ref.rsplit(":", 1)[1] if ":" in ref.rsplit("/", 1)[-1] else None
+    for name in revisions():
+        if tag is not None and _REVISIONS[name].image_tag == tag:
+            return name
+    return SEED_REVISION
+
+
+_WITH_ROWS = {}
+
+
+def guide(revision=None, extra=None):
+    """The guide of `revision` (None: the seed's), with the operator's rows `extra` added (the same rows
+    on a fleet's hosts are checked once)."""
+    known = revisions()
+    if revision in (None, ""):
+        revision = SEED_REVISION
+    wanted = [r for r in known if r.lower() == str(revision).strip().lower()]
+    if not wanted:
+        raise PlanError("qwen3_guide_revision '%s' is not a revision of the guide this collection knows; set it to %s."
+                        % (revision, _or_list(known)))
+    if not extra:
+        return _REVISIONS[wanted[0]]
+    key = (wanted[0], json.dumps(extra, sort_keys=True, default=str))
+    if key not in _WITH_ROWS:
+        if len(_WITH_ROWS) > 64:
+            _WITH_ROWS.clear()
+        _WITH_ROWS[key] = _REVISIONS[wanted[0]].with_rows(extra)
+    return _WITH_ROWS[key]
 
 
 def kv_bytes_per_token(family, dtype_bytes=2):
@@ -182,16 +323,23 @@ def kv_bytes_per_token(family, dtype_bytes=2):
     return 2 * arch["layers"] * arch["kv_heads"] * HEAD_DIM * dtype_bytes
 
 
+# ---------------------------------------------------------------- the default revision, as before
+_DEFAULT = guide()
+MODELS = _DEFAULT.models
+MIN_HARDWARE = _DEFAULT.min_hardware
+MAX_CONCURRENCY = _DEFAULT.max_concurrency
+LIMITS = _DEFAULT.limits
+KNOWN_FAILURES = _DEFAULT.known_failures
+# Quantization settings the platform does not load, by quant method (the guide's TIPS: only
+# desc_act=False GPTQ checkpoints are supported).
+UNSUPPORTED_QUANT = _DEFAULT.unsupported_quant
+
+
+def limits_for(family, tp):
+    """The default revision's usage-limits row of `family` covering `tp`, or None."""
+    return _DEFAULT.limits_for(family, tp)
+
+
 def catalog():
-    """The catalog as a list of dicts (order of the guide), with limits per TP attached."""
-    out = []
-    for m in MODELS.values():
-        entry = dict(m)
-        entry["arch"] = dict(ARCH[m["family"]], head_dim=HEAD_DIM, vocab_size=VOCAB_SIZE,
-                             kv_bytes_per_token_bf16=kv_bytes_per_token(m["family"]))
-        entry["limits"] = {str(tp): limits_for(m["family"], tp) for tp in m["tp"]}
-        entry["known_failures"] = {str(tp): msg for (name, tp), msg in KNOWN_FAILURES.items()
-                                   if name == m["name"]}
-        entry["min_hardware"] = MIN_HARDWARE["dense" if m["kind"] == "dense" else m["family"]]["text"]
-        out.append(entry)
-    return out
+    """The default revision's catalog as a list of dicts (order of the guide), with limits per TP attached."""
+    return _DEFAULT.catalog()

@@ -17,6 +17,7 @@ import yaml
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.vacc.qwen3.plugins.module_utils._cards import CARDS
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._planner import PlanError, find_model, plan, whole_number
 
 MISSING = object()
@@ -56,6 +57,8 @@ SHARED = {
     "qwen3_secrets_dir": ("path", None),
     "qwen3_api_key": ("str", None),
     "qwen3_lab_standin": ("dict", None),
+    "qwen3_guide_revision": ("str", None),
+    "qwen3_catalog_extra": ("rows", None),
 }
 # qwen3_lab_standin's keys and the variables they stand for.
 STANDIN = {
@@ -82,6 +85,8 @@ def convert(name, kind, value):
     if _blank(value):
         return None
     raw = value
+    if kind == "rows":
+        return catalog_rows(name, value)
     try:
         if kind == "int":
             if isinstance(value, bool):
@@ -104,6 +109,52 @@ def convert(name, kind, value):
         raise PlanError("%s must be %s, not %r." % (name, what, raw))
 
 
+_ROW_FILES = {}
+
+
+def catalog_rows(name, value):
+    """qwen3_catalog_extra: a list of rows, as YAML/JSON text, or the path of a YAML/JSON file holding one
+    (relative paths from the working directory; `{{ inventory_dir }}/...` names one beside the inventory)."""
+    if isinstance(value, str) and not value.lstrip().startswith(("[", "-", "{")):
+        path = os.path.abspath(os.path.expanduser(value.strip()))
+        try:
+            stamp = os.stat(path).st_mtime_ns
+            if _ROW_FILES.get(path, (None,))[0] != stamp:
+                with open(path, encoding="utf-8") as handle:
+                    _ROW_FILES[path] = (stamp, yaml.safe_load(handle))
+        except (OSError, yaml.YAMLError) as exc:
+            raise PlanError("%s names the file %s, which cannot be read as YAML or JSON (%s); give a list of rows or "
+                            "such a file." % (name, path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        value = _ROW_FILES[path][1]
+    elif isinstance(value, str):
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError:
+            value = None
+    if not isinstance(value, list):
+        raise PlanError("%s must be a list of model rows (YAML or JSON) or the path of a file holding one, not %r."
+                        % (name, value))
+    return value
+
+
+def guide_of(values):
+    """The guide revision a host's values follow, with its extra rows: qwen3_guide_revision, else the one
+    whose image tag the engine image carries, else the seed's."""
+    revision = values.get("qwen3_guide_revision") or cat.revision_for_image(values.get("qwen3_service_image"))
+    return cat.guide(revision, values.get("qwen3_catalog_extra"))
+
+
+def _same_model(one, other):
+    """Whether two spellings name the same model in any revision (an operator's row: the same folded name)."""
+    def canonical(name):
+        for revision in cat.revisions():
+            found = cat.guide(revision).find(name)
+            if found:
+                return found["name"].lower()
+        return str(name).lower()
+    return canonical(one) == canonical(other)
+
+
 def read(get, extra_var_names=()):
     """The shared variables of one host, converted, with defaults; `get(name)` returns the host's
     value or MISSING. The lab's stand-in settings apply to its own model, except where a variable
@@ -121,7 +172,7 @@ def read(get, extra_var_names=()):
         unknown = sorted(set(standin) - set(STANDIN) - {"model"})
         if unknown:
             raise PlanError("qwen3_lab_standin has unknown keys %s; use %s." % (", ".join(unknown), ", ".join(sorted(STANDIN))))
-        if find_model(standin["model"])["name"] == find_model(values["qwen3_model"])["name"]:
+        if _same_model(standin["model"], values["qwen3_model"]):
             for key, name in STANDIN.items():
                 if key in standin and name not in extra_var_names:
                     values[name] = convert("qwen3_lab_standin." + key, SHARED[name][0], standin[key])
@@ -155,7 +206,7 @@ def default_secrets_dir(inventory_dir):
 
 def settings(values, host, address=None, inventory_dir=None, awx=False):
     """What the service shape needs beyond the plan: names, ports, paths, the key's source."""
-    model = find_model(values["qwen3_model"])["name"]
+    model = find_model(values["qwen3_model"], guide_of(values))["name"]
     for name in NAMES:
         _check_name(name, values[name])
     if not values["qwen3_service_image"]:
@@ -203,14 +254,25 @@ def settings(values, host, address=None, inventory_dir=None, awx=False):
     }
 
 
-def plan_values(values, quant_config=None, detected_dies=None):
-    """The plan of one host's variables. `quant_config` is what the host's weights say (it wins over
-    qwen3_quant_config); `detected_dies` counts a card whose die count is not public (VA1L) when
-    vacc_dies is not set."""
+def plan_values(values, quant_config=None, detected_dies=None, checkpoint=None):
+    """The plan of one host's variables. `checkpoint` is what the host's weights say (path,
+    quantization_config, torch_dtype; checked against the row, it wins over qwen3_quant_config), as is
+    `quant_config` (its quantization config alone); `detected_dies` counts a card whose die count is not
+    public (VA1L) when vacc_dies is not set."""
     dies = values["vacc_dies"]
     if dies is None and CARDS.get(str(values["vacc_card"]).upper(), {}).get("dies", 0) is None:
         dies = detected_dies
-    return plan(values["qwen3_model"], card=values["vacc_card"], cards=values["vacc_cards"], tp=values["qwen3_tp"],
-                max_model_len=values["qwen3_max_model_len"], instances=values["qwen3_instances"],
-                quant_config=quant_config or values["qwen3_quant_config"], dies=dies,
-                served_model_name=values["qwen3_served_model_name"])
+    revision = guide_of(values).revision
+    result = plan(values["qwen3_model"], card=values["vacc_card"], cards=values["vacc_cards"], tp=values["qwen3_tp"],
+                  max_model_len=values["qwen3_max_model_len"], instances=values["qwen3_instances"],
+                  quant_config=quant_config or values["qwen3_quant_config"], dies=dies,
+                  served_model_name=values["qwen3_served_model_name"],
+                  revision=revision, extra=values["qwen3_catalog_extra"], checkpoint=checkpoint)
+    # A revision chosen by hand for an image another revision documents: what it lists may not run there.
+    image_revision = cat.revision_for_image(values["qwen3_service_image"])
+    image_tag = cat.guide(image_revision).image_tag
+    if image_revision != revision and values["qwen3_service_image"].split("@", 1)[0].endswith(":" + image_tag):
+        result["notes"].append("The plan follows guide revision %s (written for vllm_vacc:%s), but the engine image is "
+                               "%s, which guide revision %s documents." % (
+                                   revision, result["guide_image_tag"], values["qwen3_service_image"], image_revision))
+    return result

@@ -2,8 +2,9 @@
 # Copyright: vacc.qwen3 contributors; Apache-2.0
 """Deployment planning for Qwen3 on Vastai cards: pure functions, no I/O.
 
-plan() validates a (model, card, cards, tp, max_model_len, instances) request against the
-guide's tables (_catalog) and returns the plan dict every role consumes. A refusal is a PlanError
+plan() validates a (model, card, cards, tp, max_model_len, instances) request against one revision
+of the guide's tables (_catalog, plus the rows an operator added) and the checkpoint the host holds,
+and returns the plan dict every role consumes. A refusal is a PlanError
 whose message is one sentence naming what the user can change (the variable and a value that works).
 """
 
@@ -14,19 +15,21 @@ import json
 import math
 
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._catalog import PlanError  # noqa: F401 pylint: disable=unused-import
 
 GIB = 1024 ** 3
-# Bytes per parameter by checkpoint dtype. FP8/INT4 checkpoints keep embeddings and lm_head in
-# 16 bit; INT4 (W4A16, group 128) carries scales/zeros: about 0.52 bytes per quantized weight.
-BYTES_PER_PARAM = {"BF16": 2.0, "FP8": 1.0, "INT4": 0.52}
+# Bytes per parameter by checkpoint dtype. FP8/INT4/INT8 checkpoints keep embeddings and lm_head in
+# 16 bit; W4A16 / W8A16 (group 128) carry scales/zeros: about 0.52 / 1.02 bytes per quantized weight.
+BYTES_PER_PARAM = {"BF16": 2.0, "FP8": 1.0, "INT4": 0.52, "INT8": 1.02}
+# The bits a quantized row's checkpoint must declare (INT4 here is W4A16, INT8 W8A16).
+ROW_BITS = {"INT4": 4, "INT8": 8}
+# quantization_config quant_method spellings that load as a row's method (AutoRound exports GPTQ).
+QUANT_ALIASES = {"gptq": ("gptq", "gptq_marlin", "auto-round", "autoround"), "awq": ("awq", "awq_marlin"),
+                 "fp8": ("fp8",)}
 # Runtime, activations and the prefill workspace per die: an estimate (the vendor publishes none).
 OVERHEAD_PER_DIE_GB = 2.0
 # Share of a die the engine may fill (vLLM's gpu_memory_utilization default).
 USABLE_FRACTION = 0.9
-
-
-class PlanError(ValueError):
-    """A request the guide does not support; the message names what would work."""
 
 
 def _or_list(items):
@@ -38,21 +41,26 @@ def _tp_list(tps):
     return "/".join("TP%d" % t for t in tps)
 
 
-def find_model(name):
-    """The catalog entry for `name`, whatever its case (qwen3-8b is Qwen3-8B), or PlanError naming
-    the closest names."""
-    if name in cat.MODELS:
-        return cat.MODELS[name]
+def find_model(name, guide=None):
+    """The catalog entry for `name` in `guide` (default: the seed's revision), whatever its case
+    (qwen3-8b is Qwen3-8B), or PlanError naming the revision that lists it, else the closest names."""
+    guide = guide or cat.guide()
+    found = guide.find(name)
+    if found:
+        return found
+    elsewhere = [r for r in cat.revisions() if r != guide.revision and cat.guide(r).find(name)]
+    if elsewhere:
+        raise PlanError("%s is not in guide revision %s; guide revision %s lists it: set qwen3_guide_revision to %s, "
+                        "or add the row with qwen3_catalog_extra." % (name, guide.revision, _or_list(elsewhere), elsewhere[-1]))
     typed = str(name).lower()
-    folded = {k.lower(): k for k in cat.MODELS}
-    if typed in folded:
-        return cat.MODELS[folded[typed]]
+    folded = {k.lower(): k for k in guide.models}
     # Names that contain what was typed first (e.g. "qwen3-235b"), then spelling neighbours.
     close = [folded[k] for k in folded if typed in k][:3] or \
         [folded[k] for k in difflib.get_close_matches(typed, list(folded), n=3, cutoff=0.5)]
     hint = ("the closest catalog names are " + _or_list(close)) if close else \
-        "see the lookup vacc.qwen3.qwen3_models for the %d supported names" % len(cat.MODELS)
-    raise PlanError("Unknown model '%s': %s." % (name, hint))
+        "see the lookup vacc.qwen3.qwen3_models for the %d supported names" % len(guide.models)
+    raise PlanError("Unknown model '%s' in guide revision %s: %s, or add a row for it with qwen3_catalog_extra."
+                    % (name, guide.revision, hint))
 
 
 def _card(card):
@@ -101,22 +109,81 @@ def memory_per_die(model, tp, max_model_len, max_concurrency):
     }
 
 
-def check_quant_config(model, quant_config):
-    """Refuse a checkpoint whose quantization settings the platform does not load."""
-    if not quant_config:
-        return
-    method = str(quant_config.get("quant_method") or model["quant_method"] or "").lower()
-    for key, bad in cat.UNSUPPORTED_QUANT.get(method, {}).items():
-        if str(quant_config.get(key)).lower() == str(bad).lower():
+def _row_text(model):
+    return "%s's row (%s, %s%s)" % (model["name"], model["source"], model["dtype"],
+                                    " " + model["quant_method"] if model["quant_method"] else "")
+
+
+def _bits(quant_config):
+    for key in ("bits", "w_bit", "weight_bits"):
+        if quant_config.get(key) is not None:
+            return quant_config[key]
+    return None
+
+
+def check_checkpoint(model, quant_config=None, checkpoint=None, guide=None):
+    """Refuse a checkpoint that does not match its row, or whose quantization settings the platform does
+    not load; returns the plan notes it calls for. `checkpoint` is what the host's weights say
+    ({"path", "quantization_config", "torch_dtype"}; its absence of a quantization_config counts);
+    `quant_config` the operator's qwen3_quant_config (what it gives is checked, what it omits is not)."""
+    guide = guide or cat.guide()
+    if checkpoint is not None:
+        qc, read = checkpoint.get("quantization_config") or None, True
+        what = "The checkpoint at %s" % checkpoint.get("path") if checkpoint.get("path") else "The checkpoint"
+    elif quant_config:
+        qc, read, what = quant_config, False, "qwen3_quant_config"
+    else:
+        return []
+    dtype, method = model["dtype"], model["quant_method"]
+    if dtype == "BF16":
+        if qc:
+            raise PlanError("%s has a quantization_config (quant_method %s) but %s is unquantized; plan it under a row "
+                            "of its dtype, or add one with qwen3_catalog_extra." % (
+                                what, qc.get("quant_method") or "unknown", _row_text(model)))
+        return []
+    if not qc:
+        if read:
+            raise PlanError("%s has no quantization_config (config.json or quantize_config.json) but %s needs an "
+                            "%s checkpoint; put that checkpoint there, or plan this one under a BF16 row."
+                            % (what, _row_text(model), dtype))
+        return []
+    got = str(qc.get("quant_method") or method).lower()
+    if got not in QUANT_ALIASES.get(method, (method,)):
+        raise PlanError("%s is quant_method %s but %s needs %s; plan it under a row of its method, or add one with "
+                        "qwen3_catalog_extra." % (what, got, _row_text(model), method))
+    if dtype in ROW_BITS:
+        bits = _bits(qc)
+        if bits is None and read:
+            raise PlanError("%s declares no bits in its quantization_config but %s needs bits: %d; use a checkpoint "
+                            "that says so." % (what, _row_text(model), ROW_BITS[dtype]))
+        if bits is not None and str(bits) != str(ROW_BITS[dtype]):
+            other = "INT8" if str(bits) == "8" else "INT4" if str(bits) == "4" else None
+            raise PlanError("%s is bits: %s but %s needs bits: %d (%s is W%dA16 here); %s." % (
+                what, bits, _row_text(model), ROW_BITS[dtype], dtype, ROW_BITS[dtype],
+                ("plan it under an %s row, or add one with qwen3_catalog_extra" % other) if other
+                else "use a %d-bit checkpoint" % ROW_BITS[dtype]))
+    for key, bad in guide.unsupported_quant.get(method, {}).items():
+        if str(qc.get(key)).lower() == str(bad).lower():
             raise PlanError(
                 "This %s checkpoint is %s with %s: %s, which this platform does not load; use one "
-                "quantized with %s: %s, such as %s." % (model["name"], method.upper(), key, json.dumps(bad),
-                                                        key, json.dumps(not bad), model["hf_repo"]))
+                "quantized with %s: %s%s." % (model["name"], method.upper(), key, json.dumps(bad), key, json.dumps(not bad),
+                                              (", such as " + model["hf_repo"]) if model["hf_repo"] else ""))
+    notes = []
+    torch_dtype = (checkpoint or {}).get("torch_dtype")
+    if dtype == "INT4" and guide.w4a16_torch_dtype and torch_dtype and str(torch_dtype) != guide.w4a16_torch_dtype:
+        notes.append("The guide (%s) says W4A16 checkpoints run faster with \"torch_dtype\": \"%s\"; this one's "
+                     "config.json says %s." % (guide.revision, guide.w4a16_torch_dtype, torch_dtype))
+    return notes
 
 
-def default_max_model_len(model, tp):
+def check_quant_config(model, quant_config, guide=None):
+    """Refuse a quantization config (the operator's) that does not match the row or does not load."""
+    check_checkpoint(model, quant_config=quant_config, guide=guide)
+
+
+def default_max_model_len(model, tp, guide=None):
     """The model's native context, capped by the TP's limit: YaRN only when asked for more."""
-    return min(model["native_context"], cat.limits_for(model["family"], tp)["max_model_len"])
+    return min(model["native_context"], (guide or cat.guide()).limits_for(model["family"], tp)["max_model_len"])
 
 
 def _rope_scaling(model, max_model_len):
@@ -164,23 +231,38 @@ class _Host(object):
         return "" if n is None or n <= self.cards else " (TP%d needs %d %s cards)" % (tp, n, self.card)
 
 
-def _usable_tps(model):
-    return [t for t in model["tp"] if (model["name"], t) not in cat.KNOWN_FAILURES]
+def _usable_tps(model, guide):
+    return [t for t in model["tp"] if (model["name"], t) not in guide.known_failures]
 
 
-def _refusal(model, host, tp, instances, max_model_len):
+def _revisions_listing(model, tp):
+    """Other guide revisions whose row of the same name lists `tp` (and loads there)."""
+    found = []
+    for revision in cat.revisions():
+        other = cat.guide(revision)
+        row = other.find(model["name"])
+        if row and tp in row["tp"] and (row["name"], tp) not in other.known_failures:
+            found.append(revision)
+    return found
+
+
+def _refusal(model, host, tp, instances, max_model_len, guide):
     """Why `tp` does not work for this request (one sentence), or None when it does."""
     name = model["name"]
-    if (name, tp) in cat.KNOWN_FAILURES:
+    if (name, tp) in guide.known_failures:
         return ("%s does not load at TP%d on this platform; set qwen3_tp to %s (%s)."
-                % (name, tp, _or_list(["%d" % t for t in _usable_tps(model)]), cat.KNOWN_FAILURES[(name, tp)]))
+                % (name, tp, _or_list(["%d" % t for t in _usable_tps(model, guide)]), guide.known_failures[(name, tp)]))
     if tp not in model["tp"]:
-        return ("The guide does not list TP%d for %s; set qwen3_tp to %s."
-                % (tp, name, _or_list(["%d" % t for t in model["tp"]])))
-    lim = cat.limits_for(model["family"], tp)
+        where = "Guide revision %s" % guide.revision if model["source"] != "inventory" else \
+            "%s's row in qwen3_catalog_extra" % name
+        others = [r for r in _revisions_listing(model, tp) if r != guide.revision] if model["source"] != "inventory" else []
+        return ("%s does not list TP%d for %s; set qwen3_tp to %s%s."
+                % (where, tp, name, _or_list(["%d" % t for t in model["tp"]]),
+                   (", or qwen3_guide_revision to %s, which lists TP%d" % (others[-1], tp)) if others else ""))
+    lim = guide.limits_for(model["family"], tp)
     if max_model_len is not None and max_model_len > lim["max_model_len"]:
-        higher = [t for t in _usable_tps(model)
-                  if cat.limits_for(model["family"], t)["max_model_len"] >= max_model_len]
+        higher = [t for t in _usable_tps(model, guide)
+                  if guide.limits_for(model["family"], t)["max_model_len"] >= max_model_len]
         return ("max_model_len %d is over %s's limit at TP%d (%d); use max_model_len <= %d%s."
                 % (max_model_len, name, tp, lim["max_model_len"], lim["max_model_len"],
                    (" or qwen3_tp %d%s" % (higher[0], host.cards_text(higher[0]))) if higher else ""))
@@ -193,15 +275,15 @@ def _refusal(model, host, tp, instances, max_model_len):
             needed = host.cards_for(used)
             fix = ("TP%d needs %d %s cards: set vacc_cards to %d" % (tp, needed, host.card, needed)
                    if needed else "set vacc_dies if the host has more")
-        smaller = [t for t in _usable_tps(model) if t < tp and t * instances <= host.dies]
+        smaller = [t for t in _usable_tps(model, guide) if t < tp and t * instances <= host.dies]
         if smaller:
             fix += " or qwen3_tp to %d" % smaller[-1]
         return ("TP%d x %d instance(s) needs %d dies but %d x %s has %d; %s."
                 % (tp, instances, used, host.cards, host.card, host.dies, fix))
-    mml = max_model_len or default_max_model_len(model, tp)
+    mml = max_model_len or default_max_model_len(model, tp, guide)
     mem = memory_per_die(model, tp, mml, lim["max_concurrency"])
     if mem["total"] > host.usable:
-        bigger = [t for t in _usable_tps(model) if t > tp
+        bigger = [t for t in _usable_tps(model, guide) if t > tp
                   and memory_per_die(model, t, mml, lim["max_concurrency"])["total"] <= host.usable]
         return ("%s at TP%d needs about %.1f GiB per die (weights %.1f, KV cache %.1f, overhead %.1f) but a %s "
                 "die offers %.1f GiB usable; %s."
@@ -211,28 +293,31 @@ def _refusal(model, host, tp, instances, max_model_len):
     return None
 
 
-def _check_min_hardware(model, host):
+def _check_min_hardware(model, host, guide):
     """The guide's minimum-hardware table: the 235B-A22B runs on a VA16 server only."""
-    group = cat.MIN_HARDWARE["dense" if model["kind"] == "dense" else model["family"]]
+    group = guide.min_hardware_for(model)
     if host.card not in group["card_choices"]:
         raise PlanError("The guide supports %s on %s, not on %s; set vacc_card to %s."
                         % (model["name"], group["text"], host.card, _or_list(group["card_choices"])))
 
 
 def plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
-         quant_config=None, dies=None, served_model_name=None):
-    """Validate a deployment request and return the plan dict (see the qwen3_plan filter's docs)."""
-    m = find_model(model)
+         quant_config=None, dies=None, served_model_name=None, revision=None, extra=None, checkpoint=None):
+    """Validate a deployment request against guide revision `revision` (None: the seed's) with the
+    operator's rows `extra`, and the host's `checkpoint` when read; return the plan dict (see the
+    qwen3_plan filter's docs)."""
+    guide = cat.guide(revision, extra)
+    m = find_model(model, guide)
     host = _Host(card, cards, dies)
     instances = whole_number(instances, "qwen3_instances")
     notes = []
-    _check_min_hardware(m, host)
-    check_quant_config(m, quant_config)
+    _check_min_hardware(m, host, guide)
+    notes += check_checkpoint(m, quant_config=quant_config, checkpoint=checkpoint, guide=guide)
     if max_model_len is not None:
         max_model_len = whole_number(max_model_len, "qwen3_max_model_len", minimum=16)
 
     if tp is None:
-        problems = [(t, _refusal(m, host, t, instances, max_model_len)) for t in _usable_tps(m)]
+        problems = [(t, _refusal(m, host, t, instances, max_model_len, guide)) for t in _usable_tps(m, guide)]
         fitting = [t for t, problem in problems if problem is None]
         if not fitting:
             # The smallest TP's reason names the cheapest fix (fewer instances, a shorter context, cards).
@@ -240,13 +325,13 @@ def plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
         tp = fitting[0]
     else:
         tp = whole_number(tp, "qwen3_tp")
-        problem = _refusal(m, host, tp, instances, max_model_len)
+        problem = _refusal(m, host, tp, instances, max_model_len, guide)
         if problem:
             raise PlanError(problem)
 
-    lim = cat.limits_for(m["family"], tp)
+    lim = guide.limits_for(m["family"], tp)
     if max_model_len is None:
-        max_model_len = default_max_model_len(m, tp)
+        max_model_len = default_max_model_len(m, tp, guide)
     max_input_len = lim["max_input_len"]
     if max_input_len is None:
         notes.append("The guide gives no max-input-len for %s; LLM_MAX_PREFILL_SEQ_LEN is left unset."
@@ -268,6 +353,10 @@ def plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
         "thinking": m["thinking"],
         "hf_repo": m["hf_repo"],
         "modelscope_repo": m["modelscope_repo"],
+        # Where the row came from: "guide:<revision>" or "inventory" (qwen3_catalog_extra).
+        "source": m["source"],
+        "guide_revision": guide.revision,
+        "guide_image_tag": guide.image_tag,
         "card": host.card,
         "cards": host.cards,
         "dies": host.dies,
@@ -285,7 +374,7 @@ def plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
         "memory_unit": "GiB",
         "memory_per_die_gb": mem,
         "weights_disk_gb": round(weights_gb(m), 2),
-        "quant_config": quant_config or None,
+        "quant_config": ((checkpoint or {}).get("quantization_config") if checkpoint is not None else quant_config) or None,
         "rope_scaling": rope,
         "rope_theta": 1000000 if rope else None,
         "native_context": m["native_context"],

@@ -158,14 +158,17 @@ def test_question_matches_spec_and_catalog(name, question):
     template = by_name()[name]
     var = _unprefixed(question["variable"])
     opt = _option(template, var)
-    models = qwen3_catalog.catalog()
+    models = gen_awx.catalog_models()  # every revision's models: the revision is a question of its own
     if var == "qwen3_service_image":
         # A choice from the allow-list configure.yml renders (qwen3_awx_engine_images), never free text.
         assert question["type"] == "multiplechoice" and question["choices"] == "{{ qwen3_awx_engine_images }}"
         assert _image_choices() == ["harbor.vastaitech.com/ai_deliver/vllm_vacc:" + tag for tag in gen_awx.ENGINE_TAGS]
         assert _inputs.VENDOR_IMAGE in _image_choices()
     elif var == "qwen3_model":
-        assert question["choices"] == [m["name"] for m in models] and len(question["choices"]) == 36
+        assert question["choices"] == [m["name"] for m in models] and len(question["choices"]) == 45
+        assert set(question["choices"]) == {m["name"] for r in qwen3_catalog.revisions() for m in qwen3_catalog.guide(r).catalog()}
+    elif var == "qwen3_guide_revision":
+        assert question["type"] == "multiplechoice" and question["choices"] == qwen3_catalog.revisions()
     elif var == "qwen3_tp":
         assert question["choices"] == [str(tp) for tp in sorted({tp for m in models for tp in m["tp"]})]
     elif var == "qwen3_max_model_len":

@@ -145,6 +145,31 @@ def test_weights_in_place_are_read_before_the_first_plan(tmp_path):
     assert "vllm_service : Check the weights are complete" not in res.stdout, "refused before the role's own tasks"
 
 
+@pytest.mark.parametrize("bits,refused", [(8, True), (4, False)])
+def test_a_checkpoint_is_checked_against_its_row_before_the_first_plan(tmp_path, bits, refused):
+    """An INT4 row is W4A16: a bits: 8 checkpoint under it is refused, naming the checkpoint, the field and the
+    row, before the service role's own tasks; bits: 4 plans, with the current guide's float16 tip as a note."""
+    weights = tmp_path / "w"
+    sharded(weights, "Qwen3-4B-AWQ")  # the fixture's config.json says torch_dtype bfloat16
+    quant = {"quant_method": "awq", "bits": bits, "group_size": 128, "zero_point": True, "version": "gemm"}
+    config = weights / "Qwen3-4B-AWQ" / "config.json"
+    config.write_text(json.dumps(dict(json.loads(config.read_text()), quantization_config=quant)))
+    args = ["-e", "qwen3_model=Qwen3-4B-AWQ", "-e", "qwen3_weights_dir=%s" % weights, "-e", "qwen3_guide_revision=VVI-26.02"]
+    if refused:
+        res = play_with(tmp_path, ["vllm_service"], *args)
+        assert res.returncode != 0 and res.recap["localhost"]["changed"] == 0
+        assert ("The checkpoint at %s is bits: 8 but Qwen3-4B-AWQ's row (guide:VVI-26.02, INT4 awq) needs bits: 4 "
+                "(INT4 is W4A16 here)" % (weights / "Qwen3-4B-AWQ")) in res.flat
+        assert "vllm_service : Check the weights are complete" not in res.stdout, "refused before the role's own tasks"
+    else:
+        playbook = tmp_path / "plan_only.yml"
+        playbook.write_text("- hosts: all\n  gather_facts: false\n  roles: [vacc.qwen3._common]\n  tasks:\n"
+                            "    - {ansible.builtin.debug: {var: qwen3_plan.notes}}\n")
+        res = ok(play(*args, playbook=str(playbook)))
+        assert 'The guide (VVI-26.02) says W4A16 checkpoints run faster with "torch_dtype": "float16";' in res.flat
+        assert "config.json says bfloat16." in res.flat
+
+
 def test_a_checkpoint_with_its_own_code_is_refused_unless_allowed(tmp_path):
     src = sharded(tmp_path, "code", config=dict(CONFIG, auto_map={"AutoModel": "modeling_x.Model"}))
     (tmp_path / "code" / "modeling_x.py").write_text("import os\n")
@@ -307,7 +332,10 @@ def test_hfd_runs_only_the_pinned_copy(tmp_path, fake_endpoint, pin, needle):
      "modelscope repo=Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 domain={netloc} dir={dest}"),
 ], ids=["hf", "modelscope"])
 def test_venv_clis(tmp_path, fake_endpoint, fake_venv, source, model, expected):
-    src = sharded(tmp_path, "hub-copy")
+    # The hub's copy matches its row (the plan after the download checks it): AWQ W4A16, FP8.
+    quant = {"quant_method": "awq", "bits": 4, "group_size": 128} if "AWQ" in model else \
+        {"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic"}
+    src = sharded(tmp_path, "hub-copy", config=dict(CONFIG, quantization_config=quant))
     weights = tmp_path / "weights"
     args = ["-e", "model_download_source=%s" % source, "-e", "model_download_venv=%s" % fake_venv,
             "-e", "model_download_hf_endpoint=%s" % fake_endpoint,

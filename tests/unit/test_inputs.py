@@ -261,3 +261,39 @@ def test_redact_takes_out_the_key_and_what_looks_like_one():
             "VLLM_API_KEY=k3yk3yk3y plain k3yk3yk3y")
     out = redact(text, "k3yk3yk3y")
     assert "k3yk3yk3y" not in out and "abc123" not in out and out.count("<redacted>") == 5
+
+
+def test_the_guide_revision_follows_the_engine_images_tag_unless_given():
+    p, dummy = shape(qwen3_model="Qwen3-0.6B")
+    assert p["guide_revision"] == "AI3.2_GR_1202" and p["tp"] == 2 and p["notes"][-1].startswith("The guide gives no")
+    current = "harbor.vastaitech.com/ai_deliver/vllm_vacc:VVI-26.02"
+    p, svc = shape(qwen3_model="Qwen3-0.6B", qwen3_service_image=current)
+    assert p["guide_revision"] == "VVI-26.02" and p["tp"] == 1 and svc["image"] == current
+    # Given by hand against an image another revision documents: planned, with a note.
+    p, dummy = shape(qwen3_model="Qwen3-0.6B", qwen3_guide_revision="VVI-26.02")
+    assert p["tp"] == 1 and p["notes"][-1] == (
+        "The plan follows guide revision VVI-26.02 (written for vllm_vacc:VVI-26.02), but the engine image is "
+        "harbor.vastaitech.com/ai_deliver/vllm_vacc:AI3.2_GR_1202, which guide revision AI3.2_GR_1202 documents.")
+    # The lab's stand-in image documents no revision: no note.
+    p, dummy = shape(qwen3_model="Qwen3-0.6B", qwen3_guide_revision="VVI-26.02", qwen3_lab_standin=STANDIN)
+    assert not any("engine image" in n for n in p["notes"])
+
+
+def test_rows_of_ones_own_from_the_inventory(tmp_path):
+    row = {"name": "Qwen3-8B-mine", "family": "8B", "dtype": "INT8", "quant_method": "gptq", "tp": [2, 4]}
+    p, svc = shape(qwen3_model="qwen3-8b-mine", qwen3_catalog_extra=[row])
+    assert p["model"] == "Qwen3-8B-mine" and p["source"] == "inventory" and svc["weights"]["path"].endswith("/Qwen3-8B-mine")
+    rows = tmp_path / "rows.json"
+    rows.write_text('[{"name": "Qwen3-8B-mine", "family": "8B", "dtype": "INT8", "quant_method": "gptq", "tp": [4]}]')
+    p, dummy = shape(qwen3_model="Qwen3-8B-mine", qwen3_catalog_extra=str(rows))
+    assert p["tp"] == 4
+    p, dummy = shape(qwen3_model="Qwen3-8B-mine", qwen3_catalog_extra='[{"name": "Qwen3-8B-mine", "family": "8B", '
+                     '"dtype": "BF16", "quant_method": null, "tp": [2]}]')
+    assert p["dtype"] == "BF16"
+    for blank in ("", None, "null"):
+        assert shape(qwen3_catalog_extra=blank)[0]["model"] == "Qwen3-8B"
+    with pytest.raises(PlanError, match=r"^qwen3_catalog_extra must be a list of model rows .*, not \{'name': 'x'\}\.$"):
+        shape(qwen3_catalog_extra='{"name": "x"}')
+    with pytest.raises(PlanError, match=r"^qwen3_catalog_extra\[0\] \(Qwen3-8B-mine\): tp \[3\] must be|"
+                                        r"^qwen3_catalog_extra\[0\] \(Qwen3-8B-mine\): guide revision AI3.2_GR_1202 has no"):
+        shape(qwen3_model="Qwen3-8B-mine", qwen3_catalog_extra=[dict(row, tp=[3])])

@@ -40,3 +40,29 @@ def test_terms(lookup):
 def test_unknown_term(lookup):
     with pytest.raises(AnsibleLookupError, match="closest catalog names"):
         lookup.run(["Qwen3-8B-AWK"], variables={})
+
+
+def test_per_revision(lookup):
+    current = lookup.run([], variables={}, revision="VVI-26.02")
+    assert [e["name"] for e in current] == list(cat.guide("VVI-26.02").models) and len(current) == 37
+    assert {e["revision"] for e in current} == {"VVI-26.02"} and {e["source"] for e in current} == {"guide:VVI-26.02"}
+    assert [e["name"] for e in lookup.run([], variables={}, revision="VVI-26.02", dtype="INT8")][:2] == [
+        "Qwen3-0.6B-GPTQ-Int8", "Qwen3-1.7B-GPTQ-Int8"]
+    [entry] = lookup.run(["Qwen3-0.6B"], variables={}, revision="VVI-26.02")
+    assert entry["tp"] == [1, 2, 4, 8] and entry["limits"]["1"]["max_model_len"] == 32768
+    # The guide's own spelling of a corrected name.
+    [entry] = lookup.run(["Qwen3-4B-Instruct-2507-GPTQ-IN4"], variables={}, revision="VVI-26.02")
+    assert entry["name"] == "Qwen3-4B-Instruct-2507-GPTQ-INT4"
+    with pytest.raises(AnsibleLookupError, match="guide revision VVI-26.02 lists it"):
+        lookup.run(["Qwen3-8B-GPTQ-INT8"], variables={})
+
+
+def test_with_rows_of_ones_own(lookup, tmp_path):
+    row = {"name": "Qwen3-8B-mine", "family": "8B", "dtype": "INT4", "quant_method": "gptq", "tp": [2, 4]}
+    [entry] = lookup.run(["qwen3-8b-mine"], variables={}, catalog_extra=[row])
+    assert entry["source"] == "inventory" and entry["limits"]["4"]["max_model_len"] == 131072
+    rows = tmp_path / "rows.yml"
+    rows.write_text("- {name: Qwen3-8B-mine, family: 8B, dtype: INT4, quant_method: gptq, tp: [2]}\n")
+    assert lookup.run([], variables={}, catalog_extra=str(rows))[-1]["name"] == "Qwen3-8B-mine"
+    with pytest.raises(AnsibleLookupError, match=r"^qwen3_catalog_extra\[0\] \(Qwen3-8B-mine\): dtype 'INT2' is not one of"):
+        lookup.run([], variables={}, catalog_extra=[dict(row, dtype="INT2")])

@@ -9,7 +9,7 @@ from ansible_collections.vacc.qwen3.plugins.filter import qwen3 as filters
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _planner as planner
 
-from test_catalog import GUIDE_LIMITS, GUIDE_ROWS
+from test_catalog import CURRENT, CURRENT_LIMITS, CURRENT_ROWS, GUIDE_LIMITS, GUIDE_ROWS, SEED
 
 ALL_TPS = (1, 2, 4, 8, 16, 32)
 CELLS = [(r[0], tp) for r in GUIDE_ROWS for tp in r[5]]
@@ -79,7 +79,7 @@ def test_unlisted_tp_refused(name, tp):
     for t in listed:
         assert str(t) in message
     if (name, tp) not in cat.KNOWN_FAILURES:
-        assert message.startswith("The guide does not list TP%d for %s; set qwen3_tp to" % (tp, name))
+        assert message.startswith("Guide revision AI3.2_GR_1202 does not list TP%d for %s; set qwen3_tp to" % (tp, name))
 
 
 def test_known_failure_sentence():
@@ -274,3 +274,131 @@ def test_memory_terms_add_up():
     assert mem["kv_cache"] == pytest.approx(4.0, abs=0.01)
     assert mem["kv_cache_full_concurrency"] == pytest.approx(16.0, abs=0.01)
     assert any("queues the rest" in n for n in p["notes"])
+
+
+# ---------------------------------------------------------------- the current guide revision (VVI-26.02)
+CURRENT_CELLS = [(r[0], tp) for r in CURRENT_ROWS for tp in r[5]]
+
+
+@pytest.mark.parametrize("name,tp", CURRENT_CELLS, ids=["%s-TP%d" % c for c in CURRENT_CELLS])
+def test_every_current_cell_plans_at_its_ceiling(name, tp):
+    """Every TP VVI-26.02 lists plans with its defaults and at the TP's max-model-len, on the card it names."""
+    row = [r for r in CURRENT_ROWS if r[0] == name][0]
+    max_input, ceiling = CURRENT_LIMITS[row[3]][tp]
+    card = "VA16" if row[3] == "235B-A22B" else "VA10L"
+    p = plan(name, card=card, cards=_cards_for(tp), tp=tp, revision=CURRENT)
+    assert p["guide_revision"] == CURRENT and p["source"] == "guide:" + CURRENT and p["guide_image_tag"] == "VVI-26.02"
+    assert p["max_model_len_ceiling"] == ceiling
+    p = plan(name, card=card, cards=_cards_for(tp), tp=tp, max_model_len=ceiling, revision=CURRENT)
+    assert p["max_input_len"] == max_input and p["memory_per_die_gb"]["total"] <= 32 * planner.USABLE_FRACTION
+
+
+def test_tp1_is_the_current_revisions_and_the_seed_names_it():
+    p = plan("Qwen3-0.6B", tp=1, revision=CURRENT)
+    assert p["tp"] == 1 and p["die_slices"] == ["0"] and p["max_model_len"] == 32768
+    # Unset TP: the smallest the revision lists.
+    assert plan("Qwen3-4B", revision=CURRENT)["tp"] == 1 and plan("Qwen3-4B")["tp"] == 2
+    message = refused("Qwen3-0.6B", tp=1)
+    assert message == ("Guide revision AI3.2_GR_1202 does not list TP1 for Qwen3-0.6B; set qwen3_tp to 2, 4 or 8, "
+                       "or qwen3_guide_revision to VVI-26.02, which lists TP1.")
+    assert refused("Qwen3-32B", cards=4, tp=16).endswith("or qwen3_guide_revision to VVI-26.02, which lists TP16.")
+    # A TP no revision lists names none.
+    assert "qwen3_guide_revision" not in refused("Qwen3-8B", tp=1, revision=CURRENT)
+
+
+def test_a_model_of_the_other_revision_is_named():
+    message = refused("Qwen3-8B-GPTQ-INT8", tp=2)
+    assert message == ("Qwen3-8B-GPTQ-INT8 is not in guide revision AI3.2_GR_1202; guide revision VVI-26.02 lists it: "
+                       "set qwen3_guide_revision to VVI-26.02, or add the row with qwen3_catalog_extra.")
+    assert "guide revision AI3.2_GR_1202 lists it" in refused("Qwen3-8B-GPTQ-Int4", tp=2, revision=CURRENT)
+    p = plan("Qwen3-8B-GPTQ-INT8", tp=2, revision=CURRENT)
+    assert p["dtype"] == "INT8" and p["quant_method"] == "gptq"
+    # W8A16: about 1.02 bytes per quantized weight, between FP8 and BF16.
+    assert plan("Qwen3-8B-FP8", tp=2)["weights_disk_gb"] < p["weights_disk_gb"] < plan("Qwen3-8B", tp=2)["weights_disk_gb"]
+
+
+def test_the_4b_awq_footnote_belongs_to_its_revision():
+    assert "does not load at TP8" in refused("Qwen3-4B-AWQ", cards=2, tp=8)
+    assert plan("Qwen3-4B-AWQ", cards=2, tp=8, revision=CURRENT)["tp"] == 8
+
+
+# ---------------------------------------------------------------- rows an operator adds (qwen3_catalog_extra)
+MINE = {"name": "Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4-mine", "family": "30B-A3B", "dtype": "INT4",
+        "quant_method": "gptq", "tp": [2, 4], "thinking": "instruct"}
+
+
+def test_an_inventory_row_plans_like_a_guide_row():
+    p = plan(MINE["name"], tp=4, catalog_extra=[MINE])
+    assert p["source"] == "inventory" and p["guide_revision"] == SEED and p["model"] == MINE["name"]
+    guide_row = plan("Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4", tp=4)
+    for key in ("max_model_len", "max_input_len", "max_model_len_ceiling", "memory_per_die_gb", "reasoning_parser"):
+        assert p[key] == guide_row[key], key
+    assert refused(MINE["name"], tp=8, cards=2, catalog_extra=[MINE]) == (
+        "%s's row in qwen3_catalog_extra does not list TP8 for %s; set qwen3_tp to 2 or 4." % (MINE["name"], MINE["name"]))
+    # Its GPTQ checkpoint is held to the guide's rules too.
+    assert "desc_act: false" in refused(MINE["name"], tp=2, catalog_extra=[MINE], quant_config={"desc_act": True})
+    assert "Unknown model" in refused(MINE["name"], tp=2)
+
+
+# ---------------------------------------------------------------- the checkpoint against its row
+def checkpoint(quant=None, torch_dtype="bfloat16"):
+    return {"path": "/data/weights/x", "quantization_config": quant, "torch_dtype": torch_dtype}
+
+
+GPTQ4 = {"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": False, "sym": True}
+
+
+@pytest.mark.parametrize("name,quant,needle", [
+    ("Qwen3-8B-GPTQ-Int4", dict(GPTQ4, bits=8), "The checkpoint at /data/weights/x is bits: 8 but Qwen3-8B-GPTQ-Int4's row "
+     "(guide:AI3.2_GR_1202, INT4 gptq) needs bits: 4 (INT4 is W4A16 here); plan it under an INT8 row, or add one with "
+     "qwen3_catalog_extra."),
+    ("Qwen3-8B-AWQ", {"quant_method": "awq", "bits": 8, "group_size": 128}, "is bits: 8 but Qwen3-8B-AWQ's row"),
+    ("Qwen3-8B-AWQ", {"quant_method": "awq", "w_bit": 3}, "is bits: 3 but Qwen3-8B-AWQ's row"),
+    ("Qwen3-8B-GPTQ-Int4", {"quant_method": "gptq", "desc_act": False}, "declares no bits in its quantization_config"),
+    ("Qwen3-8B-GPTQ-Int4", dict(GPTQ4, quant_method="awq"), "is quant_method awq but Qwen3-8B-GPTQ-Int4's row"),
+    ("Qwen3-8B-GPTQ-Int4", None, "has no quantization_config (config.json or quantize_config.json) but "
+     "Qwen3-8B-GPTQ-Int4's row (guide:AI3.2_GR_1202, INT4 gptq) needs an INT4 checkpoint"),
+    ("Qwen3-8B-FP8", GPTQ4, "is quant_method gptq but Qwen3-8B-FP8's row (guide:AI3.2_GR_1202, FP8 fp8) needs fp8"),
+    ("Qwen3-8B-FP8", None, "has no quantization_config"),
+    ("Qwen3-8B", {"quant_method": "fp8", "fmt": "e4m3"}, "has a quantization_config (quant_method fp8) but Qwen3-8B's "
+     "row (guide:AI3.2_GR_1202, BF16) is unquantized"),
+    ("Qwen3-8B-GPTQ-Int4", dict(GPTQ4, desc_act=True), "This Qwen3-8B-GPTQ-Int4 checkpoint is GPTQ with desc_act: true"),
+])
+def test_a_checkpoint_that_does_not_match_its_row_is_refused(name, quant, needle):
+    with pytest.raises(planner.PlanError) as info:
+        planner.plan(name, tp=2, checkpoint=checkpoint(quant))
+    message = str(info.value)
+    assert needle in message and "\n" not in message and message.endswith(".")
+
+
+@pytest.mark.parametrize("name,revision,quant", [
+    ("Qwen3-8B-GPTQ-Int4", SEED, GPTQ4),
+    ("Qwen3-8B-GPTQ-Int4", SEED, {"bits": 4, "group_size": 128, "desc_act": False, "sym": True}),  # quantize_config.json
+    ("Qwen3-8B-AWQ", SEED, {"quant_method": "awq", "bits": 4, "group_size": 128, "zero_point": True, "version": "gemm"}),
+    ("Qwen3-8B-GPTQ-INT8", CURRENT, dict(GPTQ4, bits=8)),
+    ("Qwen3-4B-Instruct-2507-GPTQ-INT4", CURRENT, dict(GPTQ4, quant_method="auto-round")),
+    ("Qwen3-8B-FP8", SEED, {"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic"}),
+    ("Qwen3-8B", SEED, None),
+])
+def test_a_matching_checkpoint_plans(name, revision, quant):
+    p = planner.plan(name, tp=2, revision=revision, checkpoint=checkpoint(quant, torch_dtype="float16"))
+    assert p["quant_config"] == quant and not any("torch_dtype" in n for n in p["notes"])
+
+
+def test_the_float16_tip_is_a_note_where_the_revision_gives_it():
+    p = planner.plan("Qwen3-8B-AWQ", tp=2, revision=CURRENT,
+                     checkpoint=checkpoint({"quant_method": "awq", "bits": 4}, torch_dtype="bfloat16"))
+    assert ('The guide (VVI-26.02) says W4A16 checkpoints run faster with "torch_dtype": "float16"; this one\'s '
+            'config.json says bfloat16.') in p["notes"]
+    # The seed's revision gives no such tip; INT8 and FP8 are not W4A16.
+    assert not any("float16" in n for n in planner.plan("Qwen3-8B-AWQ", tp=2, checkpoint=checkpoint(
+        {"quant_method": "awq", "bits": 4}))["notes"])
+    assert not any("float16" in n for n in planner.plan("Qwen3-8B-GPTQ-INT8", tp=2, revision=CURRENT, checkpoint=checkpoint(
+        dict(GPTQ4, bits=8)))["notes"])
+
+
+def test_the_operators_quant_config_is_checked_for_what_it_gives():
+    """qwen3_quant_config describes weights not on the host yet: a wrong value is refused, a missing one is not."""
+    assert "is bits: 8 but" in refused("Qwen3-8B-GPTQ-Int4", tp=2, quant_config={"bits": 8})
+    assert plan("Qwen3-8B-GPTQ-Int4", tp=2, quant_config={"desc_act": False})
+    assert "has a quantization_config" in refused("Qwen3-8B", tp=2, quant_config={"quant_method": "gptq", "bits": 4})

@@ -158,3 +158,62 @@ def test_lab_inventory_plans(tmp_path):
     # One row per host in the table.
     for host in plans:
         assert host + ": " in res.stdout
+
+
+# ---------------------------------------------------------------- guide revisions and the operator's rows
+def test_the_current_guide_revision_plans_tp1_and_the_seed_names_it(tmp_path):
+    out = tmp_path / "p"
+    res = run_plan(tmp_path, "-e", "qwen3_guide_revision=VVI-26.02", "-e", "qwen3_model=Qwen3-0.6B", "-e", "qwen3_tp=1",
+                   "-e", "qwen3_plan_dir=%s" % out)
+    assert res.returncode == 0, res.stdout + res.stderr
+    plan = json.loads((out / "localhost.json").read_text())
+    assert plan["tp"] == 1 and plan["guide_revision"] == "VVI-26.02" and plan["source"] == "guide:VVI-26.02"
+    assert plan["die_slices"] == ["0", "1"]  # the local inventory's two instances, TP1 each
+    seed = run_plan(tmp_path, "-e", "qwen3_guide_revision=AI3.2_GR_1202", "-e", "qwen3_model=Qwen3-0.6B", "-e", "qwen3_tp=1")
+    assert seed.returncode != 0
+    assert ("Guide revision AI3.2_GR_1202 does not list TP1 for Qwen3-0.6B; set qwen3_tp to 2, 4 or 8, or "
+            "qwen3_guide_revision to VVI-26.02, which lists TP1.") in " ".join((seed.stdout + seed.stderr).split())
+
+
+def test_the_engine_images_tag_picks_the_revision(tmp_path):
+    out = tmp_path / "p"
+    res = run_plan(tmp_path, "-e", "qwen3_model=Qwen3-8B-GPTQ-INT8", "-e", "qwen3_plan_dir=%s" % out,
+                   "-e", "qwen3_service_image=harbor.vastaitech.com/ai_deliver/vllm_vacc:VVI-26.02")
+    assert res.returncode == 0, res.stdout + res.stderr
+    plan = json.loads((out / "localhost.json").read_text())
+    assert plan["guide_revision"] == "VVI-26.02" and plan["model"] == "Qwen3-8B-GPTQ-INT8" and plan["dtype"] == "INT8"
+    # The inventory's own image (the lab's stand-in) carries no guide tag: the seed's revision.
+    seed = run_plan(tmp_path, "-e", "qwen3_model=Qwen3-8B-GPTQ-INT8")
+    assert seed.returncode != 0
+    assert "guide revision VVI-26.02 lists it: set qwen3_guide_revision to VVI-26.02" in " ".join(seed.stdout.split())
+
+
+MINE = {"name": "Qwen3-8B-GPTQ-Int4-mine", "family": "8B", "dtype": "INT4", "quant_method": "gptq", "tp": [2, 4]}
+
+
+@pytest.mark.parametrize("how", ["extra vars", "a file"])
+def test_a_row_added_in_the_inventory_plans(tmp_path, how):
+    out = tmp_path / "p"
+    if how == "a file":
+        rows = tmp_path / "rows.yml"
+        rows.write_text("# my checkpoints\n- " + json.dumps(MINE) + "\n")
+        given = ["-e", "qwen3_catalog_extra=%s" % rows]
+    else:
+        given = ["-e", json.dumps({"qwen3_catalog_extra": [MINE]})]
+    res = run_plan(tmp_path, "-e", "qwen3_model=Qwen3-8B-GPTQ-Int4-mine", "-e", "qwen3_tp=4", "-e", "qwen3_plan_dir=%s" % out,
+                   *given)
+    assert res.returncode == 0, res.stdout + res.stderr
+    plan = json.loads((out / "localhost.json").read_text())
+    assert plan["source"] == "inventory" and plan["tp"] == 4 and plan["max_model_len_ceiling"] == 131072
+    assert plan["service"]["weights"]["path"].endswith("/Qwen3-8B-GPTQ-Int4-mine")
+
+
+def test_a_wrong_row_is_refused_with_its_sentence(tmp_path):
+    res = run_plan(tmp_path, "-e", "qwen3_model=Qwen3-8B-GPTQ-Int4-mine",
+                   "-e", json.dumps({"qwen3_catalog_extra": [dict(MINE, tp=[16])]}))
+    assert res.returncode != 0
+    assert ("qwen3_catalog_extra[0] (Qwen3-8B-GPTQ-Int4-mine): guide revision AI3.2_GR_1202 has no usage limits for 8B "
+            "at TP16; use TPs among 2, 4 or 8.") in " ".join(res.stdout.split())
+    missing = run_plan(tmp_path, "-e", "qwen3_catalog_extra=%s" % (tmp_path / "none.yml"))
+    assert missing.returncode != 0
+    assert "qwen3_catalog_extra names the file %s, which cannot be read" % (tmp_path / "none.yml") in " ".join(missing.stdout.split())
