@@ -146,3 +146,24 @@ def test_a_deploy_with_an_image_lacking_a_needed_flag_changes_nothing(tmp_path, 
     assert ("The engine image %s (vLLM 0.10.0) does not offer %s, which " % (image, flag)) in out, res.stdout[-4000:]
     assert _service_containers() == before
     assert list((tmp_path / "engine").glob("sha256-*.json")), "the probe was not cached"
+
+
+def test_the_overlength_contract_is_recorded_for_the_standin(tmp_path, standin):
+    """vacc.qwen3.smoke against the running local service: /v1/models carries max_model_len; a prompt one token over
+    max-model-len through the door gets vLLM's 400 with its message, recorded in results/smoke/<host>.json."""
+    if len(_service_containers()) < 3:
+        pytest.fail("the local service is not running (2 instances and the door): run make demo")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    res = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(ROOT / "inventories/local"), str(ROOT / "playbooks/smoke.yml"),
+                          "-e", "qwen3_results_dir=%s" % tmp_path], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert res.returncode == 0, res.stdout[-4000:]
+    record = json.loads((tmp_path / "smoke" / "localhost.json").read_text())
+    assert record["models_max_model_len"] == record["max_model_len"] == 32768
+    assert record["max_input_len"] is None  # Qwen3-0.6B has none in the guide: one case only
+    [case] = record["overlength"]
+    assert case["case"] == "over max-model-len" and case["prompt_tokens"] == 32769
+    assert case["status"] == 400 and not case["failed"]
+    assert "maximum context length" in case["message"] or "max_model_len" in case["message"], case
+    assert 0 <= case["seconds"] < 120
+    print("over max-model-len: %s in %ss: %s" % (case["status"], case["seconds"], case["message"][:120]))

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ansible_collections.vacc.qwen3.plugins.action.deployment_plan import detail_lines, engine_for, plan_record
+from ansible_collections.vacc.qwen3.plugins.action.deployment_plan import detail_lines, engine_for, engine_warning, plan_record
 from ansible_collections.vacc.qwen3.plugins.filter import qwen3 as filters
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _engine_help, _engine_probe, _inputs
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._bench_cases import help_flags as bench_help_flags
@@ -211,3 +211,12 @@ def test_qwen3_vllm_version_is_unset_by_default(tmp_path):
                              "fingerprint": None, "platform": {}}
     dummy, svc = shape(tmp_path, qwen3_vllm_version="0.8.5")
     assert svc["engine"]["source"] == "qwen3_vllm_version" and "--enable-reasoning" in svc["instances"][0]["command"]
+
+
+def test_qwen3_vllm_version_warns_as_an_override():
+    s = {"vllm_version": "0.9.2", "image": "img:1"}
+    assert engine_warning("h1", s, None) == ("h1: the engine's flags follow qwen3_vllm_version 0.9.2: the image img:1 "
+                                             "has not been probed, so nothing checks them.")
+    assert engine_warning("h1", s, {"version": "0.10.0"}) == ("h1: qwen3_vllm_version 0.9.2 is ignored: the image "
+                                                               "img:1 was probed (vLLM 0.10.0).")
+    assert engine_warning("h1", dict(s, vllm_version=None), None) is None
