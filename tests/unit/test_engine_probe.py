@@ -3,6 +3,7 @@ record and its cache, and the argv built from the flags an image's `vllm serve -
 0.9.2 and 0.10.0 help texts (trimmed, tests/unit/fixtures/vllm_help/) and a 0.11.1+ flag set."""
 import json
 import os
+import pathlib
 
 import pytest
 
@@ -14,6 +15,7 @@ from ansible_collections.vacc.qwen3.plugins.plugin_utils._planner import PlanErr
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._service import service
 
 HELP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "vllm_help")
+ROOT_DIR = pathlib.Path(__file__).resolve().parents[2]
 
 
 def help_text(version):
@@ -220,3 +222,24 @@ def test_qwen3_vllm_version_warns_as_an_override():
     assert engine_warning("h1", s, {"version": "0.10.0"}) == ("h1: qwen3_vllm_version 0.9.2 is ignored: the image "
                                                                "img:1 was probed (vLLM 0.10.0).")
     assert engine_warning("h1", dict(s, vllm_version=None), None) is None
+
+
+def test_the_gateways_models_carry_the_smallest_max_model_len():
+    """The fleet gateway answers /v1/models itself (roles/gateway/templates/models.json.j2): each model with the
+    smallest max_model_len of the servers serving it, vLLM's own field, so a client sizes prompts that fit anywhere."""
+    import jinja2
+
+    from ansible_collections.vacc.qwen3.plugins.filter.gateway_backends import gateway_backends
+
+    def server(mml, name="qwen3-8b"):
+        return {"qwen3_plan": {"served_model_name": name, "max_model_len": mml, "max_concurrency_total": 4},
+                "qwen3_service": {"door": {"address": "10.0.0.1", "port": 8000}}}
+
+    hv = {"a": server(32768), "b": server(16384), "c": server(40960, "other")}
+    models = gateway_backends(hv, ["a", "b", "c"])
+    assert [(m["name"], m["max_model_len"]) for m in models] == [("qwen3-8b", 16384), ("other", 40960)]
+    env = jinja2.Environment()
+    env.filters["to_json"] = json.dumps
+    template = (ROOT_DIR / "roles" / "gateway" / "templates" / "models.json.j2").read_text()
+    listed = json.loads(env.from_string(template).render(__gateway_models=models))
+    assert [(m["id"], m["max_model_len"]) for m in listed["data"]] == [("qwen3-8b", 16384), ("other", 40960)]
