@@ -357,7 +357,11 @@ def _offers(engine, vllm_version):
         version = _version_tuple(vllm_version or "0.9.2")
         legacy = {"--enable-reasoning": version < (0, 9, 0), "--rope-scaling": version < (0, 11, 1),
                   "--hf-overrides": version >= (0, 11, 1)}
-        return lambda flag, needed_for, choice=None: legacy.get(flag, True)
+
+        def legacy_offers(flag, needed_for, choice=None):
+            del needed_for, choice  # nothing is known to refuse with
+            return legacy.get(flag, True)
+        return legacy_offers
     flags = engine.get("flags") or {}
     what = "the engine image %s (vLLM %s)" % (engine.get("image"), engine.get("version"))
 
