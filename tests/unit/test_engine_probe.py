@@ -243,3 +243,16 @@ def test_the_gateways_models_carry_the_smallest_max_model_len():
     template = (ROOT_DIR / "roles" / "gateway" / "templates" / "models.json.j2").read_text()
     listed = json.loads(env.from_string(template).render(__gateway_models=models))
     assert [(m["id"], m["max_model_len"]) for m in listed["data"]] == [("qwen3-8b", 16384), ("other", 40960)]
+
+
+def test_the_standins_flag_set():
+    """The CPU stand-in's flag set as its probe recorded it (vLLM 0.32.0): no --rope-scaling, no --enable-reasoning,
+    a free-form --reasoning-parser; the argv takes --hf-overrides and the fingerprint is the flag set's."""
+    with open(os.path.join(HELP_DIR, "0.32.0-standin.flags.json")) as fh:
+        stored = json.load(fh)
+    assert _engine_help.fingerprint(stored["flags"]) == stored["fingerprint"]
+    rec = dict(stored, image="vacc-qwen3/vllm-cpu-standin:0.32.0", digest="sha256:" + "bb" * 32)
+    argv = vllm_args(thinking_long(), engine=rec)
+    assert "--hf-overrides" in argv and "--rope-scaling" not in argv and "--enable-reasoning" not in argv
+    assert argv[argv.index("--reasoning-parser") + 1] == "qwen3"
+    assert vllm_args(thinking_long(), engine=rec) != vllm_args(thinking_long(), engine=engine("0.10.0"))
