@@ -14,7 +14,7 @@ author: vacc.qwen3 contributors (@vacc-qwen3)
 description:
   - Runs C(vllm --version), C(vllm serve --help) (C(--help=all) where the image knows it) and looks for the vendor's
     platform marker (the C(vllm_vacc) Python package, the C(vasmi) tool) in a throwaway container of O(image) on the
-    host (C(community.docker.docker_container)): no weights, no card, no network, removed when it exits.
+    host (C(community.docker.docker_container)) - no weights, no card, no network, removed when it exits.
   - The record (image, digest = the image id, version, every option its help lists with the choices it prints,
     a fingerprint of that flag set, platform marker, the image's labels) is cached on the controller in O(cache_dir),
     one file per digest, and returned as the fact C(qwen3_engine). The same digest is not probed again; a new
