@@ -49,7 +49,6 @@ SERVER_GROUP_VARS = [
     ("Upstream vLLM's CPU build (roles/lab_engine_image) stands in for the vendor's vllm_vacc image: TP1 on\n"
      "the CPU, not privileged (no card to reach, and this sandbox refuses --privileged).", {
          "qwen3_service_image": "vacc-qwen3/vllm-cpu-standin:0.32.0",
-         "qwen3_vllm_version": "0.32.0",
          "qwen3_service_privileged": False,
          "qwen3_service_shm_size": "1g",
          "qwen3_service_engine_tp": 1,

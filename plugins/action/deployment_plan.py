@@ -20,7 +20,7 @@ import tempfile
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import load_extra_vars
 
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import _inputs, _role_vars
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _engine_probe, _inputs, _role_vars
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._planner import PlanError
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._service import docker_run, service
 
@@ -31,6 +31,7 @@ ARGUMENT_SPEC = {
     "plan_dir": {"type": "path"},
     "require_tokenizer": {"type": "bool", "default": True},
     "allow_custom_code": {"type": "bool", "default": False},
+    "probe_dir": {"type": "path"},
 }
 KEY_ALPHABET = string.ascii_letters + string.digits
 
@@ -109,11 +110,42 @@ def detail_lines(host, plan_, svc):
             plan_["weights_disk_gb"]),
         "rope scaling %s; reasoning parser %s; served as %s" % (
             rope, plan_["reasoning_parser"] or "none", plan_["served_model_name"]),
+        "engine %s" % engine_line(svc["engine"]),
         "door %s on %s:%d (the OpenAI API, key checked), monitor %s; weights %s (read-only); API key %s" % (
             svc["door"]["name"], svc["door"]["bind_address"], svc["door"]["port"], svc["endpoints"]["monitor"],
             svc["weights"]["path"], svc["secrets"]["api_key_file"] or svc["secrets"]["api_key_source"]),
     ]
     return lines + ["note: " + n for n in plan_["notes"]] + [docker_run(spec) for spec in svc["instances"]]
+
+
+def engine_line(engine):
+    if engine["fingerprint"]:
+        return "vLLM %s (%s %s, flag set %s): flags as its help lists them" % (
+            engine["version"], engine["source"], (engine["digest"] or "")[:19], engine["fingerprint"])
+    return "not probed yet: flags in vLLM %s's form (%s) until the service role probes %s" % (
+        engine["version"], engine["source"], engine["image"])
+
+
+def engine_for(s, probe_fact, probe_dir, memo=None):
+    """The probe record the argv is built from, and where it came from: this run's probe of the host's
+    image (the fact qwen3_engine, set by vacc.qwen3.engine_probe), else the controller's last probe of
+    that image reference, else none."""
+    if isinstance(probe_fact, dict) and probe_fact.get("image") == s["image"] and isinstance(probe_fact.get("flags"), dict):
+        return probe_fact, "probe"
+    memo = {} if memo is None else memo
+    if s["image"] not in memo:
+        memo[s["image"]] = _engine_probe.cached_by_image(probe_dir, s["image"])
+    return memo[s["image"]], "cache" if memo[s["image"]] else None
+
+
+def engine_warning(host, s, engine):
+    if s["vllm_version"] and engine:
+        return "%s: qwen3_vllm_version %s is ignored: the image %s was probed (vLLM %s)." % (
+            host, s["vllm_version"], s["image"], engine["version"])
+    if s["vllm_version"]:
+        return ("%s: the engine's flags follow qwen3_vllm_version %s: the image %s has not been probed, so nothing "
+                "checks them." % (host, s["vllm_version"], s["image"]))
+    return None
 
 
 class ActionModule(ActionBase):
@@ -151,8 +183,10 @@ class ActionModule(ActionBase):
         values = _inputs.read(get, extra)
         s = _inputs.settings(values, host, address=get("ansible_host") if "ansible_host" in task_vars else None,
                              inventory_dir=task_vars.get("inventory_dir"), awx=_is_awx(task_vars))
-        # A later play of the same run reuses the plan when nothing it depends on changed.
-        digest = hashlib.sha256(json.dumps([host, values, s, sorted(extra), dict(args, refresh=None)], sort_keys=True,
+        engine, source = engine_for(s, task_vars.get("qwen3_engine"), args["probe_dir"])
+        # A later play of the same run reuses the plan when nothing it depends on changed (the probe included).
+        digest = hashlib.sha256(json.dumps([host, values, s, sorted(extra), dict(args, refresh=None),
+                                            _engine_probe.summary(engine, source)], sort_keys=True,
                                            default=str).encode()).hexdigest()
         if not args["refresh"] and task_vars.get("qwen3_plan_digest") == digest and "qwen3_service" in task_vars:
             return {"changed": False, "msg": "planned earlier in this run: " + summary_row(host, task_vars["qwen3_plan"])}
@@ -172,14 +206,18 @@ class ActionModule(ActionBase):
                           "torch_dtype": (weights.get("config") or {}).get("torch_dtype")} if weights.get("verified") else None
             dies = facts["vacc"]["dies"]
         p = _inputs.plan_values(values, checkpoint=checkpoint, detected_dies=dies)
-        svc = service(p, s, host)
+        svc = service(p, s, host, engine=engine, engine_source=source)
         changed = self._key(svc)
         if args["plan_dir"] and not self._task.check_mode:
             os.makedirs(args["plan_dir"], mode=0o700, exist_ok=True)
             changed = write_atomic(os.path.join(args["plan_dir"], host + ".json"),
                                    json.dumps(plan_record(p, svc), indent=2) + "\n") or changed
         facts.update(qwen3_plan=p, qwen3_service=svc)
-        return {"changed": changed, "ansible_facts": facts, "msg": summary_row(host, p)}
+        out = {"changed": changed, "ansible_facts": facts, "msg": summary_row(host, p)}
+        warning = engine_warning(host, s, engine)
+        if warning:
+            out["warnings"] = [warning]
+        return out
 
     def _module(self, name, module_args, task_vars):
         res = self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
@@ -197,7 +235,7 @@ class ActionModule(ActionBase):
     # ------------------------------------------------------------------ a fleet, from hostvars alone
     def _fleet(self, args, task_vars, extra):
         hostvars = task_vars["hostvars"]
-        plans, refused, rows = {}, {}, []
+        plans, refused, rows, warnings, memo = {}, {}, [], [], {}
         for host in args["hosts"]:
             hv = hostvars[host]
 
@@ -210,11 +248,14 @@ class ActionModule(ActionBase):
                                      inventory_dir=get("inventory_dir") if "inventory_dir" in hv else None,
                                      awx=_is_awx(hv))
                 p = _inputs.plan_values(values)
+                engine, source = engine_for(s, None, args["probe_dir"], memo)
+                plans[host] = (p, service(p, s, host, engine=engine, engine_source=source))
             except PlanError as exc:
                 refused[host] = str(exc)
                 rows.append("%s: REFUSED: %s" % (host, exc))
                 continue
-            plans[host] = (p, service(p, s, host))
+            if engine_warning(host, s, engine) and len(warnings) < 5:
+                warnings.append(engine_warning(host, s, engine))
             rows.append(summary_row(host, p))
         if refused:
             lines = ["%s: %s" % (h, m) for h, m in refused.items()]
@@ -232,7 +273,7 @@ class ActionModule(ActionBase):
                     changed = write_atomic(os.path.join(args["plan_dir"], host + ".json"),
                                            json.dumps(plan_record(p, svc), indent=2) + "\n") or changed
         small = len(plans) <= 8
-        return {"changed": changed, "table": rows, "hosts": len(plans),
+        return {"changed": changed, "warnings": warnings, "table": rows, "hosts": len(plans),
                 "plans": {h: plan_record(p, svc) for h, (p, svc) in plans.items()} if small else {},
                 "details": [line for h, (p, svc) in plans.items() for line in detail_lines(h, p, svc)] if small else [],
                 "msg": "%d host(s) planned" % len(plans)}

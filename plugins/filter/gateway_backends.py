@@ -14,13 +14,16 @@ def backend_name(served_model_name):
 
 def gateway_backends(hostvars, servers):
     """One backend per served model, each with the doors of the servers that serve it, in inventory
-    order: [{name, backend, servers: [{host, address, port, capacity}]}]."""
+    order: [{name, backend, max_model_len, servers: [{host, address, port, capacity}]}]. max_model_len is
+    the smallest of its servers' (what /v1/models tells clients, so a prompt that fits fits every server)."""
     models = {}
     for host in servers:
         facts = hostvars[host]
         plan, door = facts["qwen3_plan"], facts["qwen3_service"]["door"]
         name = plan["served_model_name"]
-        entry = models.setdefault(name, {"name": name, "backend": backend_name(name), "servers": []})
+        entry = models.setdefault(name, {"name": name, "backend": backend_name(name), "servers": [],
+                                         "max_model_len": int(plan["max_model_len"])})
+        entry["max_model_len"] = min(entry["max_model_len"], int(plan["max_model_len"]))
         entry["servers"].append({"host": host, "address": door["address"], "port": door["port"],
                                  "capacity": plan["max_concurrency_total"]})
     return list(models.values())

@@ -25,9 +25,10 @@ def qwen3_plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instanc
 
 @_refusals_as_filter_errors
 def qwen3_vllm_args(plan, port=8000, vllm_version="0.9.2", weights_path="/weights",
-                    extra_args=None, model_dir=None, engine_tp=None):
+                    extra_args=None, model_dir=None, engine_tp=None, engine=None):
     return planner.vllm_args(plan, port=port, vllm_version=vllm_version, weights_path=weights_path,
-                             extra_args=extra_args, model_dir=model_dir or None, engine_tp=engine_tp or None)
+                             extra_args=extra_args, model_dir=model_dir or None, engine_tp=engine_tp or None,
+                             engine=engine or None)
 
 
 @_refusals_as_filter_errors

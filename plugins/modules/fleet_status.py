@@ -18,6 +18,9 @@ description:
     slices, the weights' broadcast where one ran (C(__status_weights), the relay's progress.json - how far, how fast, from
     which upstream; done, failed or stalled), door and gateway state, requests in flight and queued, and drift (instances whose image, command, env,
     volumes or network differ from the plan).
+  - The engine column says which vLLM and flag set (the fingerprint of its C(vllm serve --help)) each server's running
+    image has, from the controller's probe records in O(probe_dir) (C(vacc.qwen3.engine_probe)); a fleet whose servers
+    run images with different flag sets says so in its message and in RV(flag_sets).
   - Writes O(dest)/fleet.json and O(dest)/fleet.md, each atomically; nothing in check mode.
 options:
   servers:
@@ -34,6 +37,10 @@ options:
     description: Controller directory of fleet.json and fleet.md.
     type: path
     required: true
+  probe_dir:
+    description: Controller directory of the engine probes (C(qwen3_engine_probe_dir)); without it the engine column
+      says C(not probed).
+    type: path
 attributes:
   check_mode:
     support: full
@@ -69,6 +76,11 @@ not_serving:
   elements: str
 drifted:
   description: Servers whose instances differ from the plan.
+  returned: success
+  type: list
+  elements: str
+flag_sets:
+  description: The distinct engine flag-set fingerprints the servers run; more than one is a mixed fleet.
   returned: success
   type: list
   elements: str

@@ -9,6 +9,8 @@ import json
 import math
 import re
 
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _engine_help
+
 
 METRICS = (("ttft", "TTFT"), ("tpot", "TPOT"), ("itl", "ITL"), ("e2el", "E2EL"))
 STATS = ("mean", "median", "p99")
@@ -26,7 +28,6 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # A latency statistic of vLLM's result JSON; as an SLO key, a maximum.
 _LATENCY_KEY_RE = re.compile(r"^(mean|median|std|p\d+(?:\.\d+)?)_(ttft|tpot|itl|e2el)_ms$")
 _SLO_MIN_RE = re.compile(r"^min_((?:request|output|total_token)_throughput(?:_per_instance)?|request_goodput)$")
-_FLAG_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 
 
 class BenchReportError(Exception):
@@ -125,8 +126,8 @@ def _positive_int(value, what):
 # The command
 
 def help_flags(text):
-    """The long options a `vllm bench serve --help` text lists."""
-    return sorted(set(_FLAG_RE.findall(text or "")))
+    """The long options a `vllm bench serve --help` text lists (the engine probe reads help the same way)."""
+    return _engine_help.help_flags(text)
 
 
 def missing_flags(flags):

@@ -47,7 +47,7 @@ SHARED = {
     "qwen3_service_monitor_port": ("int", 9000),
     "qwen3_service_config_dir": ("path", "/etc/vacc-qwen3"),
     "qwen3_service_image": ("str", VENDOR_IMAGE),
-    "qwen3_vllm_version": ("str", "0.9.2"),
+    "qwen3_vllm_version": ("str", None),
     "qwen3_service_privileged": ("bool", True),
     "qwen3_service_shm_size": ("str", "256g"),
     "qwen3_service_engine_tp": ("int", None),

@@ -393,12 +393,15 @@ def _version_tuple(version):
 
 
 def vllm_args(plan_, port=8000, vllm_version="0.9.2", weights_path="/weights", host="0.0.0.0",
-              extra_args=None, model_dir=None, engine_tp=None):
-    """The `vllm serve` argv for a plan, in the flag form of `vllm_version`. `model_dir` is the
-    weights directory's name when it is not the model's, and `engine_tp` the TP the engine runs
-    when it is not the plan's: both for a lab's CPU stand-in, which has no dies to split over.
-    No API key: the engine reads it from VLLM_API_KEY (see _service), never from its argv."""
-    version = _version_tuple(vllm_version)
+              extra_args=None, model_dir=None, engine_tp=None, engine=None):
+    """The `vllm serve` argv for a plan. `engine` is the probe of the image (_engine_probe.record:
+    its version and the flags its help lists): the flag forms come from what the image offers, and a
+    flag the plan needs or `extra_args` names that it does not offer is refused. Without a probe, the
+    forms of `vllm_version`. `model_dir` is the weights directory's name when it is not the model's,
+    and `engine_tp` the TP the engine runs when it is not the plan's: both for a lab's CPU stand-in,
+    which has no dies to split over. No API key: the engine reads it from VLLM_API_KEY (see _service),
+    never from its argv."""
+    offers = _offers(engine, vllm_version)
     argv = ["vllm", "serve", "%s/%s" % (weights_path.rstrip("/"), model_dir or plan_["model"]),
             "--trust-remote-code",
             "--tensor-parallel-size", str(engine_tp or plan_["tp"]),
@@ -409,22 +412,61 @@ def vllm_args(plan_, port=8000, vllm_version="0.9.2", weights_path="/weights", h
             "--served-model-name", plan_["served_model_name"],
             # The guide's max-concurrency, enforced by the engine itself: a request beyond it queues.
             "--max-num-seqs", str(plan_["max_concurrency"])]
+    for flag in ("--trust-remote-code", "--tensor-parallel-size", "--max-model-len", "--enforce-eager", "--host",
+                 "--port", "--served-model-name", "--max-num-seqs"):
+        offers(flag, "the guide's command line")
     if plan_.get("reasoning_parser"):
-        if version < (0, 9, 0):
-            argv.append("--enable-reasoning")  # required before vLLM 0.9, removed in 0.10
+        if offers("--enable-reasoning", None):
+            argv.append("--enable-reasoning")  # required before vLLM 0.9, deprecated in 0.9, removed in 0.10
+        offers("--reasoning-parser", "%s's thinking mode" % plan_["model"], plan_["reasoning_parser"])
         argv += ["--reasoning-parser", plan_["reasoning_parser"]]
     rope = plan_.get("rope_scaling")
     if rope:
-        if version < (0, 11, 1):
+        if offers("--rope-scaling", None):
             argv += ["--rope-scaling", json.dumps(rope, separators=(",", ":"))]
         else:
             # vLLM 0.11.1 removed --rope-scaling (vllm-project/vllm#28006); rope_parameters alone
             # no longer lifts the length limit, so max_position_embeddings moves with it.
+            offers("--hf-overrides", "YaRN rope scaling to max-model-len %d (or --rope-scaling)" % plan_["max_model_len"])
             params = dict(rope, rope_theta=plan_.get("rope_theta") or 1000000)
             overrides = {"max_position_embeddings": plan_["max_model_len"], "rope_parameters": params}
             argv += ["--hf-overrides", json.dumps(overrides, separators=(",", ":"))]
+    for arg in extra_args or []:
+        if str(arg).startswith("--"):
+            offers(str(arg).split("=", 1)[0], "qwen3_service_extra_args")
     argv += [str(a) for a in (extra_args or [])]
     return argv
+
+
+def _offers(engine, vllm_version):
+    """offers(flag, needed_for, choice=None): whether the engine takes `flag` (and `choice` for it).
+    With a probe, a flag that is `needed_for` something and not offered is refused in one sentence;
+    without one, the forms of `vllm_version` and no refusal (nothing is known to refuse with)."""
+    if not engine:
+        version = _version_tuple(vllm_version or "0.9.2")
+        legacy = {"--enable-reasoning": version < (0, 9, 0), "--rope-scaling": version < (0, 11, 1),
+                  "--hf-overrides": version >= (0, 11, 1)}
+
+        def legacy_offers(flag, needed_for, choice=None):
+            del needed_for, choice  # nothing is known to refuse with
+            return legacy.get(flag, True)
+        return legacy_offers
+    flags = engine.get("flags") or {}
+    what = "the engine image %s (vLLM %s)" % (engine.get("image"), engine.get("version"))
+
+    def offers(flag, needed_for, choice=None):
+        if flag not in flags:
+            if needed_for:
+                raise PlanError("%s does not offer %s, which %s needs; use an image whose `vllm serve --help` "
+                                "lists it%s." % (what[0].upper() + what[1:], flag, needed_for,
+                                                 " or remove it from qwen3_service_extra_args"
+                                                 if needed_for == "qwen3_service_extra_args" else ""))
+            return False
+        if choice is not None and flags[flag] and choice not in flags[flag]:
+            raise PlanError("%s offers %s %s but not %s, which %s needs; use an image that lists it." % (
+                what[0].upper() + what[1:], flag, "{" + ",".join(flags[flag]) + "}", choice, needed_for))
+        return True
+    return offers
 
 
 def vacc_env(plan_, instance=0):

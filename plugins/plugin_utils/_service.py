@@ -33,14 +33,15 @@ def labels(name, host, component, **extra):
     return out
 
 
-def instance_spec(plan, index, s, host):
-    """Everything one engine container needs, as data (community.docker.docker_container's words)."""
+def instance_spec(plan, index, s, host, engine=None):
+    """Everything one engine container needs, as data (community.docker.docker_container's words);
+    `engine`: the image's probe record, whose flags the argv is built from (see _planner.vllm_args)."""
     port = s["port"] + index
     env = vacc_env(plan, index)
     env.update({str(k): str(v) for k, v in s["extra_env"].items()})
     command = ["sh", "-c", KEY_WRAPPER, "vacc-qwen3-engine"] + vllm_args(
         plan, port=port, vllm_version=s["vllm_version"], weights_path=WEIGHTS_MOUNT,
-        extra_args=s["extra_args"], model_dir=s["model_dir"], engine_tp=s["engine_tp"])
+        extra_args=s["extra_args"], model_dir=s["model_dir"], engine_tp=s["engine_tp"], engine=engine)
     return {
         "name": "%s_%d" % (s["name"], index),
         "index": index,
@@ -60,8 +61,10 @@ def instance_spec(plan, index, s, host):
     }
 
 
-def service(plan, s, host):
-    """The service shape of `host` from its plan and its settings (see _inputs.settings)."""
+def service(plan, s, host, engine=None, engine_source=None):
+    """The service shape of `host` from its plan and its settings (see _inputs.settings). `engine`:
+    the probe record of the image (see _engine_probe), `engine_source` where it came from (probe,
+    cache); without one the flag forms are qwen3_vllm_version's (or 0.9.2's, assumed)."""
     name = s["name"]
     check_address = "127.0.0.1" if s["bind_address"] in ("0.0.0.0", "::") else s["bind_address"]
     door = {
@@ -79,7 +82,8 @@ def service(plan, s, host):
         "network": s["network"],
         "image": s["image"],
         "vllm_version": s["vllm_version"],
-        "instances": [instance_spec(plan, i, s, host) for i in range(plan["instances"])],
+        "engine": engine_summary(engine, engine_source, s),
+        "instances": [instance_spec(plan, i, s, host, engine) for i in range(plan["instances"])],
         "door": door,
         "endpoints": {
             # What clients (and the fleet gateway) use; the same door from the server itself; the
@@ -95,6 +99,17 @@ def service(plan, s, host):
                     "api_key_source": s["api_key_source"], "host_key_file": s["host_key_file"]},
         "stop_timeout": s["stop_timeout"],
     }
+
+
+def engine_summary(engine, source, s):
+    """What the service fact and the plan file say of the engine: probed (version, digest, flag-set
+    fingerprint) or not, and where its flag forms came from."""
+    if engine:
+        return {"source": source or "probe", "image": engine.get("image"), "digest": engine.get("digest"),
+                "version": engine.get("version"), "fingerprint": engine.get("fingerprint"),
+                "platform": engine.get("platform") or {}}
+    return {"source": "qwen3_vllm_version" if s.get("vllm_version") else "assumed", "image": s["image"], "digest": None,
+            "version": s.get("vllm_version") or "0.9.2", "fingerprint": None, "platform": {}}
 
 
 def docker_run(spec):

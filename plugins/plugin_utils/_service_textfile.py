@@ -10,6 +10,9 @@ in the file would be renamed `exported_host`.
   vacc_qwen3_service_info{service, model, served_model_name, planned_image, instances, tp} 1
   vacc_qwen3_instance_image_info{service, instance_name, image, image_id} 1      one per instance
   vacc_qwen3_image_drift{service} 0|1       1: an instance runs another image than its deploy planned
+  vacc_qwen3_engine_info{service, version, digest, fingerprint, source} 1   the engine image as probed
+      (vacc.qwen3.engine_probe: its vLLM version, image id and flag-set fingerprint; source "probe" or "cache",
+      or "assumed"/"qwen3_vllm_version" with empty digest and fingerprint when it was not probed)
 
 No timestamp inside: the same deploy writes the same bytes (a rerun reports changed=0), and the node
 exporter already exports when the file last changed (node_textfile_mtime_seconds{file}).
@@ -111,4 +114,13 @@ def render(service, running, plan=None, planned_image_id=None):
         "# TYPE vacc_qwen3_image_drift gauge",
         sample("vacc_qwen3_image_drift", [("service", name)], 1 if drifted(planned, running, planned_image_id) else 0),
     ]
+    engine = service.get("engine")
+    if isinstance(engine, dict):
+        lines += [
+            "# HELP vacc_qwen3_engine_info The engine image as its probe found it (always 1).",
+            "# TYPE vacc_qwen3_engine_info gauge",
+            sample("vacc_qwen3_engine_info", [
+                ("service", name), ("version", engine.get("version") or ""), ("digest", engine.get("digest") or ""),
+                ("fingerprint", engine.get("fingerprint") or ""), ("source", engine.get("source") or "")], 1),
+        ]
     return "\n".join(lines) + "\n"

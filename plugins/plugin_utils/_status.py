@@ -10,12 +10,13 @@ import base64
 import datetime
 import json
 import os
+import re
 import time
 
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._bench_render import write_atomic
 
 COLUMNS = (("host", "server"), ("state", "state"), ("served_model_name", "served as"), ("image", "image"),
-           ("digest", "digest"), ("instances", "up/total"), ("die_slices", "dies"), ("weights", "weights"), ("door", "door"),
+           ("digest", "digest"), ("engine", "engine"), ("instances", "up/total"), ("die_slices", "dies"), ("weights", "weights"), ("door", "door"),
            ("gateway", "gateway"), ("in_flight", "in flight"), ("queued", "queued"), ("drift", "drift"))
 
 
@@ -64,12 +65,32 @@ def _progress(facts):
         return None
 
 
-def server_row(host, facts, gateways, now=None):
-    """One server's row. `facts`: its hostvars; `gateways`: each gateway's gateway_status."""
+def engine_cell(image_ids, engines, planned=None):
+    """What the running image(s) are, from the controller's probe records (`engines`: image id to record):
+    "vLLM <version> flags <fingerprint>" each; the plan's own probe where nothing runs yet."""
+    cells = []
+    for image_id in image_ids:
+        rec = (engines or {}).get(image_id)
+        cells.append("vLLM %s flags %s" % (rec["version"], rec["fingerprint"]) if rec else "not probed")
+    if not cells and planned and planned.get("fingerprint"):
+        cells.append("vLLM %s flags %s (planned)" % (planned["version"], planned["fingerprint"]))
+    return ", ".join(sorted(set(cells))) or "-"
+
+
+def flag_sets(rows):
+    """The distinct engine flag sets of a fleet's rows: more than one means its servers would not take the
+    same command line (a rollout half done, or images that differ)."""
+    return sorted({f for r in rows for f in re.findall(r"flags ([0-9a-f]{16})", str(r.get("engine") or ""))})
+
+
+def server_row(host, facts, gateways, now=None, engines=None):
+    """One server's row. `facts`: its hostvars; `gateways`: each gateway's gateway_status; `engines`: the
+    probe records of the images its instances run, by image id."""
     plan, svc = facts.get("qwen3_plan") or {}, facts.get("qwen3_service") or {}
     ping = facts.get("__status_ping") or {}
     status = facts.get("vllm_service_status")
     row = {"host": host, "model": plan.get("model"), "served_model_name": plan.get("served_model_name"),
+           "planned_engine": svc.get("engine"),
            "planned_image": svc.get("image"), "die_slices": " | ".join(plan.get("die_slices") or []),
            "weights": weights_cell(_progress(facts), now),
            "gateway": ", ".join("%s %s" % (g, (s.get("servers") or {}).get(host, {}).get("status", "not known"))
@@ -77,7 +98,7 @@ def server_row(host, facts, gateways, now=None):
     if ping.get("unreachable") or status is None:
         row.update(state="unreachable: %s" % " ".join(str(ping.get("msg") or "no status").split())[:160]
                    if ping.get("unreachable") else "no status (planning or the host failed)",
-                   image="-", digest="-", instances="-", door="-", in_flight="-", queued="-", drift="-")
+                   image="-", digest="-", engine="-", instances="-", door="-", in_flight="-", queued="-", drift="-")
         return row
     instances = status.get("instances") or []
     up = [i for i in instances if i.get("door_status") == "UP"]
@@ -87,7 +108,9 @@ def server_row(host, facts, gateways, now=None):
     drift = ["%s: %s" % (i["name"], ", ".join(i["drift"])) for i in instances if i.get("drift")]
     row.update(
         state="serving" if len(up) == len(instances) and instances else "degraded" if up else "down",
-        image=", ".join(images), digest=", ".join(digests), instances="%d/%d" % (len(up), len(instances)),
+        image=", ".join(images), digest=", ".join(digests),
+        engine=engine_cell(sorted({i["image_id"] for i in instances if i.get("image_id")}), engines, svc.get("engine")),
+        instances="%d/%d" % (len(up), len(instances)),
         door=status.get("door"), in_flight=sum(int(i.get("in_flight") or 0) for i in instances)
         + sum(int((s.get("servers") or {}).get(host, {}).get("in_flight") or 0) for s in gateways.values()),
         queued=int(status.get("queued") or 0)

@@ -15,7 +15,7 @@ from ansible_collections.vacc.qwen3.plugins.plugin_utils._service import KEY_PAT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STANDIN = {"model": "Qwen3-0.6B", "tp": 2, "instances": 2, "model_dir": "qwen3-tiny", "served_model_name": "qwen3-tiny",
-           "image": "vacc-qwen3/vllm-cpu-standin:0.32.0", "vllm_version": "0.32.0", "privileged": False,
+           "image": "vacc-qwen3/vllm-cpu-standin:0.32.0", "privileged": False,
            "shm_size": "1g", "engine_tp": 1, "extra_env": {"VLLM_CPU_KVCACHE_SPACE": "1"},
            "extra_args": ["--dtype", "bfloat16"]}
 

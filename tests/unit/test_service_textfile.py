@@ -78,3 +78,11 @@ def test_bad_input_is_one_sentence(service, running, message):
 
 def test_file_name():
     assert st.file_name("vllm_service") == "vacc_qwen3_vllm_service.prom"
+
+
+def test_the_engine_probe_is_recorded():
+    engine = {"source": "probe", "version": "0.10.0", "digest": "sha256:" + "e" * 64, "fingerprint": "119970e997d60160"}
+    text = st.render(dict(SERVICE, engine=engine), [{"name": "a", "image": SERVICE["image"]}])
+    assert ('vacc_qwen3_engine_info{service="%s",version="0.10.0",digest="sha256:%s",fingerprint="119970e997d60160",'
+            'source="probe"} 1' % (SERVICE["name"], "e" * 64)) in text.splitlines()
+    assert "vacc_qwen3_engine_info" not in st.render(SERVICE, [{"name": "a", "image": SERVICE["image"]}])

@@ -104,3 +104,20 @@ def test_table_markdown_and_files(tmp_path):
     assert "| s2\\|x | unreachable" in md and md.count("\n|") == 4
     assert sorted(p.name for p in (tmp_path / "status").iterdir()) == ["fleet.json", "fleet.md"], "no temporary left"
     assert files == {"json": str(tmp_path / "status" / "fleet.json"), "md": str(tmp_path / "status" / "fleet.md")}
+
+
+def test_the_engine_column_and_a_fleet_of_two_flag_sets():
+    """Each server's running image as its probe says (vLLM version, flag-set fingerprint); a fleet whose servers
+    run images with different flag sets shows two fingerprints."""
+    engines = {"sha256:" + "a" * 64: {"version": "0.9.2", "fingerprint": "098d99b6ab0f0c03"},
+               "sha256:" + "c" * 64: {"version": "0.10.0", "fingerprint": "119970e997d60160"}}
+    one = _status.server_row("s1", facts([instance("a")]), {}, NOW, engines=engines)
+    newer = dict(instance("a"), image_id="sha256:" + "c" * 64)
+    two = _status.server_row("s2", facts([newer]), {}, NOW, engines=engines)
+    unknown = _status.server_row("s3", facts([dict(instance("a"), image_id="sha256:" + "d" * 64)]), {}, NOW, engines=engines)
+    assert one["engine"] == "vLLM 0.9.2 flags 098d99b6ab0f0c03" and two["engine"] == "vLLM 0.10.0 flags 119970e997d60160"
+    assert unknown["engine"] == "not probed"
+    assert _status.flag_sets([one, two, unknown]) == ["098d99b6ab0f0c03", "119970e997d60160"]
+    assert _status.flag_sets([one, one]) == ["098d99b6ab0f0c03"]
+    assert "engine" in _status.table([one, two])[0]
+    assert _status.server_row("s4", facts(unreachable=True), {}, NOW)["engine"] == "-"
