@@ -40,7 +40,9 @@ def service_containers():
     ids = subprocess.run(["docker", "ps", "-q", "--filter", "label=vacc.qwen3.host=localhost",
                           "--filter", "label=vacc.qwen3.service=vllm_service"],
                          capture_output=True, text=True, check=True).stdout.split()
-    return docker_json("inspect", *ids) if ids else []
+    # Open WebUI carries the service's labels too; it is not part of the service's shape.
+    return [c for c in (docker_json("inspect", *ids) if ids else [])
+            if c["Config"]["Labels"].get("vacc.qwen3.component") != "webui"]
 
 
 def request(url, method="GET", key=None, body=None):
