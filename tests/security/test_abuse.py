@@ -312,7 +312,7 @@ def docker_inspect(name):
 def door_busy():
     """(requests queued at the door, connections the door holds to the engines), from its runtime API."""
     rows = [row.split(",") for row in runtime("show stat").splitlines() if row.startswith("instances,")]
-    queued = sum(int(r[2] or 0) for r in rows if r[1] == "BACKEND")
+    queued = sum(int(r[2] or 0) for r in rows if r[1] != "FRONTEND")  # the backend's queue and each server's
     return queued, sum(int(r[4] or 0) for r in rows if r[1] not in ("BACKEND", "FRONTEND"))
 
 
