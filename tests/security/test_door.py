@@ -40,7 +40,9 @@ def service_containers():
     ids = subprocess.run(["docker", "ps", "-q", "--filter", "label=vacc.qwen3.host=localhost",
                           "--filter", "label=vacc.qwen3.service=vllm_service"],
                          capture_output=True, text=True, check=True).stdout.split()
-    return docker_json("inspect", *ids) if ids else []
+    # Open WebUI carries the service's labels too; it is not part of the service's shape.
+    return [c for c in (docker_json("inspect", *ids) if ids else [])
+            if c["Config"]["Labels"].get("vacc.qwen3.component") != "webui"]
 
 
 def request(url, method="GET", key=None, body=None):
@@ -148,17 +150,33 @@ def test_one_instance_behind_the_door(key, vllm_paths):
     check_door(key, vllm_paths, 2)
 
 
-def test_the_key_is_on_no_command_line_and_in_no_container_configuration(key):
-    for c in service_containers():
+def every_container():
+    """Every container on this machine's Docker engine: the collection's (engines, doors, Open WebUI, gateway,
+    monitoring) and anything else; none may carry a secret in its configuration."""
+    ids = subprocess.run(["docker", "ps", "-aq"], capture_output=True, text=True, check=True).stdout.split()
+    return docker_json("inspect", *ids) if ids else []
+
+
+def test_no_secret_on_a_command_line_or_in_any_container_configuration(key):
+    # Every secret the local inventory generated: the service key, Open WebUI's admin password and secret key.
+    secrets = {p.name: p.read_text().strip() for p in KEY_FILE.parent.iterdir() if p.is_file()}
+    secrets = {name: value for name, value in secrets.items() if len(value) >= 12}
+    assert {"api_key", "webui_admin_password", "webui_secret_key"} <= set(secrets), sorted(secrets)
+    containers = every_container()
+    names = {c["Name"].lstrip("/") for c in containers}
+    assert {"vllm_service_0", "vllm_service_1", "vllm_service_lb", "vast-webui"} <= names, names
+    for c in containers:
         config = json.dumps([c["Config"].get("Cmd"), c["Config"].get("Entrypoint"), c.get("Args"), c["Config"].get("Env"),
-                             c["Config"].get("Labels")])
-        assert key not in config, c["Name"]
+                             c["Config"].get("Labels"), c.get("HostConfig")])
+        for name, value in secrets.items():
+            assert value not in config, (c["Name"], name)
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             argv = cmdline.read_bytes()
         except OSError:  # a process that ended meanwhile
             continue
-        assert key.encode() not in argv, cmdline
+        for name, value in secrets.items():
+            assert value.encode() not in argv, (cmdline, name)
     # The engines got it nonetheless: the door lets an authorized request through to vLLM, which checks it too.
     assert request("http://127.0.0.1:8000/v1/models", key=key)[0] == 200
 
