@@ -114,6 +114,37 @@ def test_catalog_row(moe):
                      "tp": [2, 4], "thinking": "hybrid", "hf_repo": None, "modelscope_repo": None}]
 
 
+def test_the_plan_serves_the_row(moe, tmp_path):
+    """The row the role writes is planned as it stands (qwen3_catalog_extra = the file), and the quantized
+    checkpoint passes the check of a checkpoint against its row; the same checkpoint said to be 8-bit is refused."""
+    tmp, dest, dummy = moe
+    row_file = tmp / "results" / "qwen3-tiny-moe-GPTQ-Int4.catalog.yml"
+    plans = tmp_path / "plans"
+    proc = subprocess.run(
+        [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventories/local"),
+         os.path.join(ROOT, "playbooks/plan.yml"), "-e", "qwen3_catalog_extra=%s" % row_file,
+         "-e", "qwen3_model=qwen3-tiny-moe-GPTQ-Int4", "-e", "qwen3_tp=2", "-e", "qwen3_plan_dir=%s" % plans,
+         "-e", "qwen3_secrets_dir=%s" % (tmp_path / "secrets")],
+        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    plan = json.loads((plans / "localhost.json").read_text())
+    plan = plan.get("plan", plan)
+    assert (plan["model"], plan["dtype"], plan["quant_method"], plan["kind"], plan["tp"], plan["source"]) == (
+        "qwen3-tiny-moe-GPTQ-Int4", "INT4", "gptq", "moe", 2, "inventory")
+
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+    _AnsibleCollectionFinder(paths=[os.path.join(ROOT, "collections")], scan_sys_paths=True)._install()
+    from ansible_collections.vacc.qwen3.plugins.plugin_utils import _planner  # pylint: disable=import-error
+
+    rows = yaml.safe_load(row_file.read_text())
+    cfg = json.loads((dest / "config.json").read_text())
+    checkpoint = {"path": str(dest), "quantization_config": cfg["quantization_config"], "torch_dtype": cfg.get("torch_dtype")}
+    assert _planner.plan("qwen3-tiny-moe-GPTQ-Int4", tp=2, extra=rows, checkpoint=checkpoint)["source"] == "inventory"
+    wrong = dict(checkpoint, quantization_config=dict(cfg["quantization_config"], bits=8))
+    with pytest.raises(_planner.PlanError, match="bits"):
+        _planner.plan("qwen3-tiny-moe-GPTQ-Int4", tp=2, extra=rows, checkpoint=wrong)
+
+
 def test_second_run_changes_nothing(moe):
     tmp, dest, dummy = moe
     proc = play(tmp, {"quantize_dest": str(dest), "quantize_samples": MOE_SAMPLES})
