@@ -15,6 +15,8 @@ import pytest
 
 from fake_checkpoint import CONFIG, single
 
+FP8 = {"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic", "weight_block_size": [128, 128]}
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "preflight_too_few_dies.yml")
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -99,7 +101,8 @@ def test_disk_check_unless_weights_present(tmp_path):
     (tmp_path / "bin").rename(tmp_path / "bin.1")
     proc, marker = _run(tmp_path, ["vacc_dies=8", "preflight_disk_margin=100000"])
     assert proc.returncode == 2, proc.stdout
-    single(tmp_path, name="Qwen3-30B-A3B-FP8")
+    # an FP8 row needs an FP8 checkpoint (the check of a checkpoint against its row)
+    single(tmp_path, name="Qwen3-30B-A3B-FP8", config=dict(CONFIG, quantization_config=FP8))
     (tmp_path / "bin").rename(tmp_path / "bin.2")
     proc, marker = _run(tmp_path, ["vacc_dies=8", "preflight_disk_margin=100000"])
     assert proc.returncode == 0, proc.stdout
