@@ -13,9 +13,9 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _engine_help
+from ansible_collections.vacc.qwen3.plugins.plugin_utils._bench_render import write_atomic
 
 MARK = "@@vacc-qwen3-probe "
 # Runs as the container's command (sh -c): each part after its marker line; a part that fails still
@@ -110,23 +110,10 @@ def cached_by_image(directory, image):
     return _read(_ref_file(directory, image)) if directory and image else None
 
 
-def _write_atomic(path, text):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix="." + os.path.basename(path) + ".")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def store(directory, rec):
     """The record under its digest and as its reference's last probe (each file whole or not at all)."""
     os.makedirs(directory, exist_ok=True)
     text = json.dumps(rec, indent=2, sort_keys=True) + "\n"
-    _write_atomic(_digest_file(directory, rec["digest"]), text)
-    _write_atomic(_ref_file(directory, rec["image"]), text)
+    write_atomic(_digest_file(directory, rec["digest"]), text)
+    write_atomic(_ref_file(directory, rec["image"]), text)
     return _digest_file(directory, rec["digest"])
