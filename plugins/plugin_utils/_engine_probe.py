@@ -21,16 +21,27 @@ MARK = "@@vacc-qwen3-probe "
 # Runs as the container's command (sh -c): each part after its marker line; a part that fails still
 # leaves its marker, so a missing answer is told from an empty one. `--help=all` lists every group of
 # a recent vLLM; older ones refuse it and print everything with --help.
-SCRIPT = "; ".join((
-    "echo '%sversion'" % MARK,
-    "vllm --version 2>&1",
-    "echo '%shelp'" % MARK,
-    "vllm serve --help=all 2>/dev/null || vllm serve --help 2>&1",
-    "echo '%splatform'" % MARK,
-    "if python3 -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec(\"vllm_vacc\") is None)' 2>/dev/null;"
-    " then echo vllm_vacc=yes; else echo vllm_vacc=no; fi",
-    "if command -v vasmi >/dev/null 2>&1; then echo vasmi=yes; else echo vasmi=no; fi",
-))
+# Each question is bounded (coreutils' timeout where the image has it): an image whose `vllm` hangs must
+# fail the probe, not hold the deploy forever.
+PROBE_TIMEOUT_S = 300
+
+
+def script(timeout_s=PROBE_TIMEOUT_S):
+    """The shell the probe container runs: each question under `timeout_s` where the image has timeout."""
+    return "; ".join((
+        "T=; if command -v timeout >/dev/null 2>&1; then T='timeout %d'; fi" % timeout_s,
+        "echo '%sversion'" % MARK,
+        "$T vllm --version 2>&1",
+        "echo '%shelp'" % MARK,
+        "$T vllm serve --help=all 2>/dev/null || $T vllm serve --help 2>&1",
+        "echo '%splatform'" % MARK,
+        "if python3 -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec(\"vllm_vacc\") is None)' 2>/dev/null;"
+        " then echo vllm_vacc=yes; else echo vllm_vacc=no; fi",
+        "if command -v vasmi >/dev/null 2>&1; then echo vasmi=yes; else echo vasmi=no; fi",
+    ))
+
+
+SCRIPT = script()
 _VERSION_RE = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?(?:[.+-][0-9A-Za-z.+-]*)?)$")
 
 

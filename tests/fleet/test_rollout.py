@@ -194,9 +194,15 @@ def test_a_broken_image_is_rolled_back_on_the_first_server_only(fleet):
     build_stub_engine(BROKEN_IMAGE, "echo this engine does not start >&2", "exit 1")
     before = {s: instance_of(s)["Id"] for s in SERVERS}
     old_image = instance_of("fleet-1")["Config"]["Image"]
+    # Asked first, the image that cannot run `vllm --version` is refused before any server is drained or changed.
+    probed = playbook("deploy.yml", "-e", "qwen3_service_image=" + BROKEN_IMAGE, check=False)
+    assert probed.returncode != 0
+    assert "did not answer `vllm --version` and `vllm serve --help`" in " ".join(probed.stdout.split()), probed.stdout[-4000:]
+    assert {s: instance_of(s)["Id"] for s in SERVERS} == before, "a refused image changed a server"
+    # Unprobed (an engine that breaks only when it starts: memory, the card), the health gate and the rollback catch it.
     with Clients(fleet["url"], fleet["key"]) as clients:
         res = playbook("deploy.yml", "-e", "qwen3_service_image=" + BROKEN_IMAGE, "-e", "vllm_service_wait_timeout=300",
-                       check=False)
+                       "-e", "vllm_service_probe=false", check=False)
     TIMINGS["rollback_s"] = res.seconds
     assert res.returncode != 0
     flat = " ".join(res.stdout.split())

@@ -212,7 +212,9 @@ def test_a_failing_health_gate_shows_redacted_logs(key, tmp_path, engine, reques
              "-e", "vllm_service_wait_timeout=%d" % (300 if engine == "exits" else 12),
              "-e", "vllm_service_wait_delay=2", "-e", "vllm_service_log_tail=400"]
     if engine == "hangs":
-        extra += ["-e", "qwen3_service_image=%s" % request.getfixturevalue("hanging_image")]
+        # An image that cannot be asked (its `vllm` never answers) is not probed: this is the gate's test.
+        extra += ["-e", "qwen3_service_image=%s" % request.getfixturevalue("hanging_image"),
+                  "-e", "vllm_service_probe=false"]
     try:
         t0 = time.monotonic()
         res = playbook("deploy.yml", *extra, "-e",

@@ -4,6 +4,8 @@ record and its cache, and the argv built from the flags an image's `vllm serve -
 import json
 import os
 import pathlib
+import subprocess
+import time
 
 import pytest
 
@@ -82,8 +84,23 @@ def test_an_image_that_does_not_answer_is_one_sentence():
 
 
 def test_the_probe_script_asks_help_all_first():
-    assert "vllm serve --help=all 2>/dev/null || vllm serve --help" in _engine_probe.SCRIPT
+    assert "$T vllm serve --help=all 2>/dev/null || $T vllm serve --help" in _engine_probe.SCRIPT
     assert "vllm_vacc" in _engine_probe.SCRIPT and "vasmi" in _engine_probe.SCRIPT
+
+
+def test_a_hanging_vllm_fails_the_probe_in_bounded_time(tmp_path):
+    """The script itself under sh, with a `vllm` that never answers: each question ends at its timeout and
+    the record is refused in one sentence, instead of the deploy waiting forever."""
+    fake = tmp_path / "vllm"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH="%s:%s" % (tmp_path, os.environ["PATH"]))
+    t0 = time.monotonic()
+    out = subprocess.run(["sh", "-c", _engine_probe.script(1)], env=env, capture_output=True, text=True,
+                         timeout=30, check=False).stdout
+    assert time.monotonic() - t0 < 15
+    with pytest.raises(_engine_probe.ProbeError, match="did not answer"):
+        _engine_probe.record("img:hangs", "sha256:1", out)
 
 
 def test_cache_by_digest_and_by_reference(tmp_path):
