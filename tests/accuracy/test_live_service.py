@@ -4,45 +4,20 @@ instances behind HAProxy on port 8000) with the collection's sample. The tiny ra
 noise, so the score is near zero; the plumbing is real: the key from .secrets, the load balancer,
 EvalScope's reports, the summary with per-item results on the controller.
 
-Needs the service; the fixture reruns playbooks/deploy.yml when it does not answer (which changes
-nothing when it is up)."""
+Needs the service; tests/local_service.py reruns playbooks/deploy.yml when it does not answer to this
+checkout's key."""
 import json
 import os
-import subprocess
-import urllib.request
 
 import pytest
 
-from accuracy_helpers import BIN, ROOT, evaluate, read_jsonl, run_dirs
-
-SERVICE = "http://127.0.0.1:8000/v1"
-
-
-def _models(key):
-    req = urllib.request.Request(SERVICE + "/models", headers={"Authorization": "Bearer " + key})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return [m["id"] for m in json.load(resp)["data"]]
-
-
-def _up():
-    try:
-        with open(os.path.join(ROOT, "inventories", "local", ".secrets", "api_key")) as f:
-            key = f.read().strip()
-        return key if "qwen3-tiny" in _models(key) else None
-    except OSError:   # no key yet, or nothing answers
-        return None
+import local_service
+from accuracy_helpers import evaluate, read_jsonl, run_dirs
 
 
 @pytest.fixture(scope="module")
 def service_key():
-    key = _up()
-    if key is None:
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-        subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "inventories/local", "playbooks/deploy.yml"],
-                       cwd=ROOT, env=env, check=True, timeout=1800)
-        key = _up()
-    assert key, "the service of make demo does not answer on %s even after playbooks/deploy.yml" % SERVICE
-    return key
+    return local_service.ensure()
 
 
 def test_the_sample_against_the_live_service(evalscope_installed, service_key, tmp_path):

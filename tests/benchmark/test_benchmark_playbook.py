@@ -1,7 +1,8 @@
 """playbooks/benchmark.yml against the live local service (inventories/local: two stand-in vLLM
 instances behind HAProxy on port 8000), with tiny cases so that each run takes seconds.
 
-If the service does not answer, the fixture brings it up with playbooks/deploy.yml (idempotent).
+If the service does not answer to this checkout's key, tests/local_service.py brings it up with
+playbooks/deploy.yml (idempotent).
 Results go to a temporary directory, not to the checkout's results/.
 """
 
@@ -13,12 +14,12 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+import local_service
 
 ROOT = Path(__file__).resolve().parents[2]
 PORT = 8000
@@ -51,26 +52,9 @@ def ansible_playbook(playbook, *args, extra=None, tmp=None, timeout=900):
     return res
 
 
-def service_answers():
-    key_file = ROOT / "inventories" / "local" / ".secrets" / "api_key"
-    if not key_file.exists():
-        return False
-    req = urllib.request.Request("http://127.0.0.1:%d/v1/models" % PORT,
-                                 headers={"Authorization": "Bearer %s" % key_file.read_text().strip()})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status == 200 and json.load(resp)["data"]
-    except (urllib.error.URLError, OSError, ValueError, KeyError):
-        return False
-
-
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    if not service_answers():
-        res = ansible_playbook("playbooks/deploy.yml", tmp=tmp_path_factory.mktemp("deploy"))
-        assert res.returncode == 0, "deploy.yml failed (run make lab first?):\n" + res.stdout[-4000:]
-        assert service_answers(), "the service does not answer on port %d after deploy.yml" % PORT
-    return True
+def service():
+    return local_service.ensure()
 
 
 def dirs(tmp):

@@ -4,7 +4,8 @@ stand-in itself, and test images built FROM it whose `vllm` reports another vers
 follows each flag set; the probe runs once per digest; an image missing --max-num-seqs or --reasoning-parser
 is refused by a deploy of the running local service before any of its containers changes.
 
-Needs `make lab` (the stand-in image) and, for the refusal, the local service deployed (`make demo`)."""
+Needs `make lab` (the stand-in image); the refusal and the smoke use the local service (tests/local_service.py
+deploys it when it does not answer to this checkout's key)."""
 import json
 import os
 import re
@@ -15,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+import local_service
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDIN = os.environ.get("VACC_QWEN3_ENGINE_IMAGE", "vacc-qwen3/vllm-cpu-standin:0.32.0")
@@ -133,9 +136,8 @@ def _service_containers():
 @pytest.mark.parametrize("drop,flag", [(("--max-num-seqs",), "--max-num-seqs"),
                                        (("--reasoning-parser",), "--reasoning-parser")])
 def test_a_deploy_with_an_image_lacking_a_needed_flag_changes_nothing(tmp_path, standin, drop, flag):
+    local_service.ensure()
     before = _service_containers()
-    if len(before) < 3:
-        pytest.fail("the local service is not running (2 instances and the door): run make demo")
     image = build_test_engine("0.10.0", drop=drop)
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     res = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(ROOT / "inventories/local"), str(ROOT / "playbooks/deploy.yml"),
@@ -151,8 +153,7 @@ def test_a_deploy_with_an_image_lacking_a_needed_flag_changes_nothing(tmp_path, 
 def test_the_overlength_contract_is_recorded_for_the_standin(tmp_path, standin):
     """vacc.qwen3.smoke against the running local service: /v1/models carries max_model_len; a prompt one token over
     max-model-len through the door gets vLLM's 400 with its message, recorded in results/smoke/<host>.json."""
-    if len(_service_containers()) < 3:
-        pytest.fail("the local service is not running (2 instances and the door): run make demo")
+    local_service.ensure()
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     res = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(ROOT / "inventories/local"), str(ROOT / "playbooks/smoke.yml"),
                           "-e", "qwen3_results_dir=%s" % tmp_path], cwd=ROOT, env=env, capture_output=True, text=True,

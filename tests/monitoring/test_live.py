@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+import local_service
 from conftest import TIMINGS
-from monitoring_helpers import (DOOR_MONITOR, DOOR_PUBLIC, ENGINES, HERE, INVENTORY, KEY_FILE, NODE_PORT, PROM_PORT,
-                                PROM_URL, ROOT, VOLUME, ansible_playbook, api, chat, http_ok, query,
+from monitoring_helpers import (DOOR_MONITOR, DOOR_PUBLIC, ENGINES, HERE, INVENTORY, NODE_PORT, PROM_PORT,
+                                PROM_URL, ROOT, VOLUME, ansible_playbook, api, chat, query,
                                 remove_containers, run, value, wait_for)
 
 PLAYBOOK = ROOT / "playbooks" / "monitoring.yml"
@@ -45,11 +46,6 @@ def settings_file(tmp):
     return tmp / "vars.yml"
 
 
-def service_up():
-    return KEY_FILE.exists() and http_ok("http://127.0.0.1:%d/v1/models" % DOOR_PUBLIC,
-                                         {"Authorization": "Bearer " + KEY_FILE.read_text().strip()})
-
-
 def door_sees_up(names):
     """Every named engine UP at the door (its statistics on the monitor listener)."""
     rows = urllib.request.urlopen("http://127.0.0.1:%d/haproxy;csv" % DOOR_MONITOR, timeout=5).read().decode()
@@ -64,9 +60,7 @@ def stack(images, tmp_path_factory):
     settings = settings_file(tmp)
     inv = INVENTORY
     try:
-        if not service_up():
-            deployed = ansible_playbook(ROOT / "playbooks" / "deploy.yml", inventory=INVENTORY)
-            assert deployed.returncode == 0, "deploy.yml failed (run make lab first?):\n" + deployed.stdout[-4000:]
+        local_service.ensure()
         wait_for("both engines UP at the door", lambda: door_sees_up(ENGINES), 300)
         first = ansible_playbook(PLAYBOOK, "-e", "@%s" % settings, inventory=inv)
         assert first.returncode == 0, first.stdout[-6000:]

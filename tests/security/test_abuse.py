@@ -19,6 +19,8 @@ import httpx2
 import openai
 import pytest
 
+import local_service
+
 ROOT = Path(__file__).resolve().parents[2]
 KEY_FILE = ROOT / "inventories" / "local" / ".secrets" / "api_key"
 DOOR = ("127.0.0.1", 8000)
@@ -88,8 +90,7 @@ def runtime(command):
 
 @pytest.fixture(scope="module")
 def key():
-    assert KEY_FILE.exists(), "deploy the local service first (make demo)"
-    key = KEY_FILE.read_text().strip()
+    key = local_service.ensure()
     wait_for_rate_to_clear(key)
     return key
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from stub_engine import build_stub_engine
 
+import local_service
+
 ROOT = Path(__file__).resolve().parents[2]
 KEY_FILE = ROOT / "inventories" / "local" / ".secrets" / "api_key"
 DOOR_PATHS = {"/v1/models", "/v1/chat/completions", "/v1/completions"}  # vllm_service_door_paths
@@ -69,9 +71,7 @@ def deploy(*extra):
 
 @pytest.fixture(scope="module")
 def key():
-    if request("http://127.0.0.1:8000/health")[0] != 200 or not KEY_FILE.exists():
-        deploy()
-    return KEY_FILE.read_text().strip()
+    return local_service.ensure()
 
 
 @pytest.fixture(scope="module")
