@@ -11,34 +11,24 @@ SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 
 .PHONY: help venv lab demo docs dist release test test-unit sanity test-artifact test-consumer test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring test-quantize lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan bench-distribution test-distribution test-fleet test-rollout
 
+## what each target is for: the `##` lines above it (this list)
 help:
-	@echo "make demo   - the main job end to end on this machine (local inventory, offline)"
-	@echo "make test   - unit, lint, artifact, sanity, consumer, integration, engine, fleet, molecule, security, benchmark, accuracy, quantize, browser, monitoring"
-	@echo "make venv   - .venv with the pinned tools (requirements-dev.txt)"
-	@echo "make docs   - regenerate docs/roles/*.md and docs/awx-project/ (AWX job templates, wrappers) from the specs"
-	@echo "make lab    - a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3"
-	@echo "make fleet  - FLEET_HOSTS (3) test servers + a gateway over real SSH, inventories/fleet/ (FLEET_LINK_MBIT: egress limit)"
-	@echo "make fleet-down - remove the fleet, the engines its hosts started, its data and inventory (fleet-status: show it)"
-	@echo "make bench-plan - plan 10, 100 and 1000 never-contacted hosts with vacc.qwen3.plan; prints hosts/s"
-	@echo "make dist   - the collection artifact, dist/vacc-qwen3-<version>.tar.gz (galaxy.yml's allow-list)"
-	@echo "make release VERSION=X.Y.Z - check every change since the last release has a changelog fragment,"
-	@echo "             bump galaxy.yml, write CHANGELOG.rst, regenerate the docs, build"
-	@echo "make test-artifact / sanity / test-consumer - the artifact's allow-list; ansible-test sanity on it with"
-	@echo "             ansible-core $(CORES); installed into a fresh project and run with $(CONSUMER_CORES)"
-	@echo "make bench-distribution - weights to 2, 4, 6 fleet servers, strategy once vs broadcast; results/distribution/"
-	@echo "make test-rollout - every rollout test on 3 servers: make test's 4 plus the canary (25-30 min)"
-	@echo "make test-distribution - strategy broadcast on a 3-server fleet: copies, egress, resume, corrupt pieces, a dead server"
+	@awk '/^## /{doc = doc (doc ? "\n                        " : "") substr($$0, 4); next} \
+	  /^[a-z][a-z-]*:/ && doc {split($$0, t, ":"); printf "make %-18s %s\n", t[1], doc} {doc = ""}' $(MAKEFILE_LIST)
 
+## .venv with the pinned tools (requirements-dev.txt)
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt roles/lab_tiny_model/files/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+## a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3
 lab: venv
 	bash scripts/lab-bootstrap.sh
 	$(BIN)/ansible-playbook -i inventories/local playbooks/lab.yml
 
+## the main job end to end on this machine (local inventory, offline)
 demo: venv lab
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml
 
@@ -71,12 +61,15 @@ ARTIFACT = dist/vacc-qwen3-$(COLLECTION_VERSION).tar.gz
 # From the files git knows, through galaxy.yml's manifest (scripts/build.sh); beside it the dependencies'
 # tarballs (from the copies the venv's `ansible` package bundles, inside galaxy.yml's bounds) and
 # dist/requirements.yml naming them all: `ansible-galaxy collection install --offline -r dist/requirements.yml`.
+## the collection artifact, dist/vacc-qwen3-<version>.tar.gz (galaxy.yml's allow-list), its dependencies beside it
 dist: venv .cache/cores/$(BUILD_CORE)/.installed
 	bash scripts/build.sh $(CORE_BIN) dist
 	$(BIN)/python tools/dist_deps.py dist $(ARTIFACT)
 
 # make release VERSION=X.Y.Z (tools/release.py): refuses while a change since the last release has no
 # fragment in changelogs/fragments/; commit and tag what it leaves.
+## VERSION=X.Y.Z: check every change since the last release has a changelog fragment,
+## bump galaxy.yml, write CHANGELOG.rst, regenerate the docs, build
 release: venv .cache/cores/$(BUILD_CORE)/.installed
 	$(CORE_BIN)/python tools/release.py release "$(VERSION)"
 	$(MAKE) --no-print-directory docs dist
@@ -84,6 +77,7 @@ release: venv .cache/cores/$(BUILD_CORE)/.installed
 	@echo "   $(BIN)/python tools/release.py dev  (galaxy.yml to the next development version) and commit that"
 
 # The built tarball against the allow-list (tests/artifact), from a checkout with a user's clutter in it.
+## the artifact against its allow-list
 test-artifact: venv .cache/cores/$(BUILD_CORE)/.installed
 	$(BIN)/python -m pytest -q tests/artifact
 
@@ -91,18 +85,24 @@ test-artifact: venv .cache/cores/$(BUILD_CORE)/.installed
 # on the artifact installed with ansible-galaxy, with each claimed ansible-core; tests/sanity/ignore-<v>.txt
 # name shipped paths only, each with its reason.
 # The cores side by side (each is mostly one busy process); each one's output follows when all are done.
+## ansible-test sanity on the artifact with each claimed ansible-core
 sanity: dist $(foreach v,$(CORES),.cache/cores/$(v)/.installed)
 	@for v in $(CORES); do (bash scripts/sanity.sh $$v $(ARTIFACT) > .cache/sanity-$$v.log 2>&1; echo $$? > .cache/sanity-$$v.rc) & done; \
 	wait; rc=0; for v in $(CORES); do cat .cache/sanity-$$v.log; \
 	  [ "$$(cat .cache/sanity-$$v.rc)" = 0 ] || { echo "== sanity FAILED with ansible-core $$v"; rc=1; }; done; exit $$rc
 
 # The tarball installed into a temporary Ansible project of a user's, playbooks run by FQCN (tests/consumer).
+## the artifact installed into a fresh project, run with the oldest and newest core
 test-consumer: venv $(foreach v,$(CONSUMER_CORES),.cache/cores/$(v)/.installed)
 	$(BIN)/python -m pytest -q tests/consumer
 
+## ruff (lint and format check) on the Python, ansible-lint on roles and playbooks
 lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint --offline -q roles playbooks $(filter-out %/job_templates.yml,$(wildcard docs/awx-project/*.yml)) execution-environment.yml
 
+## regenerate docs/roles/*.md, docs/awx-project/, the Grafana dashboard and CHANGELOG from the specs
 docs: venv
 	$(BIN)/python tools/gen_docs.py
 	$(BIN)/python tools/gen_awx.py
@@ -125,6 +125,7 @@ test-benchmark: venv lab
 test-security: venv lab
 	$(BIN)/python -m pytest -q tests/security
 
+## plan 10, 100 and 1000 never-contacted hosts with vacc.qwen3.plan; prints hosts/s
 bench-plan: venv
 	$(BIN)/python tools/bench_plan.py --hosts 10,100,1000 --limit 60
 
@@ -145,12 +146,15 @@ test-molecule: venv lab
 # engine. FLEET_LINK_MBIT empty: no egress limit (a run without it removes an earlier limit).
 FLEET_HOSTS ?= 3
 FLEET_LINK_MBIT ?=
+## FLEET_HOSTS (3) test servers + a gateway over real SSH, inventories/fleet/ (FLEET_LINK_MBIT: egress limit)
 fleet: venv lab
 	$(PYTHON) tools/fleet_lab.py up --hosts "$(FLEET_HOSTS)" --link-mbit "$(FLEET_LINK_MBIT)"
 
+## remove the fleet, the engines its hosts started, its data and inventory
 fleet-down:
 	$(PYTHON) tools/fleet_lab.py down
 
+## show the fleet lab
 fleet-status:
 	$(PYTHON) tools/fleet_lab.py status
 
@@ -175,6 +179,7 @@ test-fleet: venv lab
 # SLO; about 12 CPU-engine starts, 25-30 min on this 2-core machine.
 # Run it before changing deploy.yml, vllm_service or gateway.
 ROLLOUT_SERVERS ?= 3
+## every rollout test on 3 servers: make test's 4 plus the canary (25-30 min)
 test-rollout: venv lab
 	ROLLOUT_SERVERS=$(ROLLOUT_SERVERS) $(BIN)/python -m pytest -q tests/fleet/test_rollout.py
 
@@ -184,12 +189,14 @@ test-rollout: venv lab
 # and removes it afterwards.
 DIST_HOSTS ?= 2,4,6
 DIST_STRATEGIES ?= once,broadcast
+## weights to 2, 4, 6 fleet servers, strategy once vs broadcast; results/distribution/
 bench-distribution: venv lab
 	$(BIN)/python tools/bench_distribution.py --hosts "$(DIST_HOSTS)" --strategies "$(DIST_STRATEGIES)" \
 	  --link-mbit "$(or $(FLEET_LINK_MBIT),100)" --out results/distribution
 
 # tests/fleet/test_distribution.py: broadcast on three fleet servers (started when no fleet is up, removed
 # afterwards; a running fleet of this checkout is used and put back as it was). A few minutes.
+## strategy broadcast on a 3-server fleet: copies, egress, resume, corrupt pieces, a dead server
 test-distribution: venv lab
 	$(BIN)/python -m pytest -q tests/fleet/test_distribution.py
 
@@ -197,6 +204,7 @@ TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integratio
 
 # The live-service suites bring up the local service when it does not answer; a run that started it
 # removes it again (a service that was already up, e.g. from `make demo`, stays as it was).
+## every stage in TEST_STAGES, one after another, seconds per stage in results/test-stages.txt
 test:
 	@had=$$(docker ps -q --filter label=vacc.qwen3.component=instance --filter label=vacc.qwen3.host=localhost 2>/dev/null || true); \
 	rc=0; mkdir -p results; : > results/test-stages.txt; \
