@@ -1,4 +1,5 @@
 """Shared test helpers (tests/fake_checkpoint.py) are importable from every test directory."""
+
 import os
 import sys
 

@@ -5,6 +5,7 @@ Answering on the port is not enough: the containers are found by name and label 
 so a service another checkout deployed (another clone, a CI run beside a developer's `make demo`) answers with
 that checkout's key and every authenticated request of ours gets 401. One authenticated request decides; when
 it fails, playbooks/deploy.yml makes the service this checkout's (idempotent when it already is)."""
+
 import json
 import os
 import subprocess
@@ -40,8 +41,15 @@ def ensure(timeout=1800):
         return key
     exe = Path(sys.executable).with_name("ansible-playbook")
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    res = subprocess.run([str(exe), "-i", "inventories/local", "playbooks/deploy.yml"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=timeout, check=False)
+    res = subprocess.run(
+        [str(exe), "-i", "inventories/local", "playbooks/deploy.yml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert res.returncode == 0, "deploy.yml failed (run make lab first?):\n" + res.stdout[-5000:]
     key = answering_key()
     assert key, "the local service does not serve %s to this checkout's key after deploy.yml" % MODEL

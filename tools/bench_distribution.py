@@ -20,6 +20,7 @@ details.json (the same runs with the derived columns, each server's bytes, the l
 The fleet: one of this checkout's is used with the wanted size and link (settings restored afterwards);
 without one, the benchmark starts it and removes it at the end; a fleet of another checkout is refused.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,11 +49,20 @@ def _load(name, path):
 
 
 fleet_lab = _load("fleet_lab", ROOT / "tools" / "fleet_lab.py")
-ACTIVE_SHARE = 0.2      # a server sending faster than this share of the link is transferring weights
+ACTIVE_SHARE = 0.2  # a server sending faster than this share of the link is transferring weights
 SAMPLE_S = 0.1
 # summary.json: exactly the issue's record, measured; the derived columns and each server's bytes go to details.json.
-SUMMARY_KEYS = ("strategy", "hosts", "bytes", "link_mbit", "wall_s", "max_host_tx_bytes", "hub_bytes", "started_at",
-                "ended_at")
+SUMMARY_KEYS = (
+    "strategy",
+    "hosts",
+    "bytes",
+    "link_mbit",
+    "wall_s",
+    "max_host_tx_bytes",
+    "hub_bytes",
+    "started_at",
+    "ended_at",
+)
 WINDOW_S = 0.5
 
 
@@ -69,11 +79,13 @@ def transfer_window(samples, link_bps, share=ACTIVE_SHARE, window=WINDOW_S):
     """(first, last) epoch second of host-to-host transfer in `samples` [(t, {host: cumulative tx bytes})]:
     a step between two samples where a server sent faster than `share` of the link, sustained over the
     `window` seconds after it (for the first) or before it (for the last); (None, None) if there is none."""
+
     def fast(a, b):
         if samples[b][0] <= samples[a][0]:
             return False
-        return max(samples[b][1][h] - samples[a][1].get(h, samples[b][1][h]) for h in samples[b][1]) \
-            > share * link_bps * (samples[b][0] - samples[a][0])
+        return max(
+            samples[b][1][h] - samples[a][1].get(h, samples[b][1][h]) for h in samples[b][1]
+        ) > share * link_bps * (samples[b][0] - samples[a][0])
 
     def reach(i, seconds):
         """The sample index `seconds` away from i (forward when positive), clamped to the samples."""
@@ -98,9 +110,15 @@ def record(strategy, hosts, size, mbit, started, ended, tx, hub, window, extra=N
     sb = size / link_bytes_per_s(mbit)
     first, last = window
     rec = {
-        "strategy": strategy, "hosts": hosts, "bytes": size, "link_mbit": mbit,
-        "wall_s": round(ended - started, 2), "max_host_tx_bytes": max(tx.values()), "hub_bytes": hub,
-        "started_at": round(started, 3), "ended_at": round(ended, 3),
+        "strategy": strategy,
+        "hosts": hosts,
+        "bytes": size,
+        "link_mbit": mbit,
+        "wall_s": round(ended - started, 2),
+        "max_host_tx_bytes": max(tx.values()),
+        "hub_bytes": hub,
+        "started_at": round(started, 3),
+        "ended_at": round(ended, 3),
         # Derived from the measurements above, for the table:
         "s_over_b_s": round(sb, 2),
         "startup_s": round(first - started, 2) if first else None,
@@ -123,13 +141,24 @@ def verdict(rec, fixed_limit_s=20.0):
     sb = rec["s_over_b_s"]
     limit = 2 * sb + fixed_limit_s
     out = {
-        "wall": (rec["wall_s"] <= limit, "wall %.1f s <= 2 x S/B + %d s = %.1f s" % (rec["wall_s"], fixed_limit_s, limit)),
-        "egress": (rec["max_host_tx_bytes"] <= 2 * rec["bytes"],
-                   "max egress %.2f x S <= 2 x S" % (rec["max_host_tx_bytes"] / rec["bytes"])),
+        "wall": (
+            rec["wall_s"] <= limit,
+            "wall %.1f s <= 2 x S/B + %d s = %.1f s" % (rec["wall_s"], fixed_limit_s, limit),
+        ),
+        "egress": (
+            rec["max_host_tx_bytes"] <= 2 * rec["bytes"],
+            "max egress %.2f x S <= 2 x S" % (rec["max_host_tx_bytes"] / rec["bytes"]),
+        ),
     }
     if rec.get("transfer_s") is not None:
-        out["transfer"] = (rec["transfer_s"] <= 2 * sb, "transfer %.1f s <= 2 x S/B = %.1f s" % (rec["transfer_s"], 2 * sb))
-        out["startup"] = (rec["startup_s"] < fixed_limit_s, "start-up %.1f s < %d s" % (rec["startup_s"], fixed_limit_s))
+        out["transfer"] = (
+            rec["transfer_s"] <= 2 * sb,
+            "transfer %.1f s <= 2 x S/B = %.1f s" % (rec["transfer_s"], 2 * sb),
+        )
+        out["startup"] = (
+            rec["startup_s"] < fixed_limit_s,
+            "start-up %.1f s < %d s" % (rec["startup_s"], fixed_limit_s),
+        )
     return out
 
 
@@ -139,30 +168,48 @@ def _f(value, fmt="%.1f"):
 
 def table(records):
     """The Markdown table: one row per run, times against S/B, bytes against S."""
-    head = ("| strategy | N | wall s | wall / (S/B) | start-up s | transfer s | transfer / (S/B) | tail s "
-            "| max tx / S | hub / S |")
+    head = (
+        "| strategy | N | wall s | wall / (S/B) | start-up s | transfer s | transfer / (S/B) | tail s "
+        "| max tx / S | hub / S |"
+    )
     lines = [head, "|" + "---|" * 10]
     for r in sorted(records, key=lambda r: (r["hosts"], r["strategy"] != "once", r["strategy"])):
         sb = r["s_over_b_s"]
-        lines.append("| %s | %d | %.1f | %.2f | %s | %s | %s | %s | %.2f | %.2f |" % (
-            r["strategy"], r["hosts"], r["wall_s"], r["wall_s"] / sb, _f(r.get("startup_s")), _f(r.get("transfer_s")),
-            _f(r["transfer_s"] / sb if r.get("transfer_s") is not None else None, "%.2f"), _f(r.get("tail_s")),
-            r["max_host_tx_bytes"] / r["bytes"], r["hub_bytes"] / r["bytes"]))
+        lines.append(
+            "| %s | %d | %.1f | %.2f | %s | %s | %s | %s | %.2f | %.2f |"
+            % (
+                r["strategy"],
+                r["hosts"],
+                r["wall_s"],
+                r["wall_s"] / sb,
+                _f(r.get("startup_s")),
+                _f(r.get("transfer_s")),
+                _f(r["transfer_s"] / sb if r.get("transfer_s") is not None else None, "%.2f"),
+                _f(r.get("tail_s")),
+                r["max_host_tx_bytes"] / r["bytes"],
+                r["hub_bytes"] / r["bytes"],
+            )
+        )
     return lines
 
 
 def markdown(records, meta):
     r0 = records[0]
-    out = ["# Weights distribution on the fleet lab", "",
-           "Measured %s on %s (%s); load average before the runs %s." % (
-               meta["date"], meta["machine"], meta["cpus"], meta["load"]),
-           "S = %d bytes (%s), B = %d Mbit/s per server (tc egress limit), S/B = %.2f s; pieces %d MiB, %d ssh "
-           "stream(s) per hop." % (r0["bytes"], meta["checkpoint"], r0["link_mbit"], r0["s_over_b_s"],
-                                   meta["piece_mib"], meta["streams"]), "",
-           "wall: the playbook, start to end (hub read, preflight, transfer, verification). start-up / transfer / "
-           "tail: before, while and after any server sent faster than %d%% of B (egress sampled every %.1f s). "
-           "max tx: the most bytes one server's eth0 sent. hub: what the controller sent into the fleet "
-           "network (the seed's download, rsync -z, and Ansible's own traffic)." % (ACTIVE_SHARE * 100, SAMPLE_S), ""]
+    out = [
+        "# Weights distribution on the fleet lab",
+        "",
+        "Measured %s on %s (%s); load average before the runs %s."
+        % (meta["date"], meta["machine"], meta["cpus"], meta["load"]),
+        "S = %d bytes (%s), B = %d Mbit/s per server (tc egress limit), S/B = %.2f s; pieces %d MiB, %d ssh "
+        "stream(s) per hop."
+        % (r0["bytes"], meta["checkpoint"], r0["link_mbit"], r0["s_over_b_s"], meta["piece_mib"], meta["streams"]),
+        "",
+        "wall: the playbook, start to end (hub read, preflight, transfer, verification). start-up / transfer / "
+        "tail: before, while and after any server sent faster than %d%% of B (egress sampled every %.1f s). "
+        "max tx: the most bytes one server's eth0 sent. hub: what the controller sent into the fleet "
+        "network (the seed's download, rsync -z, and Ansible's own traffic)." % (ACTIVE_SHARE * 100, SAMPLE_S),
+        "",
+    ]
     out += table(records)
     for r in records:
         if r["strategy"] == "broadcast" and r["hosts"] == max(x["hosts"] for x in records):
@@ -236,8 +283,11 @@ def checkpoint_files(path):
 
 
 def sha256_tree(path):
-    return {rel: hashlib.sha256(p.read_bytes()).hexdigest() for rel, p in checkpoint_files(path).items()
-            if not rel.endswith(".aria2")}
+    return {
+        rel: hashlib.sha256(p.read_bytes()).hexdigest()
+        for rel, p in checkpoint_files(path).items()
+        if not rel.endswith(".aria2")
+    }
 
 
 # --------------------------------------------------------------------------------- the fleet
@@ -256,15 +306,23 @@ def fleet_state():
 
 
 def fleet(*args):
-    res = subprocess.run([sys.executable, str(ROOT / "tools" / "fleet_lab.py"), *args], cwd=ROOT,
-                         capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "fleet_lab.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if res.returncode != 0:
-        raise BenchError("tools/fleet_lab.py %s failed: %s" % (" ".join(args), (res.stderr or res.stdout).strip()[-400:]))
+        raise BenchError(
+            "tools/fleet_lab.py %s failed: %s" % (" ".join(args), (res.stderr or res.stdout).strip()[-400:])
+        )
     return res.stdout
 
 
 def group_vars():
     import yaml  # the venv's (ansible's dependency)
+
     return yaml.safe_load((fleet_lab.INVENTORY / "group_vars" / "vacc_servers.yml").read_text())
 
 
@@ -280,12 +338,29 @@ def run_once(strategy, n, args, size, source, log_dir):
     hub0 = bridge_tx()
     sampler = Sampler(hosts)
     load = os.getloadavg()[0]
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORKS=str(n + 1), ANSIBLE_DEPRECATION_WARNINGS="0")
-    cmd = [str(BIN / "ansible-playbook"), "-i", str(fleet_lab.INVENTORY), str(ROOT / "playbooks" / "download.yml"),
-           "--limit", ":".join(hosts), "-e", "model_download_strategy=" + strategy,
-           "-e", "model_download_broadcast_piece_mib=%d" % args.piece_mib,
-           "-e", "model_download_broadcast_streams=%d" % args.streams, "-e", "model_download_broadcast_poll=5"]
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORKS=str(n + 1),
+        ANSIBLE_DEPRECATION_WARNINGS="0",
+    )
+    cmd = [
+        str(BIN / "ansible-playbook"),
+        "-i",
+        str(fleet_lab.INVENTORY),
+        str(ROOT / "playbooks" / "download.yml"),
+        "--limit",
+        ":".join(hosts),
+        "-e",
+        "model_download_strategy=" + strategy,
+        "-e",
+        "model_download_broadcast_piece_mib=%d" % args.piece_mib,
+        "-e",
+        "model_download_broadcast_streams=%d" % args.streams,
+        "-e",
+        "model_download_broadcast_poll=5",
+    ]
     log = log_dir / ("%s-%d.log" % (strategy, n))
     sampler.start()
     started = time.time()
@@ -302,13 +377,35 @@ def run_once(strategy, n, args, size, source, log_dir):
     for h in hosts:
         got = sha256_tree(fleet_lab.DATA_ROOT / h / "weights" / model_dir)
         if got != want:
-            raise BenchError("%s on %d servers: %s's copy differs from the hub's (%s); see %s"
-                             % (strategy, n, h, ", ".join(sorted(set(want) ^ set(got)) or
-                                                          [k for k in want if want[k] != got.get(k)]), log))
+            raise BenchError(
+                "%s on %d servers: %s's copy differs from the hub's (%s); see %s"
+                % (
+                    strategy,
+                    n,
+                    h,
+                    ", ".join(sorted(set(want) ^ set(got)) or [k for k in want if want[k] != got.get(k)]),
+                    log,
+                )
+            )
     window = transfer_window(sampler.samples, link_bytes_per_s(args.link_mbit))
-    return record(strategy, n, size, args.link_mbit, started, ended, tx, hub, window,
-                  {"piece_mib": args.piece_mib, "streams": args.streams, "load_1m_before": round(load, 2),
-                   "copies_identical": True, "log": os.path.relpath(log, ROOT)})
+    return record(
+        strategy,
+        n,
+        size,
+        args.link_mbit,
+        started,
+        ended,
+        tx,
+        hub,
+        window,
+        {
+            "piece_mib": args.piece_mib,
+            "streams": args.streams,
+            "load_1m_before": round(load, 2),
+            "copies_identical": True,
+            "log": os.path.relpath(log, ROOT),
+        },
+    )
 
 
 def main(argv=None):
@@ -329,19 +426,25 @@ def main(argv=None):
         fleet_lab.require_engine()
         servers, mbit = fleet_state()
         if servers and not (fleet_lab.INVENTORY / "hosts.yml").exists():
-            raise BenchError("a fleet of %d servers is up that another checkout started (no inventories/fleet here); "
-                             "wait until it is down, or run the benchmark in that checkout" % servers)
+            raise BenchError(
+                "a fleet of %d servers is up that another checkout started (no inventories/fleet here); "
+                "wait until it is down, or run the benchmark in that checkout" % servers
+            )
         started_fleet = servers == 0
         before = (servers, mbit)
         if (servers, mbit) != (max(counts[-1], servers), args.link_mbit):
-            print("bench: fleet of %d servers at %d mbit (was %s)" % (max(counts[-1], servers), args.link_mbit,
-                                                                      "none" if started_fleet else "%d at %s" % before))
+            print(
+                "bench: fleet of %d servers at %d mbit (was %s)"
+                % (max(counts[-1], servers), args.link_mbit, "none" if started_fleet else "%d at %s" % before)
+            )
             fleet("up", "--hosts", str(max(counts[-1], servers)), "--link-mbit", str(args.link_mbit))
         source = Path(group_vars()["model_download_local_path"])
         size = sum(p.stat().st_size for p in checkpoint_files(source).values())
         if size < 90_000_000:
-            raise BenchError("the lab checkpoint %s holds %d bytes, under the 90 MB the benchmark needs; rebuild it "
-                             "with `make lab`" % (source, size))
+            raise BenchError(
+                "the lab checkpoint %s holds %d bytes, under the 90 MB the benchmark needs; rebuild it "
+                "with `make lab`" % (source, size)
+            )
         records = []
         try:
             for n in counts:
@@ -349,17 +452,32 @@ def main(argv=None):
                     print("bench: %s on %d servers ..." % (strategy, n), flush=True)
                     rec = run_once(strategy, n, args, size, source, log_dir)
                     records.append(rec)
-                    print("bench: %s N=%d wall %.1f s (S/B %.1f s), max tx %.2f x S, hub %.2f x S"
-                          % (strategy, n, rec["wall_s"], rec["s_over_b_s"], rec["max_host_tx_bytes"] / size,
-                             rec["hub_bytes"] / size), flush=True)
+                    print(
+                        "bench: %s N=%d wall %.1f s (S/B %.1f s), max tx %.2f x S, hub %.2f x S"
+                        % (
+                            strategy,
+                            n,
+                            rec["wall_s"],
+                            rec["s_over_b_s"],
+                            rec["max_host_tx_bytes"] / size,
+                            rec["hub_bytes"] / size,
+                        ),
+                        flush=True,
+                    )
         finally:
             if started_fleet:
                 fleet("down")
             elif (servers, mbit) != fleet_state():
                 fleet("up", "--hosts", str(before[0]), "--link-mbit", "" if before[1] is None else str(before[1]))
-        meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.node() or "this machine",
-                "cpus": "%d CPUs" % os.cpu_count(), "load": "%.2f" % records[0]["load_1m_before"],
-                "checkpoint": source.name, "piece_mib": args.piece_mib, "streams": args.streams}
+        meta = {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": platform.node() or "this machine",
+            "cpus": "%d CPUs" % os.cpu_count(),
+            "load": "%.2f" % records[0]["load_1m_before"],
+            "checkpoint": source.name,
+            "piece_mib": args.piece_mib,
+            "streams": args.streams,
+        }
         write_atomic(out / "summary.json", json.dumps(summary(records), indent=2) + "\n")
         write_atomic(out / "details.json", json.dumps({"meta": meta, "runs": records}, indent=2) + "\n")
         text = markdown(records, meta)

@@ -7,6 +7,7 @@ TP16, one-card VA16 hosts with two 30B-A3B instances, two-card VA10L hosts with 
 YaRN); every run writes a plan file per host. Prints hosts per second for each size and exits 1 when
 the largest takes longer than --limit seconds (the goal: 1000 hosts in under 60 s on 2 cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GROUPS = {
     "va16_servers": {"qwen3_model": "Qwen3-235B-A22B-Instruct-2507-FP8", "vacc_cards": 4, "qwen3_tp": 16},
     "va16_cards": {"qwen3_model": "Qwen3-30B-A3B-FP8", "qwen3_tp": 2, "qwen3_instances": 2},
-    "va10l_pairs": {"qwen3_model": "Qwen3-32B-AWQ", "vacc_card": "VA10L", "vacc_cards": 2, "qwen3_tp": 8,
-                    "qwen3_max_model_len": 131072},
+    "va10l_pairs": {
+        "qwen3_model": "Qwen3-32B-AWQ",
+        "vacc_card": "VA10L",
+        "vacc_cards": 2,
+        "qwen3_tp": 8,
+        "qwen3_max_model_len": 131072,
+    },
 }
 
 
@@ -31,8 +37,7 @@ def inventory(n):
     children = {g: {"vars": v, "hosts": {}} for g, v in GROUPS.items()}
     for i in range(n):
         children[names[i % len(names)]]["hosts"]["srv%05d.fleet.example" % i] = {}
-    return {"all": {"vars": {"qwen3_api_key": "bench-plan-key"},
-                    "children": {"vacc_servers": {"children": children}}}}
+    return {"all": {"vars": {"qwen3_api_key": "bench-plan-key"}, "children": {"vacc_servers": {"children": children}}}}
 
 
 def run(n, work):
@@ -43,13 +48,20 @@ def run(n, work):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     exe = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     start = time.monotonic()
-    res = subprocess.run([exe, "-i", inv, os.path.join(ROOT, "playbooks", "plan.yml"), "-e", "qwen3_plan_dir=" + plans],
-                         cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [exe, "-i", inv, os.path.join(ROOT, "playbooks", "plan.yml"), "-e", "qwen3_plan_dir=" + plans],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.monotonic() - start
     written = len(os.listdir(plans)) if os.path.isdir(plans) else 0
     if res.returncode != 0 or written != n:
-        raise SystemExit("plan.yml on %d hosts failed (rc %d, %d plan files):\n%s" % (
-            n, res.returncode, written, res.stdout[-3000:]))
+        raise SystemExit(
+            "plan.yml on %d hosts failed (rc %d, %d plan files):\n%s" % (n, res.returncode, written, res.stdout[-3000:])
+        )
     lines = len(res.stdout.splitlines())
     return seconds, lines
 

@@ -11,6 +11,7 @@ and each dependency by file, so that
     ansible-galaxy collection install --offline -r dist/requirements.yml
 installs everything without Galaxy (run it from the directory that holds dist/).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,12 +29,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def installed_dir(fqcn):
     import ansible_collections  # pylint: disable=import-outside-toplevel
+
     ns, name = fqcn.split(".")
     for base in ansible_collections.__path__:
         path = os.path.join(base, ns, name)
         if os.path.isfile(os.path.join(path, "MANIFEST.json")):
             return path
-    raise SystemExit("dist_deps: %s is not installed beside this Python's ansible (requirements-dev.txt's `ansible`)." % fqcn)
+    raise SystemExit(
+        "dist_deps: %s is not installed beside this Python's ansible (requirements-dev.txt's `ansible`)." % fqcn
+    )
 
 
 def _sha256(data):
@@ -50,19 +54,38 @@ def pack(path, out_dir):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         rel_top = os.path.relpath(top, path)
         for d in dirs:
-            entries.append({"name": os.path.normpath(os.path.join(rel_top, d)), "ftype": "dir", "chksum_type": None,
-                            "chksum_sha256": None, "format": 1})
+            entries.append(
+                {
+                    "name": os.path.normpath(os.path.join(rel_top, d)),
+                    "ftype": "dir",
+                    "chksum_type": None,
+                    "chksum_sha256": None,
+                    "format": 1,
+                }
+            )
         for f in sorted(files):
             rel = os.path.normpath(os.path.join(rel_top, f))
             if rel in ("MANIFEST.json", "FILES.json") or f.endswith((".pyc", ".pyo")):
                 continue
             with open(os.path.join(top, f), "rb") as handle:
                 blobs[rel] = handle.read()
-            entries.append({"name": rel, "ftype": "file", "chksum_type": "sha256", "chksum_sha256": _sha256(blobs[rel]),
-                            "format": 1})
+            entries.append(
+                {
+                    "name": rel,
+                    "ftype": "file",
+                    "chksum_type": "sha256",
+                    "chksum_sha256": _sha256(blobs[rel]),
+                    "format": 1,
+                }
+            )
     files_json = json.dumps({"files": entries, "format": 1}, indent=4).encode()
-    manifest["file_manifest_file"] = {"name": "FILES.json", "ftype": "file", "chksum_type": "sha256",
-                                      "chksum_sha256": _sha256(files_json), "format": 1}
+    manifest["file_manifest_file"] = {
+        "name": "FILES.json",
+        "ftype": "file",
+        "chksum_type": "sha256",
+        "chksum_sha256": _sha256(files_json),
+        "format": 1,
+    }
     manifest_json = json.dumps(manifest, indent=4).encode()
     fqcn = "%s.%s" % (info["namespace"], info["name"])
     name = "%s-%s-%s.tar.gz" % (info["namespace"], info["name"], info["version"])
@@ -91,19 +114,25 @@ def main(argv):
             continue
         got, version, name, deps = pack(installed_dir(fqcn), out_dir)
         if not meets_requirements(version, bounds):
-            raise SystemExit("dist_deps: the installed %s is %s, outside galaxy.yml's bounds %s; install a version "
-                             "inside them (requirements-dev.txt's ansible package)." % (fqcn, version, bounds))
+            raise SystemExit(
+                "dist_deps: the installed %s is %s, outside galaxy.yml's bounds %s; install a version "
+                "inside them (requirements-dev.txt's ansible package)." % (fqcn, version, bounds)
+            )
         done[fqcn] = version
         rows.append({"name": os.path.join(os.path.basename(out_dir), name), "type": "file"})
         for dep, dep_bounds in deps.items():
             if dep not in done:
                 wanted[dep] = dep_bounds
-    requirements = {"collections": [{"name": os.path.join(os.path.basename(out_dir), os.path.basename(artifact)),
-                                     "type": "file"}] + sorted(rows, key=lambda r: r["name"])}
+    requirements = {
+        "collections": [{"name": os.path.join(os.path.basename(out_dir), os.path.basename(artifact)), "type": "file"}]
+        + sorted(rows, key=lambda r: r["name"])
+    }
     with open(os.path.join(out_dir, "requirements.yml"), "w", encoding="utf-8") as handle:
-        handle.write("# vacc.qwen3 and its dependencies as files (tools/dist_deps.py): from the directory that holds %s/,\n"
-                     "#   ansible-galaxy collection install --offline -r %s/requirements.yml\n"
-                     % (os.path.basename(out_dir), os.path.basename(out_dir)))
+        handle.write(
+            "# vacc.qwen3 and its dependencies as files (tools/dist_deps.py): from the directory that holds %s/,\n"
+            "#   ansible-galaxy collection install --offline -r %s/requirements.yml\n"
+            % (os.path.basename(out_dir), os.path.basename(out_dir))
+        )
         yaml.safe_dump(requirements, handle, sort_keys=False)
     for fqcn, version in sorted(done.items()):
         print("%s %s" % (fqcn, version))

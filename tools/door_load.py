@@ -5,6 +5,7 @@ status codes seen. The README's load table comes from it:
 
     .venv/bin/python tools/door_load.py --concurrency 1,2,4,8,16,32 --seconds 20
 """
+
 import argparse
 import http.client
 import json
@@ -22,8 +23,12 @@ def client(key, body, until, latencies, codes, lock):
         t0 = time.monotonic()
         conn = http.client.HTTPConnection("127.0.0.1", 8000, timeout=120)
         try:
-            conn.request("POST", "/v1/chat/completions", body, {"Authorization": "Bearer " + key,
-                                                                "Content-Type": "application/json"})
+            conn.request(
+                "POST",
+                "/v1/chat/completions",
+                body,
+                {"Authorization": "Bearer " + key, "Content-Type": "application/json"},
+            )
             resp = conn.getresponse()
             resp.read()
             status = resp.status
@@ -37,11 +42,14 @@ def client(key, body, until, latencies, codes, lock):
 
 
 def run(key, concurrency, seconds, max_tokens, model):
-    body = json.dumps({"model": model, "max_tokens": max_tokens, "ignore_eos": True,
-                       "messages": [{"role": "user", "content": "hi"}]})
+    body = json.dumps(
+        {"model": model, "max_tokens": max_tokens, "ignore_eos": True, "messages": [{"role": "user", "content": "hi"}]}
+    )
     latencies, codes, lock = [], Counter(), threading.Lock()
     until = time.monotonic() + seconds
-    threads = [threading.Thread(target=client, args=(key, body, until, latencies, codes, lock)) for _ in range(concurrency)]
+    threads = [
+        threading.Thread(target=client, args=(key, body, until, latencies, codes, lock)) for _ in range(concurrency)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -64,8 +72,11 @@ def main():
     print("|---|---|---|---|---|")
     for c in [int(x) for x in args.concurrency.split(",")]:
         n, p50, p99, codes = run(key, c, args.seconds, args.max_tokens, args.model)
-        print("| %d | %d | %.2f | %.2f | %s |" % (c, n, p50, p99, ", ".join("%s: %d" % kv for kv in sorted(codes.items()))),
-              flush=True)
+        print(
+            "| %d | %d | %.2f | %.2f | %s |"
+            % (c, n, p50, p99, ", ".join("%s: %d" % kv for kv in sorted(codes.items()))),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

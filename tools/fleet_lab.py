@@ -12,6 +12,7 @@ containers, and its data directory is mounted at the same path inside and outsid
 `up` is idempotent: what already matches is left alone (same container ids); it writes
 inventories/fleet/ for the same playbooks as production. Only the stdlib and the docker CLI are used.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,59 +34,82 @@ from pathlib import Path
 
 # group_vars/vacc_servers.yml: plain variables (not a qwen3_lab_standin dict), so -e always wins.
 SERVER_GROUP_VARS = [
-    ("Each host plans as a one-card VA16 server would (4 dies declared: no vasmi in a test host);\n"
-     "one TP2 instance per host keeps N hosts' CPU engines within this machine's cores.", {
-         "qwen3_model": "Qwen3-0.6B",
-         "vacc_card": "VA16",
-         "vacc_cards": 1,
-         "vacc_dies": 4,
-         "qwen3_tp": 2,
-         "qwen3_instances": 1,
-     }),
-    ("The tiny random Qwen3 (roles/lab_tiny_model) stands in for the Qwen3-0.6B weights.", {
-        "qwen3_model_dir": "qwen3-tiny",
-        "qwen3_served_model_name": "qwen3-tiny",
-    }),
-    ("Upstream vLLM's CPU build (roles/lab_engine_image) stands in for the vendor's vllm_vacc image: TP1 on\n"
-     "the CPU, not privileged (no card to reach, and this sandbox refuses --privileged).", {
-         "qwen3_service_image": "vacc-qwen3/vllm-cpu-standin:0.32.0",
-         "qwen3_service_privileged": False,
-         "qwen3_service_shm_size": "1g",
-         "qwen3_service_engine_tp": 1,
-         "qwen3_service_extra_env": {"VLLM_CPU_KVCACHE_SPACE": "1"},
-         "qwen3_service_extra_args": ["--dtype", "bfloat16"],
-     }),
-    ("The weights come from the tiny checkpoint `make lab` wrote on this machine (the controller).", {
-        "model_download_source": "local",
-        "model_download_local_path": "/var/lib/vacc-qwen3/weights/qwen3-tiny",
-    }),
-    ("No registry here: every image is already in the shared engine's store (a missing one fails with a\n"
-     "sentence). The lab chooses its offline builds where a real fleet pulls published images: HAProxy from\n"
-     "the offline Debian base, Prometheus and the node exporter (with the vasmi collector) from Debian's packages.", {
-         "vllm_service_pull": False,
-         "vllm_service_lb_image": "vacc-qwen3/haproxy:bookworm",
-         "vllm_service_lb_build": True,
-         "vllm_service_lb_base_image": "vacc-qwen3/debian-base:bookworm",
-             "monitoring_image_source": "build",
-             "monitoring_prometheus_image": "vacc-qwen3/prometheus:bookworm",
-             "monitoring_node_exporter_image": "vacc-qwen3/node-exporter:bookworm",
-             "monitoring_image_base": "vacc-qwen3/debian-base:bookworm",
-     }),
-    ("N CPU engines starting at once on 2 cores load slowly; a test host has a few GiB, not a server's.", {
-        "vllm_service_wait_timeout": 600,
-        "preflight_min_memory_gb": 4,
-    }),
-    ("The lab serves a random tiny model and has no registry: Open WebUI is built offline and asks for\n"
-     "short answers without thinking (as in inventories/local), the benchmark runs small cases, EvalScope\n"
-     "the bundled samples; this sandbox refuses an rslave mount of /.", {
-         "webui_image_source": "build",
-         "webui_default_model_params": {"max_tokens": 256,
-                                        "custom_params": {"chat_template_kwargs": {"enable_thinking": False}}},
-         "benchmark_input_len": 32,
-         "benchmark_output_len": 16,
-         "accuracy_preset": "sample",
-         "monitoring_node_exporter_rootfs_options": "ro",
-     }),
+    (
+        "Each host plans as a one-card VA16 server would (4 dies declared: no vasmi in a test host);\n"
+        "one TP2 instance per host keeps N hosts' CPU engines within this machine's cores.",
+        {
+            "qwen3_model": "Qwen3-0.6B",
+            "vacc_card": "VA16",
+            "vacc_cards": 1,
+            "vacc_dies": 4,
+            "qwen3_tp": 2,
+            "qwen3_instances": 1,
+        },
+    ),
+    (
+        "The tiny random Qwen3 (roles/lab_tiny_model) stands in for the Qwen3-0.6B weights.",
+        {
+            "qwen3_model_dir": "qwen3-tiny",
+            "qwen3_served_model_name": "qwen3-tiny",
+        },
+    ),
+    (
+        "Upstream vLLM's CPU build (roles/lab_engine_image) stands in for the vendor's vllm_vacc image: TP1 on\n"
+        "the CPU, not privileged (no card to reach, and this sandbox refuses --privileged).",
+        {
+            "qwen3_service_image": "vacc-qwen3/vllm-cpu-standin:0.32.0",
+            "qwen3_service_privileged": False,
+            "qwen3_service_shm_size": "1g",
+            "qwen3_service_engine_tp": 1,
+            "qwen3_service_extra_env": {"VLLM_CPU_KVCACHE_SPACE": "1"},
+            "qwen3_service_extra_args": ["--dtype", "bfloat16"],
+        },
+    ),
+    (
+        "The weights come from the tiny checkpoint `make lab` wrote on this machine (the controller).",
+        {
+            "model_download_source": "local",
+            "model_download_local_path": "/var/lib/vacc-qwen3/weights/qwen3-tiny",
+        },
+    ),
+    (
+        "No registry here: every image is already in the shared engine's store (a missing one fails with a\n"
+        "sentence). The lab chooses its offline builds where a real fleet pulls published images: HAProxy from\n"
+        "the offline Debian base, Prometheus and the node exporter (with the vasmi collector) from Debian's packages.",
+        {
+            "vllm_service_pull": False,
+            "vllm_service_lb_image": "vacc-qwen3/haproxy:bookworm",
+            "vllm_service_lb_build": True,
+            "vllm_service_lb_base_image": "vacc-qwen3/debian-base:bookworm",
+            "monitoring_image_source": "build",
+            "monitoring_prometheus_image": "vacc-qwen3/prometheus:bookworm",
+            "monitoring_node_exporter_image": "vacc-qwen3/node-exporter:bookworm",
+            "monitoring_image_base": "vacc-qwen3/debian-base:bookworm",
+        },
+    ),
+    (
+        "N CPU engines starting at once on 2 cores load slowly; a test host has a few GiB, not a server's.",
+        {
+            "vllm_service_wait_timeout": 600,
+            "preflight_min_memory_gb": 4,
+        },
+    ),
+    (
+        "The lab serves a random tiny model and has no registry: Open WebUI is built offline and asks for\n"
+        "short answers without thinking (as in inventories/local), the benchmark runs small cases, EvalScope\n"
+        "the bundled samples; this sandbox refuses an rslave mount of /.",
+        {
+            "webui_image_source": "build",
+            "webui_default_model_params": {
+                "max_tokens": 256,
+                "custom_params": {"chat_template_kwargs": {"enable_thinking": False}},
+            },
+            "benchmark_input_len": 32,
+            "benchmark_output_len": 16,
+            "accuracy_preset": "sample",
+            "monitoring_node_exporter_rootfs_options": "ro",
+        },
+    ),
 ]
 
 
@@ -93,37 +117,52 @@ def server_host_vars(host: "Host", engine_address: str) -> list:
     """host_vars/fleet-<i>.yml: every name and port differs, since all hosts' engines share one engine."""
     i, data = host.index, host.data_dir
     return [
-        ("Container and network names derive from the service name: distinct per host on the shared engine.", {
-            "qwen3_service_name": "fleet%d_vllm" % i,
-        }),
-        ("The server's public door (published on this machine) and its monitor port.", {
-            "qwen3_service_port": 18100 + i,
-            "qwen3_service_monitor_port": 19100 + i,
-        }),
-        ("Published ports answer on this machine, which the fleet hosts see as the vacc-fleet network's\n"
-         "gateway; 127.0.0.1 inside a test host is the test host itself, not where its engines publish.\n"
-         "The door and its monitor listener are bound to that address only.", {
-             "qwen3_service_address": engine_address,
-             "qwen3_service_bind_address": engine_address,
-             "qwen3_service_monitor_bind": engine_address,
-         }),
-        ("The host's data directory, mounted at the same path in the host and on this machine: the engine\n"
-         "resolves the bind mounts of the containers this host starts on this machine.", {
-             "qwen3_weights_dir": "%s/weights" % data,
-             "qwen3_service_config_dir": "%s/etc" % data,
-             "vllm_service_lb_build_dir": "%s/build" % data,
-             "vllm_service_textfile_dir": "%s/textfile" % data,
-         }),
-        ("Its Open WebUI and node exporter on this machine's network too (host networking): distinct\n"
-         "names and ports; the node exporter reads the same textfile directory the service writes.", {
-             "webui_container_name": "fleet%d_webui" % i,
-             "webui_data_volume": "fleet%d_webui" % i,
-             "webui_port": 18180 + i,
-             "monitoring_node_exporter_container": "fleet%d_node_exporter" % i,
-             "monitoring_node_exporter_bind": engine_address,
-             "monitoring_node_exporter_port": 19200 + i,
-             "monitoring_textfile_dir": "%s/textfile" % data,
-         }),
+        (
+            "Container and network names derive from the service name: distinct per host on the shared engine.",
+            {
+                "qwen3_service_name": "fleet%d_vllm" % i,
+            },
+        ),
+        (
+            "The server's public door (published on this machine) and its monitor port.",
+            {
+                "qwen3_service_port": 18100 + i,
+                "qwen3_service_monitor_port": 19100 + i,
+            },
+        ),
+        (
+            "Published ports answer on this machine, which the fleet hosts see as the vacc-fleet network's\n"
+            "gateway; 127.0.0.1 inside a test host is the test host itself, not where its engines publish.\n"
+            "The door and its monitor listener are bound to that address only.",
+            {
+                "qwen3_service_address": engine_address,
+                "qwen3_service_bind_address": engine_address,
+                "qwen3_service_monitor_bind": engine_address,
+            },
+        ),
+        (
+            "The host's data directory, mounted at the same path in the host and on this machine: the engine\n"
+            "resolves the bind mounts of the containers this host starts on this machine.",
+            {
+                "qwen3_weights_dir": "%s/weights" % data,
+                "qwen3_service_config_dir": "%s/etc" % data,
+                "vllm_service_lb_build_dir": "%s/build" % data,
+                "vllm_service_textfile_dir": "%s/textfile" % data,
+            },
+        ),
+        (
+            "Its Open WebUI and node exporter on this machine's network too (host networking): distinct\n"
+            "names and ports; the node exporter reads the same textfile directory the service writes.",
+            {
+                "webui_container_name": "fleet%d_webui" % i,
+                "webui_data_volume": "fleet%d_webui" % i,
+                "webui_port": 18180 + i,
+                "monitoring_node_exporter_container": "fleet%d_node_exporter" % i,
+                "monitoring_node_exporter_bind": engine_address,
+                "monitoring_node_exporter_port": 19200 + i,
+                "monitoring_textfile_dir": "%s/textfile" % data,
+            },
+        ),
     ]
 
 
@@ -131,36 +170,48 @@ def gateway_host_vars(host: "Host", engine_address: str) -> list:
     """host_vars/fleet-gw.yml."""
     data = host.data_dir
     return [
-        ("The fleet's single entry point. The gateway container runs on this machine's network (host\n"
-         "networking), so its ports are this machine's: the public one on the vacc-fleet gateway address, where\n"
-         "the doors are too, and its monitor listener next to the servers' monitor ports.", {
-             "gateway_port": 18100,
-             "gateway_bind_address": engine_address,
-             "gateway_monitor_bind": engine_address,
-             "gateway_monitor_port": 19100,
-             "gateway_name": "fleet_gw_gateway",
-         }),
-        ("Its configuration and build context in the host's data directory, at the same path on this machine.", {
-            "gateway_config_dir": "%s/etc/gateway" % data,
-            "gateway_build_dir": "%s/build" % data,
-        }),
-        ("The lab's offline builds, not the published images a real fleet pulls: HAProxy from the Debian base.", {
-            "gateway_image": "vacc-qwen3/haproxy:bookworm",
-            "gateway_image_build": True,
-            "gateway_base_image": "vacc-qwen3/debian-base:bookworm",
-        }),
-        ("It also runs the fleet's Prometheus (group qwen3_monitoring), on this machine's network beside a\n"
-         "local demo's: its own names, port and configuration directory.", {
-             "monitoring_prometheus_container": "fleet_prometheus",
-             "monitoring_prometheus_data_volume": "fleet_prometheus",
-             "monitoring_listen_address": engine_address,
-             "monitoring_listen_port": 19190,
-             "monitoring_config_dir": "%s/etc/prometheus" % data,
-             "monitoring_image_source": "build",
-             "monitoring_prometheus_image": "vacc-qwen3/prometheus:bookworm",
-             "monitoring_node_exporter_image": "vacc-qwen3/node-exporter:bookworm",
-             "monitoring_image_base": "vacc-qwen3/debian-base:bookworm",
-         }),
+        (
+            "The fleet's single entry point. The gateway container runs on this machine's network (host\n"
+            "networking), so its ports are this machine's: the public one on the vacc-fleet gateway address, where\n"
+            "the doors are too, and its monitor listener next to the servers' monitor ports.",
+            {
+                "gateway_port": 18100,
+                "gateway_bind_address": engine_address,
+                "gateway_monitor_bind": engine_address,
+                "gateway_monitor_port": 19100,
+                "gateway_name": "fleet_gw_gateway",
+            },
+        ),
+        (
+            "Its configuration and build context in the host's data directory, at the same path on this machine.",
+            {
+                "gateway_config_dir": "%s/etc/gateway" % data,
+                "gateway_build_dir": "%s/build" % data,
+            },
+        ),
+        (
+            "The lab's offline builds, not the published images a real fleet pulls: HAProxy from the Debian base.",
+            {
+                "gateway_image": "vacc-qwen3/haproxy:bookworm",
+                "gateway_image_build": True,
+                "gateway_base_image": "vacc-qwen3/debian-base:bookworm",
+            },
+        ),
+        (
+            "It also runs the fleet's Prometheus (group qwen3_monitoring), on this machine's network beside a\n"
+            "local demo's: its own names, port and configuration directory.",
+            {
+                "monitoring_prometheus_container": "fleet_prometheus",
+                "monitoring_prometheus_data_volume": "fleet_prometheus",
+                "monitoring_listen_address": engine_address,
+                "monitoring_listen_port": 19190,
+                "monitoring_config_dir": "%s/etc/prometheus" % data,
+                "monitoring_image_source": "build",
+                "monitoring_prometheus_image": "vacc-qwen3/prometheus:bookworm",
+                "monitoring_node_exporter_image": "vacc-qwen3/node-exporter:bookworm",
+                "monitoring_image_base": "vacc-qwen3/debian-base:bookworm",
+            },
+        ),
     ]
 
 
@@ -170,20 +221,20 @@ IMAGE = "vacc-qwen3/fleet-host:bookworm"
 BASE_IMAGE = os.environ.get("VACC_BASE_IMAGE", "vacc-qwen3/debian-base:bookworm")
 RECIPE_DIR = ROOT / "tools" / "fleet_host"
 NETWORK = "vacc-fleet"
-CONTAINER_PREFIX = "vacc-"            # container vacc-fleet-1 is inventory host fleet-1
-LAB = "vacc.qwen3.lab"                # label key: what the lab owns, by kind
+CONTAINER_PREFIX = "vacc-"  # container vacc-fleet-1 is inventory host fleet-1
+LAB = "vacc.qwen3.lab"  # label key: what the lab owns, by kind
 LAB_HOST, LAB_NETWORK, LAB_IMAGE, LAB_STAGE = "fleet-host", "fleet-network", "fleet-host-image", "fleet-host-build"
-HOST_NAME = "vacc.qwen3.fleet.host"   # label key: the container's inventory name
-SPEC = "vacc.qwen3.fleet.spec"        # label key: hash of how the container was run
-RECIPE = "vacc.qwen3.recipe-sha256"   # label key: hash of the image's recipe (as the repo's offline image builds)
-ENGINE_HOST = "vacc.qwen3.host"       # label key the roles put on what a host starts on the engine
+HOST_NAME = "vacc.qwen3.fleet.host"  # label key: the container's inventory name
+SPEC = "vacc.qwen3.fleet.spec"  # label key: hash of how the container was run
+RECIPE = "vacc.qwen3.recipe-sha256"  # label key: hash of the image's recipe (as the repo's offline image builds)
+ENGINE_HOST = "vacc.qwen3.host"  # label key the roles put on what a host starts on the engine
 DATA_ROOT = Path("/var/lib/vacc-qwen3-fleet")
 KEY = ROOT / ".fleet" / "id_ed25519"
 INVENTORY = ROOT / "inventories" / "fleet"
 DOCKER_SOCK = "/var/run/docker.sock"
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
 SSH_WAIT_S = 60
-MAX_HOSTS = 50                        # ports 18100+i and 19100+i stay in their hundreds
+MAX_HOSTS = 50  # ports 18100+i and 19100+i stay in their hundreds
 GENERATED = "# Generated by tools/fleet_lab.py (make fleet); rewritten on every run: do not edit.\n"
 
 
@@ -194,6 +245,7 @@ class FleetError(Exception):
 @dataclasses.dataclass(frozen=True)
 class Host:
     """One fleet host: fleet-<i> (a VA16 server) or fleet-gw (the gateway)."""
+
     name: str
     index: int  # 1..N for servers, 0 for the gateway
 
@@ -218,7 +270,9 @@ def fleet_hosts(count: int) -> list:
 def docker(*args, check=True, stdin=None, timeout=120) -> str:
     """Run the docker CLI; on failure, raise with docker's own last line."""
     try:
-        res = subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+        res = subprocess.run(
+            ["docker", *args], input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except FileNotFoundError as exc:
         raise FleetError("the docker CLI is not installed; run `make lab` first") from exc
     if check and res.returncode != 0:
@@ -239,8 +293,13 @@ def inspect(kind: str, name: str):
 
 def require_engine():
     try:
-        res = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
-                             timeout=30, check=False)
+        res = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     except FileNotFoundError as exc:
         raise FleetError("the docker CLI is not installed; run `make lab` first") from exc
     if res.returncode != 0 or not res.stdout.strip():
@@ -250,9 +309,11 @@ def require_engine():
 def engine_socket() -> str:
     """The engine's socket on this machine, which every host gets at /var/run/docker.sock."""
     host = os.environ.get("DOCKER_HOST", "")
-    path = host[len("unix://"):] if host.startswith("unix://") else DOCKER_SOCK if not host else ""
+    path = host[len("unix://") :] if host.startswith("unix://") else DOCKER_SOCK if not host else ""
     if not path:
-        raise FleetError("DOCKER_HOST=%s is not a local socket; the fleet hosts need this machine's engine socket" % host)
+        raise FleetError(
+            "DOCKER_HOST=%s is not a local socket; the fleet hosts need this machine's engine socket" % host
+        )
     if not Path(path).is_socket():
         raise FleetError("the Docker engine socket %s is missing; run `make lab` (it starts the engine)" % path)
     return path
@@ -276,17 +337,33 @@ def ensure_image() -> tuple:
     """(image id, built?): the fleet-host image, rebuilt only when its recipe changed."""
     base = inspect("image", BASE_IMAGE)
     if base is None:
-        raise FleetError("the base image %s is missing; run `make lab` (scripts/lab-bootstrap.sh builds it)" % BASE_IMAGE)
+        raise FleetError(
+            "the base image %s is missing; run `make lab` (scripts/lab-bootstrap.sh builds it)" % BASE_IMAGE
+        )
     want = recipe_hash(base["Id"])
     have = inspect("image", IMAGE)
     if have is not None and (have["Config"].get("Labels") or {}).get(RECIPE) == want:
         return have["Id"], False
     print("fleet: building %s (recipe %s)" % (IMAGE, want[:12]), flush=True)
     # host network: the RUN steps reach the Debian mirror where the bridge may have no way out.
-    docker("build", "--quiet", "--network", "host", "--build-arg", "BASE=" + BASE_IMAGE,
-           "--label", "%s=%s" % (LAB, LAB_IMAGE), "--label", "%s=%s" % (RECIPE, want),
-           "--label", "org.opencontainers.image.description=fleet lab test host (sshd, docker CLI) from " + BASE_IMAGE,
-           "-t", IMAGE, str(RECIPE_DIR), timeout=1800)
+    docker(
+        "build",
+        "--quiet",
+        "--network",
+        "host",
+        "--build-arg",
+        "BASE=" + BASE_IMAGE,
+        "--label",
+        "%s=%s" % (LAB, LAB_IMAGE),
+        "--label",
+        "%s=%s" % (RECIPE, want),
+        "--label",
+        "org.opencontainers.image.description=fleet lab test host (sshd, docker CLI) from " + BASE_IMAGE,
+        "-t",
+        IMAGE,
+        str(RECIPE_DIR),
+        timeout=1800,
+    )
     return inspect("image", IMAGE)["Id"], True
 
 
@@ -305,14 +382,16 @@ def ensure_key() -> tuple:
     if not KEY.exists():
         if shutil.which("ssh-keygen") is None:
             raise FleetError("ssh-keygen is missing on this machine; install Debian's openssh-client")
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vacc-qwen3 fleet lab", "-f", str(KEY)],
-                       check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vacc-qwen3 fleet lab", "-f", str(KEY)], check=True
+        )
         print("fleet: generated the lab key %s" % KEY.relative_to(ROOT))
     os.chmod(KEY, 0o600)  # ssh refuses a key others can read
     pub = KEY.with_suffix(".pub")
     if not pub.exists():
-        pub.write_text(subprocess.run(["ssh-keygen", "-y", "-f", str(KEY)], capture_output=True, text=True,
-                                      check=True).stdout)
+        pub.write_text(
+            subprocess.run(["ssh-keygen", "-y", "-f", str(KEY)], capture_output=True, text=True, check=True).stdout
+        )
     return KEY.read_text(), pub.read_text()
 
 
@@ -325,7 +404,9 @@ def ensure_network() -> tuple:
         docker("network", "create", "--driver", "bridge", "--label", "%s=%s" % (LAB, LAB_NETWORK), NETWORK)
         net, created = inspect("network", NETWORK), True
     elif (net.get("Labels") or {}).get(LAB) != LAB_NETWORK:
-        raise FleetError("a Docker network named %s exists that the fleet lab did not create; remove or rename it" % NETWORK)
+        raise FleetError(
+            "a Docker network named %s exists that the fleet lab did not create; remove or rename it" % NETWORK
+        )
     return net["Id"], network_gateway(net), created
 
 
@@ -342,15 +423,25 @@ def run_args(host: Host, image_id: str) -> list:
     """How a fleet host runs: its spec hash covers all of this, so a change recreates the container."""
     data = str(host.data_dir)
     return [
-        "--hostname", host.name,
-        "--network", NETWORK, "--network-alias", host.name,   # `ssh fleet-2` works between hosts
-        "--init",                                             # docker-init is PID 1: reaps, forwards signals
-        "--cap-add", "NET_ADMIN",                             # tc on the host's own eth0
-        "--volume", "%s:%s" % (engine_socket(), DOCKER_SOCK),  # engines are siblings on this machine's engine
-        "--volume", "%s:%s" % (data, data),                   # same path inside and outside (see above)
-        "--label", "%s=%s" % (LAB, LAB_HOST),
-        "--label", "%s=%s" % (HOST_NAME, host.name),
-        "--label", "vacc.qwen3.fleet.role=" + host.role,
+        "--hostname",
+        host.name,
+        "--network",
+        NETWORK,
+        "--network-alias",
+        host.name,  # `ssh fleet-2` works between hosts
+        "--init",  # docker-init is PID 1: reaps, forwards signals
+        "--cap-add",
+        "NET_ADMIN",  # tc on the host's own eth0
+        "--volume",
+        "%s:%s" % (engine_socket(), DOCKER_SOCK),  # engines are siblings on this machine's engine
+        "--volume",
+        "%s:%s" % (data, data),  # same path inside and outside (see above)
+        "--label",
+        "%s=%s" % (LAB, LAB_HOST),
+        "--label",
+        "%s=%s" % (HOST_NAME, host.name),
+        "--label",
+        "vacc.qwen3.fleet.role=" + host.role,
         image_id,
     ]
 
@@ -363,8 +454,9 @@ def ensure_host(host: Host, image_id: str, network_id: str) -> str:
     if have is not None:
         labels = have["Config"].get("Labels") or {}
         if labels.get(LAB) != LAB_HOST:
-            raise FleetError("a container named %s exists that the fleet lab did not create; remove or rename it"
-                             % host.container)
+            raise FleetError(
+                "a container named %s exists that the fleet lab did not create; remove or rename it" % host.container
+            )
         attached = ((have["NetworkSettings"].get("Networks") or {}).get(NETWORK) or {}).get("NetworkID")
         # A stopped host keeps the id of a network that was removed and made again: it could not start.
         if labels.get(SPEC) == spec and attached == network_id:
@@ -396,8 +488,9 @@ def wait_sshd(hosts: list, addresses: dict):
             return
         if time.monotonic() > deadline:
             names = ", ".join(h.name for h in pending)
-            raise FleetError("sshd did not answer within %ds on %s; see `docker logs %s`"
-                             % (SSH_WAIT_S, names, pending[0].container))
+            raise FleetError(
+                "sshd did not answer within %ds on %s; see `docker logs %s`" % (SSH_WAIT_S, names, pending[0].container)
+            )
         time.sleep(0.1)  # poll interval, not a synchronisation delay
 
 
@@ -477,18 +570,42 @@ def ensure_link(host: Host, mbit) -> tuple:
         return True, "link limit removed"
     want = tbf_params(mbit)
     opts = root.get("options") or {}
-    if root.get("kind") == "tbf" and opts.get("rate") == want["rate"] and opts.get("burst") == want["burst"] \
-            and abs(opts.get("lat", 0) - want["latency_ms"] * 1000) < 1000:
+    if (
+        root.get("kind") == "tbf"
+        and opts.get("rate") == want["rate"]
+        and opts.get("burst") == want["burst"]
+        and abs(opts.get("lat", 0) - want["latency_ms"] * 1000) < 1000
+    ):
         return False, "link %d mbit" % mbit
-    docker("exec", host.container, "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf",
-           "rate", "%dmbit" % mbit, "burst", str(want["burst"]), "latency", "%dms" % want["latency_ms"])
+    docker(
+        "exec",
+        host.container,
+        "tc",
+        "qdisc",
+        "replace",
+        "dev",
+        "eth0",
+        "root",
+        "tbf",
+        "rate",
+        "%dmbit" % mbit,
+        "burst",
+        str(want["burst"]),
+        "latency",
+        "%dms" % want["latency_ms"],
+    )
     return True, "link %d mbit set" % mbit
 
 
 def check_login(address: str):
     """The controller logs in with the lab key as Ansible will (BatchMode: no prompt can hang)."""
-    res = subprocess.run(["ssh", "-i", str(KEY), *SSH_OPTS, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
-                          "root@" + address, "true"], capture_output=True, text=True, timeout=60, check=False)
+    res = subprocess.run(
+        ["ssh", "-i", str(KEY), *SSH_OPTS, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "root@" + address, "true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if res.returncode != 0:
         reason = res.stderr.strip() or "exit %d" % res.returncode
         raise FleetError("ssh root@%s with %s failed: %s" % (address, KEY.relative_to(ROOT), reason))
@@ -523,20 +640,33 @@ def render_inventory(hosts: list, addresses: dict, engine_address: str) -> dict:
     """{relative path: text} of inventories/fleet/."""
     servers = [h for h in hosts if h.role == "server"]
     gateways = [h for h in hosts if h.role == "gateway"]
-    connection = [("Real SSH with the lab key; inside the lab host keys are not checked (hosts are recreated).", {
-        "ansible_connection": "ssh",
-        "ansible_user": "root",
-        "ansible_ssh_private_key_file": str(KEY),
-        "ansible_ssh_common_args": " ".join(SSH_OPTS),
-        "ansible_python_interpreter": "/usr/bin/python3",
-    })]
-    lines = [GENERATED + "# Hosts are containers on the vacc-fleet network (%s); `make fleet-down` removes them." % engine_address,
-             "all:", "  vars:", yaml_blocks(connection, 4).rstrip("\n"), "  children:"]
+    connection = [
+        (
+            "Real SSH with the lab key; inside the lab host keys are not checked (hosts are recreated).",
+            {
+                "ansible_connection": "ssh",
+                "ansible_user": "root",
+                "ansible_ssh_private_key_file": str(KEY),
+                "ansible_ssh_common_args": " ".join(SSH_OPTS),
+                "ansible_python_interpreter": "/usr/bin/python3",
+            },
+        )
+    ]
+    lines = [
+        GENERATED
+        + "# Hosts are containers on the vacc-fleet network (%s); `make fleet-down` removes them." % engine_address,
+        "all:",
+        "  vars:",
+        yaml_blocks(connection, 4).rstrip("\n"),
+        "  children:",
+    ]
     for group, members in (("vacc_servers", servers), ("qwen3_gateway", gateways), ("qwen3_monitoring", gateways)):
         lines += ["    %s:" % group, "      hosts:"]
         lines += ["        %s:\n          ansible_host: %s" % (h.name, addresses[h.name]) for h in members]
-    files = {"hosts.yml": "\n".join(lines) + "\n",
-             "group_vars/vacc_servers.yml": GENERATED + "---\n" + yaml_blocks(SERVER_GROUP_VARS)}
+    files = {
+        "hosts.yml": "\n".join(lines) + "\n",
+        "group_vars/vacc_servers.yml": GENERATED + "---\n" + yaml_blocks(SERVER_GROUP_VARS),
+    }
     for host in hosts:
         blocks = (server_host_vars if host.role == "server" else gateway_host_vars)(host, engine_address)
         files["host_vars/%s.yml" % host.name] = GENERATED + "---\n" + yaml_blocks(blocks)
@@ -676,8 +806,10 @@ def cmd_down() -> int:
     if net is not None and (net.get("Labels") or {}).get(LAB) == LAB_NETWORK:
         attached = [c.get("Name", cid) for cid, c in (net.get("Containers") or {}).items()]
         if attached:
-            raise FleetError("the network %s still has containers attached (%s); remove them, then rerun"
-                             % (NETWORK, ", ".join(sorted(attached))))
+            raise FleetError(
+                "the network %s still has containers attached (%s); remove them, then rerun"
+                % (NETWORK, ", ".join(sorted(attached)))
+            )
         docker("network", "rm", NETWORK)
         removed.append("network " + NETWORK)
     if DATA_ROOT.exists():
@@ -686,7 +818,10 @@ def cmd_down() -> int:
     if INVENTORY.exists():
         shutil.rmtree(INVENTORY)
         removed.append(str(INVENTORY.relative_to(ROOT)))
-    print("fleet: removed %s in %.1fs" % (", ".join(removed) if removed else "nothing (no fleet here)", time.monotonic() - t0))
+    print(
+        "fleet: removed %s in %.1fs"
+        % (", ".join(removed) if removed else "nothing (no fleet here)", time.monotonic() - t0)
+    )
     print("fleet: kept the image %s and the key %s for the next `make fleet`" % (IMAGE, KEY.relative_to(ROOT)))
     return 0
 
@@ -710,8 +845,10 @@ def cmd_status() -> int:
                 link = "%g mbit" % (root["options"]["rate"] * 8 / 1e6)
         engines = len(ids("ps", "-q", "--filter", "label=%s=%s" % (ENGINE_HOST, name)))
         ok &= bool(sshd)
-        print("  %-9s %-8s %-15s sshd %-4s link %-9s engines %d"
-              % (name, "running" if running else "stopped", address, "up" if sshd else "DOWN", link, engines))
+        print(
+            "  %-9s %-8s %-15s sshd %-4s link %-9s engines %d"
+            % (name, "running" if running else "stopped", address, "up" if sshd else "DOWN", link, engines)
+        )
     return 0 if ok else 1
 
 
@@ -734,8 +871,11 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start or converge the fleet and write inventories/fleet/")
     up.add_argument("--hosts", default=os.environ.get("FLEET_HOSTS", "3"), help="servers (FLEET_HOSTS, default 3)")
-    up.add_argument("--link-mbit", default=os.environ.get("FLEET_LINK_MBIT", ""),
-                    help="egress limit of each host in Mbit/s (FLEET_LINK_MBIT; empty: none)")
+    up.add_argument(
+        "--link-mbit",
+        default=os.environ.get("FLEET_LINK_MBIT", ""),
+        help="egress limit of each host in Mbit/s (FLEET_LINK_MBIT; empty: none)",
+    )
     sub.add_parser("down", help="remove the fleet, its engines, data and inventory")
     sub.add_parser("status", help="show the fleet hosts")
     args = parser.parse_args(argv)

@@ -14,6 +14,7 @@ or null (AWX issues 16205, 9525), which as the variable itself would replace the
 The wrapper runs vacc.qwen3.survey first, which sets <variable> from each answer that is not blank,
 with a fact's precedence (above the inventory, below extra vars); then the collection's playbook.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,50 +35,109 @@ ENGINE_TAGS = ["AI3.0_SP9_0811", "AI3.1.1_GR_1031", "AI3.2_GR_1202", "VVI-25.12.
 SHARED_KINDS = {name: kind for name, (kind, dummy) in specs.plugin_util("_inputs").SHARED.items()}
 
 # What the plan needs: every playbook that computes the plan asks the same questions.
-PLAN = ["qwen3_model", "qwen3_guide_revision", "vacc_card", "vacc_cards", "vacc_dies", "qwen3_tp", "qwen3_instances",
-        "qwen3_max_model_len"]
+PLAN = [
+    "qwen3_model",
+    "qwen3_guide_revision",
+    "vacc_card",
+    "vacc_cards",
+    "vacc_dies",
+    "qwen3_tp",
+    "qwen3_instances",
+    "qwen3_max_model_len",
+]
 # Questions whose spec default is sent as the survey default (see the module docstring); they are
 # required too, so the answer is never blank.
-WITH_DEFAULT = {"qwen3_hosts", "qwen3_deploy_serial", "teardown_all", "teardown_remove_weights",
-                "teardown_remove_webui_data"}
+WITH_DEFAULT = {
+    "qwen3_hosts",
+    "qwen3_deploy_serial",
+    "teardown_all",
+    "teardown_remove_weights",
+    "teardown_remove_webui_data",
+}
 
 TEMPLATES = [
-    {"name": "plan", "playbook": "plan.yml",
-     "description": "Validate model x card x TP x max-model-len x instances against the guide and show each host's "
-                    "plan and docker run; changes nothing on the hosts.",
-     "questions": ["qwen3_hosts"] + PLAN},
-    {"name": "deploy", "playbook": "deploy.yml",
-     "description": "Preflight, weights (downloaded and verified), the vllm_vacc service with its health gate; "
-                    "rolling, qwen3_deploy_serial hosts at a time.",
-     "questions": ["qwen3_hosts"] + PLAN + ["qwen3_deploy_serial", "qwen3_deploy_canary_benchmark", "model_download_source", "model_download_strategy",
-                                            "qwen3_service_image", "vllm_service_wait_timeout"]},
-    {"name": "gateway", "playbook": "gateway.yml",
-     "description": "One OpenAI endpoint in front of the fleet on the hosts of group qwen3_gateway: the servers' "
-                    "doors as backends, routed by model, the fleet's key checked.",
-     "questions": ["qwen3_hosts"] + PLAN + ["gateway_port"]},
-    {"name": "status", "playbook": "status.yml",
-     "description": "What each server runs against its plan (images, instances, door and gateway state, drift); "
-                    "changes nothing.",
-     "questions": ["qwen3_hosts"] + PLAN},
-    {"name": "benchmark", "playbook": "benchmark.yml",
-     "description": "The guide's vllm bench serve cases against each host's service; one fleet report, SLO gates.",
-     "questions": ["qwen3_hosts"] + PLAN + ["benchmark_runner", "benchmark_input_len", "benchmark_output_len",
-                                            "benchmark_max_concurrency", "benchmark_prompts_per_concurrency"]},
-    {"name": "evaluate", "playbook": "evaluate.yml",
-     "description": "EvalScope accuracy run against each host's service (the guide's precision_llm.py settings "
-                    "as a preset); results and verdicts in the job output.",
-     # Not accuracy_limit: it is an int or a fraction, and a text answer would arrive as a string.
-     "questions": ["qwen3_hosts"] + PLAN + ["accuracy_preset", "accuracy_resume", "accuracy_compare_to"]},
-    {"name": "webui", "playbook": "webui.yml",
-     "description": "Open WebUI in front of the service, preconfigured (connection, default model, locale, "
-                    "generated admin); health gate and a chat smoke test.",
-     "questions": ["qwen3_hosts"] + PLAN + ["webui_image_source", "webui_port", "webui_default_locale",
-                                            "webui_function_calling", "webui_admin_email"]},
-    {"name": "teardown", "playbook": "teardown.yml",
-     "description": "Remove the service containers, load balancer and Open WebUI; weights and WebUI data stay "
-                    "unless asked.",
-     "questions": ["qwen3_hosts", "qwen3_model", "qwen3_service_name", "teardown_all", "teardown_remove_weights",
-                   "teardown_remove_webui_data"]},
+    {
+        "name": "plan",
+        "playbook": "plan.yml",
+        "description": "Validate model x card x TP x max-model-len x instances against the guide and show each host's "
+        "plan and docker run; changes nothing on the hosts.",
+        "questions": ["qwen3_hosts"] + PLAN,
+    },
+    {
+        "name": "deploy",
+        "playbook": "deploy.yml",
+        "description": "Preflight, weights (downloaded and verified), the vllm_vacc service with its health gate; "
+        "rolling, qwen3_deploy_serial hosts at a time.",
+        "questions": ["qwen3_hosts"]
+        + PLAN
+        + [
+            "qwen3_deploy_serial",
+            "qwen3_deploy_canary_benchmark",
+            "model_download_source",
+            "model_download_strategy",
+            "qwen3_service_image",
+            "vllm_service_wait_timeout",
+        ],
+    },
+    {
+        "name": "gateway",
+        "playbook": "gateway.yml",
+        "description": "One OpenAI endpoint in front of the fleet on the hosts of group qwen3_gateway: the servers' "
+        "doors as backends, routed by model, the fleet's key checked.",
+        "questions": ["qwen3_hosts"] + PLAN + ["gateway_port"],
+    },
+    {
+        "name": "status",
+        "playbook": "status.yml",
+        "description": "What each server runs against its plan (images, instances, door and gateway state, drift); "
+        "changes nothing.",
+        "questions": ["qwen3_hosts"] + PLAN,
+    },
+    {
+        "name": "benchmark",
+        "playbook": "benchmark.yml",
+        "description": "The guide's vllm bench serve cases against each host's service; one fleet report, SLO gates.",
+        "questions": ["qwen3_hosts"]
+        + PLAN
+        + [
+            "benchmark_runner",
+            "benchmark_input_len",
+            "benchmark_output_len",
+            "benchmark_max_concurrency",
+            "benchmark_prompts_per_concurrency",
+        ],
+    },
+    {
+        "name": "evaluate",
+        "playbook": "evaluate.yml",
+        "description": "EvalScope accuracy run against each host's service (the guide's precision_llm.py settings "
+        "as a preset); results and verdicts in the job output.",
+        # Not accuracy_limit: it is an int or a fraction, and a text answer would arrive as a string.
+        "questions": ["qwen3_hosts"] + PLAN + ["accuracy_preset", "accuracy_resume", "accuracy_compare_to"],
+    },
+    {
+        "name": "webui",
+        "playbook": "webui.yml",
+        "description": "Open WebUI in front of the service, preconfigured (connection, default model, locale, "
+        "generated admin); health gate and a chat smoke test.",
+        "questions": ["qwen3_hosts"]
+        + PLAN
+        + ["webui_image_source", "webui_port", "webui_default_locale", "webui_function_calling", "webui_admin_email"],
+    },
+    {
+        "name": "teardown",
+        "playbook": "teardown.yml",
+        "description": "Remove the service containers, load balancer and Open WebUI; weights and WebUI data stay "
+        "unless asked.",
+        "questions": [
+            "qwen3_hosts",
+            "qwen3_model",
+            "qwen3_service_name",
+            "teardown_all",
+            "teardown_remove_weights",
+            "teardown_remove_webui_data",
+        ],
+    },
 ]
 
 # Playbooks without a job template, and why (the tests want every playbook in one list or the other).
@@ -85,9 +145,9 @@ NOT_TEMPLATES = {
     "download.yml": "deploy downloads and verifies the weights itself; run it alone to pre-stage them",
     "lab.yml": "builds the CPU stand-in engine and the tiny model, for labs without cards",
     "monitoring.yml": "Prometheus, node exporters and rules for the whole inventory, run after deploy; its job template "
-                      "comes with the service's qwen3_service fact it reads",
+    "comes with the service's qwen3_service fact it reads",
     "quantize.yml": "a one-off, hours-long GPU job on the quantizer group (a checkpoint and a calibration file staged "
-                    "on that host); its output is then a catalog row the deploy template takes",
+    "on that host); its output is then a catalog row the deploy template takes",
     "site.yml": "the local demo end to end (plan, lab, deploy, smoke, webui); the templates split it",
     "smoke.yml": "one chat completion through the service; deploy's health gate and webui's check cover it",
     "survey.yml": "not a job of its own: every template's wrapper runs it first, to take the survey's answers",
@@ -176,12 +236,17 @@ def question(var, template, options, play_vars, overrides):
         opt, source = options[var]
     elif var in play_vars:
         value = play_vars[var]
-        opt = {"type": "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else "str",
-               "default": value, "description": PLAY_VAR_DESCRIPTIONS[var]}
+        opt = {
+            "type": "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else "str",
+            "default": value,
+            "description": PLAY_VAR_DESCRIPTIONS[var],
+        }
         source = template["playbook"] + " (play vars)"
     else:
-        raise SystemExit("%s: survey variable %s is in no argument spec of the roles %s runs, nor in roles/_common, "
-                         "nor a play var" % (template["name"], var, template["playbook"]))
+        raise SystemExit(
+            "%s: survey variable %s is in no argument spec of the roles %s runs, nor in roles/_common, "
+            "nor a play var" % (template["name"], var, template["playbook"])
+        )
     asked = var if var in WITH_DEFAULT else SURVEY_PREFIX + var
     q = {"question_name": LABELS.get(var, var), "variable": asked, "required": var in WITH_DEFAULT}
     q.update(overrides.get(var) or _question_type(opt, var))
@@ -227,20 +292,25 @@ def render_templates(root=specs.ROOT):
             q, source = question(var, dict(template, playbook=runs), options, play_vars, overrides)
             questions.append(q)
             sources[var] = source
-        templates.append({
-            "name": template["name"],
-            "description": template["description"],
-            "playbook": template["playbook"],
-            "job_type": "run",
-            "ask_limit_on_launch": True,
-            "survey_enabled": True,
-            "survey_spec": {"name": "vacc.qwen3 " + template["name"], "description": template["description"],
-                            "spec": questions},
-            # Not sent to AWX: the collection's playbook the wrapper runs, and where each question's type,
-            # choices and default come from.
-            "runs": "vacc.qwen3." + template["playbook"][:-len(".yml")],
-            "spec_sources": sources,
-        })
+        templates.append(
+            {
+                "name": template["name"],
+                "description": template["description"],
+                "playbook": template["playbook"],
+                "job_type": "run",
+                "ask_limit_on_launch": True,
+                "survey_enabled": True,
+                "survey_spec": {
+                    "name": "vacc.qwen3 " + template["name"],
+                    "description": template["description"],
+                    "spec": questions,
+                },
+                # Not sent to AWX: the collection's playbook the wrapper runs, and where each question's type,
+                # choices and default come from.
+                "runs": "vacc.qwen3." + template["playbook"][: -len(".yml")],
+                "spec_sources": sources,
+            }
+        )
     return templates
 
 
@@ -252,26 +322,52 @@ def render(root=specs.ROOT):
     """{path under docs/awx-project/: content} of every generated file."""
     templates = render_templates(root)
     header = "# Generated by tools/gen_awx.py from the roles' meta/argument_specs.yml and the catalog: edit those, then rerun it.\n"
-    files = {"job_templates.yml": header + "# configure.yml loads it.\n---\n" + _dump({
-        "qwen3_awx_engine_images": ["%s:%s" % (ENGINE_IMAGE, tag) for tag in ENGINE_TAGS],
-        "qwen3_awx_job_templates": templates})}
+    files = {
+        "job_templates.yml": header
+        + "# configure.yml loads it.\n---\n"
+        + _dump(
+            {
+                "qwen3_awx_engine_images": ["%s:%s" % (ENGINE_IMAGE, tag) for tag in ENGINE_TAGS],
+                "qwen3_awx_job_templates": templates,
+            }
+        )
+    }
     for template in templates:
-        answers = [q["variable"][len(SURVEY_PREFIX):] for q in template["survey_spec"]["spec"]
-                   if q["variable"].startswith(SURVEY_PREFIX)]
-        files[template["playbook"]] = header + (
-            "# The AWX job template \"vacc.qwen3 %s\" runs it: the survey's answers, then %s as installed.\n"
-            % (template["name"], template["runs"])) + "---\n" + _dump([
-                {"name": "Take the survey's answers", "ansible.builtin.import_playbook": "vacc.qwen3.survey",
-                 "vars": {"qwen3_survey_questions": answers}},
-                {"name": "Run " + template["runs"], "ansible.builtin.import_playbook": template["runs"]}])
+        answers = [
+            q["variable"][len(SURVEY_PREFIX) :]
+            for q in template["survey_spec"]["spec"]
+            if q["variable"].startswith(SURVEY_PREFIX)
+        ]
+        files[template["playbook"]] = (
+            header
+            + (
+                '# The AWX job template "vacc.qwen3 %s" runs it: the survey\'s answers, then %s as installed.\n'
+                % (template["name"], template["runs"])
+            )
+            + "---\n"
+            + _dump(
+                [
+                    {
+                        "name": "Take the survey's answers",
+                        "ansible.builtin.import_playbook": "vacc.qwen3.survey",
+                        "vars": {"qwen3_survey_questions": answers},
+                    },
+                    {"name": "Run " + template["runs"], "ansible.builtin.import_playbook": template["runs"]},
+                ]
+            )
+        )
     version = _version(root)
     files["collections/requirements.yml"] = (
-        "# Generated by tools/gen_awx.py. AWX's project sync installs these before a job runs (from the project's\n"
-        "# root). The collection is the tarball committed beside this file (`make dist` builds\n"
-        "# dist/vacc-qwen3-%s.tar.gz); its dependencies come from the Galaxy servers of the organization. With\n"
-        "# vacc.qwen3 on your Automation Hub or Galaxy instead: `- name: vacc.qwen3` with `version: %s`.\n"
-        % (version, version)) + "---\n" + _dump({"collections": [
-            {"name": "collections/vacc-qwen3-%s.tar.gz" % version, "type": "file"}]})
+        (
+            "# Generated by tools/gen_awx.py. AWX's project sync installs these before a job runs (from the project's\n"
+            "# root). The collection is the tarball committed beside this file (`make dist` builds\n"
+            "# dist/vacc-qwen3-%s.tar.gz); its dependencies come from the Galaxy servers of the organization. With\n"
+            "# vacc.qwen3 on your Automation Hub or Galaxy instead: `- name: vacc.qwen3` with `version: %s`.\n"
+            % (version, version)
+        )
+        + "---\n"
+        + _dump({"collections": [{"name": "collections/vacc-qwen3-%s.tar.gz" % version, "type": "file"}]})
+    )
     return files
 
 
@@ -282,9 +378,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     files = render()
     if args.check:
-        stale = [name for name, content in sorted(files.items())
-                 if not os.path.exists(os.path.join(args.out, name))
-                 or open(os.path.join(args.out, name), encoding="utf-8").read() != content]
+        stale = [
+            name
+            for name, content in sorted(files.items())
+            if not os.path.exists(os.path.join(args.out, name))
+            or open(os.path.join(args.out, name), encoding="utf-8").read() != content
+        ]
         if stale:
             print("out of date in %s (run tools/gen_awx.py): %s" % (args.out, ", ".join(stale)))
             return 1

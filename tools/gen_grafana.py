@@ -24,92 +24,296 @@ BAD_REASONS = 'finished_reason=~"abort|error"'
 
 # (title, unit, [(expr, legend)], width, kind) per panel; kind stat or timeseries.
 OVERVIEW = [
-    ("Targets up", "none", [('sum(up{job=~"vacc_qwen3_.*"})', "up"),
-                            ('count(up{job=~"vacc_qwen3_.*"})', "all")], 4, "stat"),
-    ("Alerts firing", "none", [('count(ALERTS{alertstate="firing", alertname=~"Qwen3.*"}) or vector(0)', "firing")], 4, "stat"),
+    (
+        "Targets up",
+        "none",
+        [('sum(up{job=~"vacc_qwen3_.*"})', "up"), ('count(up{job=~"vacc_qwen3_.*"})', "all")],
+        4,
+        "stat",
+    ),
+    (
+        "Alerts firing",
+        "none",
+        [('count(ALERTS{alertstate="firing", alertname=~"Qwen3.*"}) or vector(0)', "firing")],
+        4,
+        "stat",
+    ),
     ("Requests running", "none", [('sum(vllm:num_requests_running{job="vacc_qwen3_engine"})', "running")], 4, "stat"),
-    ("Requests waiting", "none", [('sum(vllm:num_requests_waiting{job="vacc_qwen3_engine"}) '
-                                   '+ sum(haproxy_backend_current_queue{job="vacc_qwen3_door"})', "waiting")], 4, "stat"),
-    ("Requests finished /s", "reqps", [('sum(rate(vllm:request_success_total{job="vacc_qwen3_engine", %s}[$__rate_interval]))'
-                                        % OK_REASONS, "ok")], 4, "stat"),
-    ("TTFT p99 (worst instance)", "s", [('max(histogram_quantile(0.99, sum by (le, host, instance_name) '
-                                         '(rate(vllm:time_to_first_token_seconds_bucket{job="vacc_qwen3_engine"}[$__rate_interval]))))',
-                                         "p99")], 4, "stat"),
+    (
+        "Requests waiting",
+        "none",
+        [
+            (
+                'sum(vllm:num_requests_waiting{job="vacc_qwen3_engine"}) '
+                '+ sum(haproxy_backend_current_queue{job="vacc_qwen3_door"})',
+                "waiting",
+            )
+        ],
+        4,
+        "stat",
+    ),
+    (
+        "Requests finished /s",
+        "reqps",
+        [('sum(rate(vllm:request_success_total{job="vacc_qwen3_engine", %s}[$__rate_interval]))' % OK_REASONS, "ok")],
+        4,
+        "stat",
+    ),
+    (
+        "TTFT p99 (worst instance)",
+        "s",
+        [
+            (
+                "max(histogram_quantile(0.99, sum by (le, host, instance_name) "
+                '(rate(vllm:time_to_first_token_seconds_bucket{job="vacc_qwen3_engine"}[$__rate_interval]))))',
+                "p99",
+            )
+        ],
+        4,
+        "stat",
+    ),
     ("Targets up by job", "none", [('sum by (job) (up{job=~"vacc_qwen3_.*"})', "{{job}}")], 12, "timeseries"),
-    ("Requests finished /s by server", "reqps", [
-        ('sum by (host) (rate(vllm:request_success_total{job="vacc_qwen3_engine", %s}[$__rate_interval]))' % OK_REASONS,
-         "{{host}} ok"),
-        ('sum by (host) (rate(vllm:request_success_total{job="vacc_qwen3_engine", %s}[$__rate_interval]))' % BAD_REASONS,
-         "{{host}} failed")], 12, "timeseries"),
+    (
+        "Requests finished /s by server",
+        "reqps",
+        [
+            (
+                'sum by (host) (rate(vllm:request_success_total{job="vacc_qwen3_engine", %s}[$__rate_interval]))'
+                % OK_REASONS,
+                "{{host}} ok",
+            ),
+            (
+                'sum by (host) (rate(vllm:request_success_total{job="vacc_qwen3_engine", %s}[$__rate_interval]))'
+                % BAD_REASONS,
+                "{{host}} failed",
+            ),
+        ],
+        12,
+        "timeseries",
+    ),
 ]
 PER_SERVER = [
-    ("Door: queued and active requests", "none", [
-        ('sum by (host) (haproxy_backend_current_queue{job="vacc_qwen3_door", host=~"$host"})', "queued"),
-        ('sum by (host) (vllm:num_requests_running{%s})' % ENGINE, "running")], 8, "timeseries"),
-    ("Door: responses /s by code", "reqps", [
-        ('sum by (code) (rate(haproxy_frontend_http_responses_total{job="vacc_qwen3_door", host=~"$host"}[$__rate_interval]))',
-         "{{code}}")], 8, "timeseries"),
-    ("Die temperature (vasmi)", "celsius", [
-        ('max by (device) (vacc_vasmi_temperature_celsius{host=~"$host"})', "{{device}}")], 8, "timeseries"),
-    ("Die memory used (vasmi)", "bytes", [
-        ('sum by (device) (vacc_vasmi_memory_bytes{host=~"$host", kind="used"})', "{{device}}")], 8, "timeseries"),
-    ("Die utilisation (vasmi)", "percentunit", [
-        ('max by (device) (vacc_vasmi_utilization_ratio{host=~"$host"})', "{{device}}")], 8, "timeseries"),
-    ("vasmi answering (0: see vacc_vasmi_info's reason)", "none", [
-        ('vacc_vasmi_up{host=~"$host"}', "vasmi up")], 8, "timeseries"),
-    ("CPU busy", "percentunit", [
-        ('1 - avg(rate(node_cpu_seconds_total{job="vacc_qwen3_node", host=~"$host", mode="idle"}[$__rate_interval]))',
-         "busy")], 8, "timeseries"),
-    ("Memory available", "bytes", [
-        ('node_memory_MemAvailable_bytes{job="vacc_qwen3_node", host=~"$host"}', "available")], 8, "timeseries"),
-    ("Image drift (1: not the planned image)", "none", [
-        ('max by (service) (vacc_qwen3_image_drift{host=~"$host"})', "{{service}}")], 8, "timeseries"),
+    (
+        "Door: queued and active requests",
+        "none",
+        [
+            ('sum by (host) (haproxy_backend_current_queue{job="vacc_qwen3_door", host=~"$host"})', "queued"),
+            ("sum by (host) (vllm:num_requests_running{%s})" % ENGINE, "running"),
+        ],
+        8,
+        "timeseries",
+    ),
+    (
+        "Door: responses /s by code",
+        "reqps",
+        [
+            (
+                'sum by (code) (rate(haproxy_frontend_http_responses_total{job="vacc_qwen3_door", host=~"$host"}[$__rate_interval]))',
+                "{{code}}",
+            )
+        ],
+        8,
+        "timeseries",
+    ),
+    (
+        "Die temperature (vasmi)",
+        "celsius",
+        [('max by (device) (vacc_vasmi_temperature_celsius{host=~"$host"})', "{{device}}")],
+        8,
+        "timeseries",
+    ),
+    (
+        "Die memory used (vasmi)",
+        "bytes",
+        [('sum by (device) (vacc_vasmi_memory_bytes{host=~"$host", kind="used"})', "{{device}}")],
+        8,
+        "timeseries",
+    ),
+    (
+        "Die utilisation (vasmi)",
+        "percentunit",
+        [('max by (device) (vacc_vasmi_utilization_ratio{host=~"$host"})', "{{device}}")],
+        8,
+        "timeseries",
+    ),
+    (
+        "vasmi answering (0: see vacc_vasmi_info's reason)",
+        "none",
+        [('vacc_vasmi_up{host=~"$host"}', "vasmi up")],
+        8,
+        "timeseries",
+    ),
+    (
+        "CPU busy",
+        "percentunit",
+        [
+            (
+                '1 - avg(rate(node_cpu_seconds_total{job="vacc_qwen3_node", host=~"$host", mode="idle"}[$__rate_interval]))',
+                "busy",
+            )
+        ],
+        8,
+        "timeseries",
+    ),
+    (
+        "Memory available",
+        "bytes",
+        [('node_memory_MemAvailable_bytes{job="vacc_qwen3_node", host=~"$host"}', "available")],
+        8,
+        "timeseries",
+    ),
+    (
+        "Image drift (1: not the planned image)",
+        "none",
+        [('max by (service) (vacc_qwen3_image_drift{host=~"$host"})', "{{service}}")],
+        8,
+        "timeseries",
+    ),
 ]
 PER_INSTANCE = [
-    ("Requests running", "none", [('vllm:num_requests_running{%s}' % INSTANCE, "{{host}}/{{instance_name}}")], 8, "timeseries"),
-    ("Requests waiting", "none", [('vllm:num_requests_waiting{%s}' % INSTANCE, "{{host}}/{{instance_name}}")], 8, "timeseries"),
-    ("KV cache usage", "percentunit", [
-        ('max by (host, instance_name) (vllm:kv_cache_usage_perc{%s}) or max by (host, instance_name) '
-         '(vllm:gpu_cache_usage_perc{%s})' % (INSTANCE, INSTANCE), "{{host}}/{{instance_name}}")], 8, "timeseries"),
-    ("TTFT p50 / p99", "s", [
-        ('histogram_quantile(0.5, sum by (le, host, instance_name) (rate(vllm:time_to_first_token_seconds_bucket{%s}'
-         '[$__rate_interval])))' % INSTANCE, "{{host}}/{{instance_name}} p50"),
-        ('histogram_quantile(0.99, sum by (le, host, instance_name) (rate(vllm:time_to_first_token_seconds_bucket{%s}'
-         '[$__rate_interval])))' % INSTANCE, "{{host}}/{{instance_name}} p99")], 8, "timeseries"),
-    ("Inter-token latency p99", "s", [
-        ('histogram_quantile(0.99, sum by (le, host, instance_name) (rate(vllm:inter_token_latency_seconds_bucket{%s}'
-         '[$__rate_interval])))' % INSTANCE, "{{host}}/{{instance_name}}")], 8, "timeseries"),
-    ("End-to-end latency p99", "s", [
-        ('histogram_quantile(0.99, sum by (le, host, instance_name) (rate(vllm:e2e_request_latency_seconds_bucket{%s}'
-         '[$__rate_interval])))' % INSTANCE, "{{host}}/{{instance_name}}")], 8, "timeseries"),
-    ("Requests finished /s", "reqps", [
-        ('sum by (host, instance_name, finished_reason) (rate(vllm:request_success_total{%s}[$__rate_interval]))' % INSTANCE,
-         "{{host}}/{{instance_name}} {{finished_reason}}")], 8, "timeseries"),
-    ("Tokens /s", "none", [
-        ('sum by (host, instance_name) (rate(vllm:generation_tokens_total{%s}[$__rate_interval]))' % INSTANCE,
-         "{{host}}/{{instance_name}} generated"),
-        ('sum by (host, instance_name) (rate(vllm:prompt_tokens_total{%s}[$__rate_interval]))' % INSTANCE,
-         "{{host}}/{{instance_name}} prompt")], 8, "timeseries"),
-    ("Queue time p99 (engine)", "s", [
-        ('histogram_quantile(0.99, sum by (le, host, instance_name) (rate(vllm:request_queue_time_seconds_bucket{%s}'
-         '[$__rate_interval])))' % INSTANCE, "{{host}}/{{instance_name}}")], 8, "timeseries"),
+    (
+        "Requests running",
+        "none",
+        [("vllm:num_requests_running{%s}" % INSTANCE, "{{host}}/{{instance_name}}")],
+        8,
+        "timeseries",
+    ),
+    (
+        "Requests waiting",
+        "none",
+        [("vllm:num_requests_waiting{%s}" % INSTANCE, "{{host}}/{{instance_name}}")],
+        8,
+        "timeseries",
+    ),
+    (
+        "KV cache usage",
+        "percentunit",
+        [
+            (
+                "max by (host, instance_name) (vllm:kv_cache_usage_perc{%s}) or max by (host, instance_name) "
+                "(vllm:gpu_cache_usage_perc{%s})" % (INSTANCE, INSTANCE),
+                "{{host}}/{{instance_name}}",
+            )
+        ],
+        8,
+        "timeseries",
+    ),
+    (
+        "TTFT p50 / p99",
+        "s",
+        [
+            (
+                "histogram_quantile(0.5, sum by (le, host, instance_name) (rate(vllm:time_to_first_token_seconds_bucket{%s}"
+                "[$__rate_interval])))" % INSTANCE,
+                "{{host}}/{{instance_name}} p50",
+            ),
+            (
+                "histogram_quantile(0.99, sum by (le, host, instance_name) (rate(vllm:time_to_first_token_seconds_bucket{%s}"
+                "[$__rate_interval])))" % INSTANCE,
+                "{{host}}/{{instance_name}} p99",
+            ),
+        ],
+        8,
+        "timeseries",
+    ),
+    (
+        "Inter-token latency p99",
+        "s",
+        [
+            (
+                "histogram_quantile(0.99, sum by (le, host, instance_name) (rate(vllm:inter_token_latency_seconds_bucket{%s}"
+                "[$__rate_interval])))" % INSTANCE,
+                "{{host}}/{{instance_name}}",
+            )
+        ],
+        8,
+        "timeseries",
+    ),
+    (
+        "End-to-end latency p99",
+        "s",
+        [
+            (
+                "histogram_quantile(0.99, sum by (le, host, instance_name) (rate(vllm:e2e_request_latency_seconds_bucket{%s}"
+                "[$__rate_interval])))" % INSTANCE,
+                "{{host}}/{{instance_name}}",
+            )
+        ],
+        8,
+        "timeseries",
+    ),
+    (
+        "Requests finished /s",
+        "reqps",
+        [
+            (
+                "sum by (host, instance_name, finished_reason) (rate(vllm:request_success_total{%s}[$__rate_interval]))"
+                % INSTANCE,
+                "{{host}}/{{instance_name}} {{finished_reason}}",
+            )
+        ],
+        8,
+        "timeseries",
+    ),
+    (
+        "Tokens /s",
+        "none",
+        [
+            (
+                "sum by (host, instance_name) (rate(vllm:generation_tokens_total{%s}[$__rate_interval]))" % INSTANCE,
+                "{{host}}/{{instance_name}} generated",
+            ),
+            (
+                "sum by (host, instance_name) (rate(vllm:prompt_tokens_total{%s}[$__rate_interval]))" % INSTANCE,
+                "{{host}}/{{instance_name}} prompt",
+            ),
+        ],
+        8,
+        "timeseries",
+    ),
+    (
+        "Queue time p99 (engine)",
+        "s",
+        [
+            (
+                "histogram_quantile(0.99, sum by (le, host, instance_name) (rate(vllm:request_queue_time_seconds_bucket{%s}"
+                "[$__rate_interval])))" % INSTANCE,
+                "{{host}}/{{instance_name}}",
+            )
+        ],
+        8,
+        "timeseries",
+    ),
 ]
 
 
 def panel(pid, spec, x, y):
     title, unit, queries, width, kind = spec
     height = 4 if kind == "stat" else 8
-    out = {"id": pid, "type": kind, "title": title, "datasource": DS,
-           "gridPos": {"h": height, "w": width, "x": x, "y": y},
-           "targets": [{"refId": chr(ord("A") + i), "datasource": DS, "expr": expr, "legendFormat": legend,
-                        "range": True} for i, (expr, legend) in enumerate(queries)],
-           "fieldConfig": {"defaults": {"unit": unit}, "overrides": []}}
+    out = {
+        "id": pid,
+        "type": kind,
+        "title": title,
+        "datasource": DS,
+        "gridPos": {"h": height, "w": width, "x": x, "y": y},
+        "targets": [
+            {"refId": chr(ord("A") + i), "datasource": DS, "expr": expr, "legendFormat": legend, "range": True}
+            for i, (expr, legend) in enumerate(queries)
+        ],
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+    }
     if kind == "stat":
-        out["options"] = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-                          "colorMode": "value", "graphMode": "area", "textMode": "auto"}
+        out["options"] = {
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "colorMode": "value",
+            "graphMode": "area",
+            "textMode": "auto",
+        }
     else:
-        out["options"] = {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
-                          "tooltip": {"mode": "multi", "sort": "desc"}}
+        out["options"] = {
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+            "tooltip": {"mode": "multi", "sort": "desc"},
+        }
     return out
 
 
@@ -128,18 +332,34 @@ def layout(specs, first_id, y):
 
 
 def row(pid, title, y, repeat=None):
-    out = {"id": pid, "type": "row", "title": title, "collapsed": False,
-           "gridPos": {"h": 1, "w": 24, "x": 0, "y": y}, "panels": []}
+    out = {
+        "id": pid,
+        "type": "row",
+        "title": title,
+        "collapsed": False,
+        "gridPos": {"h": 1, "w": 24, "x": 0, "y": y},
+        "panels": [],
+    }
     if repeat:
         out["repeat"] = repeat
     return out
 
 
 def variable(name, label, query):
-    return {"name": name, "label": label, "type": "query", "datasource": DS,
-            "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-            "definition": query, "refresh": 2, "multi": True, "includeAll": True, "allValue": ".*",
-            "current": {"selected": True, "text": ["All"], "value": ["$__all"]}, "sort": 1}
+    return {
+        "name": name,
+        "label": label,
+        "type": "query",
+        "datasource": DS,
+        "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        "definition": query,
+        "refresh": 2,
+        "multi": True,
+        "includeAll": True,
+        "allValue": ".*",
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        "sort": 1,
+    }
 
 
 def dashboard():
@@ -153,23 +373,57 @@ def dashboard():
     more, y = layout(PER_INSTANCE, 50, y + 1)
     panels += more
     return {
-        "uid": "vacc-qwen3-fleet", "title": "vacc.qwen3 fleet", "tags": ["vacc.qwen3", "vllm", "qwen3"],
+        "uid": "vacc-qwen3-fleet",
+        "title": "vacc.qwen3 fleet",
+        "tags": ["vacc.qwen3", "vllm", "qwen3"],
         "description": "Qwen3 on Vastai servers (vacc.qwen3): engines (vLLM), doors and gateway (HAProxy), "
-                       "servers (node exporter, vasmi).",
-        "schemaVersion": 39, "version": 1, "editable": True, "graphTooltip": 1, "refresh": "30s",
-        "time": {"from": "now-3h", "to": "now"}, "timepicker": {}, "timezone": "", "weekStart": "",
-        "fiscalYearStartMonth": 0, "liveNow": False, "links": [],
-        "annotations": {"list": [{"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-                                  "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
-                                  "name": "Annotations & Alerts", "type": "dashboard"}]},
-        "templating": {"list": [
-            {"name": "datasource", "label": "Prometheus", "type": "datasource", "query": "prometheus",
-             "current": {"selected": True, "text": "vacc-qwen3-prometheus", "value": "vacc-qwen3-prometheus"},
-             "hide": 0, "refresh": 1, "regex": "", "options": []},
-            variable("host", "Server", 'label_values(up{job=~"vacc_qwen3_.*"}, host)'),
-            variable("instance_name", "Instance",
-                     'label_values(vllm:num_requests_running{job="vacc_qwen3_engine", host=~"$host"}, instance_name)'),
-        ]},
+        "servers (node exporter, vasmi).",
+        "schemaVersion": 39,
+        "version": 1,
+        "editable": True,
+        "graphTooltip": 1,
+        "refresh": "30s",
+        "time": {"from": "now-3h", "to": "now"},
+        "timepicker": {},
+        "timezone": "",
+        "weekStart": "",
+        "fiscalYearStartMonth": 0,
+        "liveNow": False,
+        "links": [],
+        "annotations": {
+            "list": [
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                }
+            ]
+        },
+        "templating": {
+            "list": [
+                {
+                    "name": "datasource",
+                    "label": "Prometheus",
+                    "type": "datasource",
+                    "query": "prometheus",
+                    "current": {"selected": True, "text": "vacc-qwen3-prometheus", "value": "vacc-qwen3-prometheus"},
+                    "hide": 0,
+                    "refresh": 1,
+                    "regex": "",
+                    "options": [],
+                },
+                variable("host", "Server", 'label_values(up{job=~"vacc_qwen3_.*"}, host)'),
+                variable(
+                    "instance_name",
+                    "Instance",
+                    'label_values(vllm:num_requests_running{job="vacc_qwen3_engine", host=~"$host"}, instance_name)',
+                ),
+            ]
+        },
         "panels": panels,
     }
 

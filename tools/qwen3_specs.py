@@ -3,6 +3,7 @@
 Shared by tools/gen_docs.py and tools/gen_awx.py (and their tests). Only PyYAML is needed: the
 catalog module is loaded from its file, without ansible's collection loader.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -53,7 +54,7 @@ def _role_name(name):
     """vacc.qwen3.webui -> webui; other collections' roles -> None."""
     prefix = COLLECTION + "."
     if name.startswith(prefix):
-        return name[len(prefix):]
+        return name[len(prefix) :]
     return None if "." in name else name
 
 
@@ -116,6 +117,7 @@ _MARKUP = re.compile(r"\b([CIBUMVOLE])\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
 
 def markup(text, style="markdown"):
     """Ansible's C() I() B() U() L() M() O() V() E() as Markdown, or as plain text (style='plain')."""
+
     def repl(match):
         kind, body = match.group(1), match.group(2)
         if kind == "L":
@@ -130,6 +132,7 @@ def markup(text, style="markdown"):
         if kind == "B":
             return "**%s**" % body
         return body  # U(url)
+
     return _MARKUP.sub(repl, text)
 
 

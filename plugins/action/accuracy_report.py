@@ -34,8 +34,7 @@ class ActionModule(ReportAction):
         summary, items = ar.build(staging, args["run"])
         comparison = None
         if args["compare_to"]:
-            comparison = ar.compare(summary, items, args["run"], args["compare_to"], args["alpha"],
-                                    args["tolerance"])
+            comparison = ar.compare(summary, items, args["run"], args["compare_to"], args["alpha"], args["tolerance"])
             ar.write_json(os.path.join(staging, "verdict.json"), comparison)
         ar.publish(staging, dest)
         return dict(
@@ -46,6 +45,6 @@ class ActionModule(ReportAction):
             verdict=comparison["verdict"] if comparison else None,
             regression=bool(comparison and comparison["verdict"] == "regression"),
             table=ar.table(summary, comparison),
-            msg="%s: %s" % (os.path.join(dest, "summary.json"),
-                            comparison["text"] if comparison else "no comparison asked"),
+            msg="%s: %s"
+            % (os.path.join(dest, "summary.json"), comparison["text"] if comparison else "no comparison asked"),
         )

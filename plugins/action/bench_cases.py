@@ -25,10 +25,16 @@ class ActionModule(ControllerAction):
     ERRORS = (bc.BenchReportError,)
 
     def compute(self, args, task_vars):
-        cases = args["cases"] or bc.default_cases(args["input_len"], args["output_len"], args["max_concurrency"],
-                                                  args["prompts_per_concurrency"])
+        cases = args["cases"] or bc.default_cases(
+            args["input_len"], args["output_len"], args["max_concurrency"], args["prompts_per_concurrency"]
+        )
         cases = bc.normalize_cases(cases, max_model_len=args["max_model_len"], max_input_len=args["max_input_len"])
         slo = args["slo"] or {}
         objectives = bc.parse_slo(slo)
-        return {"changed": False, "cases": cases, "slo": slo, "objectives": objectives,
-                "msg": "%d case(s): %s" % (len(cases), ", ".join(c["name"] for c in cases))}
+        return {
+            "changed": False,
+            "cases": cases,
+            "slo": slo,
+            "objectives": objectives,
+            "msg": "%d case(s): %s" % (len(cases), ", ".join(c["name"] for c in cases)),
+        }

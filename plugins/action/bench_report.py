@@ -25,9 +25,11 @@ class ActionModule(ReportAction):
     ERRORS = (BenchReportError, OSError)
 
     def report(self, args):
-        summary = br.write_report(args["run_dir"], latest_dir=args["latest_dir"],
-                                  latest_link=args["latest_link"],
-                                  tolerance_pct=args["itl_tpot_tolerance_pct"],
-                                  burst_ratio=args["burst_ratio"])
-        return dict(summary, changed=True,
-                    msg="%s Report: %s" % (summary["summary"], summary["files"]["html"]))
+        summary = br.write_report(
+            args["run_dir"],
+            latest_dir=args["latest_dir"],
+            latest_link=args["latest_link"],
+            tolerance_pct=args["itl_tpot_tolerance_pct"],
+            burst_ratio=args["burst_ratio"],
+        )
+        return dict(summary, changed=True, msg="%s Report: %s" % (summary["summary"], summary["files"]["html"]))

@@ -44,9 +44,24 @@ class ActionModule(ActionBase):
         here = self._task.delegate_to or (task_vars or {}).get("inventory_hostname")
         # This host probes itself without ssh.
         peers = [dict(p, address="" if p["name"] == here else p.get("address") or p["name"]) for p in args["peers"]]
-        cmd = " ".join(shlex.quote(a) for a in [
-            args["python"], args["relay"], "status", "--peers", json.dumps(peers), "--ssh", json.dumps(args["ssh"]),
-            "--python", args["python"], "--relay", args["relay"], "--timeout", "10"])
+        cmd = " ".join(
+            shlex.quote(a)
+            for a in [
+                args["python"],
+                args["relay"],
+                "status",
+                "--peers",
+                json.dumps(peers),
+                "--ssh",
+                json.dumps(args["ssh"]),
+                "--python",
+                args["python"],
+                "--relay",
+                args["relay"],
+                "--timeout",
+                "10",
+            ]
+        )
         began = time.monotonic()
         deadline = began + args["timeout"]
         probe_every = min(1.0, args["poll"])  # the end is seen within a second; a block is printed every poll
@@ -59,15 +74,26 @@ class ActionModule(ActionBase):
             try:
                 probes = json.loads(res.get("stdout", ""))["peers"]
             except (ValueError, KeyError, TypeError):
-                return dict(result, failed=True, msg="%s on %s did not answer `relay status`: %s" % (
-                    args["relay"], here, (res.get("stderr") or res.get("stdout") or "no output").strip()[-300:]))
+                return dict(
+                    result,
+                    failed=True,
+                    msg="%s on %s did not answer `relay status`: %s"
+                    % (args["relay"], here, (res.get("stderr") or res.get("stdout") or "no output").strip()[-300:]),
+                )
             for name, probe in probes.items():
                 if "unreachable" in probe:
                     unreachable_since.setdefault(name, now)
                 else:
                     unreachable_since.pop(name, None)
-                states[name] = _broadcast.classify(probe, args["run"], name in args["relays"], now - began, args["start_grace"],
-                                                   now - unreachable_since.get(name, now), args["stall_timeout"])
+                states[name] = _broadcast.classify(
+                    probe,
+                    args["run"],
+                    name in args["relays"],
+                    now - began,
+                    args["start_grace"],
+                    now - unreachable_since.get(name, now),
+                    args["stall_timeout"],
+                )
             block = [_broadcast.line(p["name"], states[p["name"]], probes.get(p["name"])) for p in peers]
             finished = _broadcast.over(states)
             due = shown_at is None or now - shown_at >= args["poll"] or states != last_states or finished
@@ -78,13 +104,25 @@ class ActionModule(ActionBase):
             if finished:
                 break
             if now > deadline:
-                return dict(result, failed=True, msg="the broadcast of %s was not over after %ds: %s" % (
-                    args["title"], args["timeout"], "; ".join("%s %s" % kv for kv in sorted(states.items()))))
+                return dict(
+                    result,
+                    failed=True,
+                    msg="the broadcast of %s was not over after %ds: %s"
+                    % (args["title"], args["timeout"], "; ".join("%s %s" % kv for kv in sorted(states.items()))),
+                )
             time.sleep(probe_every)  # poll interval of the wait for every relay to end (deadline above)
         elapsed = time.monotonic() - began
-        servers = {p["name"]: _broadcast.summary(p["name"], states[p["name"]], probes.get(p["name"]), elapsed)
-                   for p in peers}
+        servers = {
+            p["name"]: _broadcast.summary(p["name"], states[p["name"]], probes.get(p["name"]), elapsed) for p in peers
+        }
         failed = sorted(n for n, s in states.items() if s not in (_broadcast.DONE, _broadcast.HAD_IT))
-        return dict(result, changed=False, servers=servers, table=block, not_done=failed, seconds=round(elapsed, 2),
-                    msg="%s: %d server(s) done or already complete%s" % (
-                        args["title"], len(states) - len(failed), "; not done: " + ", ".join(failed) if failed else ""))
+        return dict(
+            result,
+            changed=False,
+            servers=servers,
+            table=block,
+            not_done=failed,
+            seconds=round(elapsed, 2),
+            msg="%s: %d server(s) done or already complete%s"
+            % (args["title"], len(states) - len(failed), "; not done: " + ", ".join(failed) if failed else ""),
+        )

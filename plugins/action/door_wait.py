@@ -39,8 +39,9 @@ class ActionModule(ActionBase):
         restarts = {}  # each container's restart count when first looked at
         waiting, last_error = None, "no answer yet"
         while True:
-            res = self.module("community.docker.docker_container_exec",
-                              {"container": args["door"], "argv": stat_argv}, task_vars)
+            res = self.module(
+                "community.docker.docker_container_exec", {"container": args["door"], "argv": stat_argv}, task_vars
+            )
             if res.get("failed"):
                 last_error = "the door %s did not answer: %s" % (args["door"], res.get("msg", "")[:300])
                 waiting = None
@@ -48,8 +49,12 @@ class ActionModule(ActionBase):
                 waiting = _door_wait.not_up(res.get("stdout", ""), args["backend"], args["instances"])
                 last_error = "the door has no backend %s" % args["backend"] if waiting is None else None
             if waiting == {}:
-                return dict(result, changed=False, seconds=round(time.monotonic() - began, 1),
-                            msg="every server of %s UP at %s" % (args["backend"], args["door"]))
+                return dict(
+                    result,
+                    changed=False,
+                    seconds=round(time.monotonic() - began, 1),
+                    msg="every server of %s UP at %s" % (args["backend"], args["door"]),
+                )
             for name in sorted(waiting or ()):
                 info = self.module("community.docker.docker_container_info", {"name": name}, task_vars)
                 if info.get("failed"):
@@ -57,11 +62,22 @@ class ActionModule(ActionBase):
                 why = _door_wait.failed(name, info, restarts.setdefault(name, _door_wait.restart_count(info)))
                 if why:
                     elapsed = time.monotonic() - began
-                    return dict(result, failed=True, exited=name, waiting=waiting, seconds=round(elapsed, 1),
-                                msg="%s, %d s into the wait, before the door %s saw it UP" % (why, elapsed, args["door"]))
+                    return dict(
+                        result,
+                        failed=True,
+                        exited=name,
+                        waiting=waiting,
+                        seconds=round(elapsed, 1),
+                        msg="%s, %d s into the wait, before the door %s saw it UP" % (why, elapsed, args["door"]),
+                    )
             elapsed = time.monotonic() - began
             if elapsed >= args["timeout"]:
                 what = last_error or ", ".join("%s (%s)" % kv for kv in sorted(waiting.items()))
-                return dict(result, failed=True, waiting=waiting or {}, seconds=round(elapsed, 1),
-                            msg="not UP at the door %s within %d s: %s" % (args["door"], args["timeout"], what))
+                return dict(
+                    result,
+                    failed=True,
+                    waiting=waiting or {},
+                    seconds=round(elapsed, 1),
+                    msg="not UP at the door %s within %d s: %s" % (args["door"], args["timeout"], what),
+                )
             time.sleep(args["delay"])  # poll interval; the loop ends on UP, an exited engine or the deadline

@@ -27,16 +27,19 @@ class ActionModule(ControllerAction):
             facts = hostvars[name]
             # A host whose planning failed is out of the play; the others still get their weights.
             if "qwen3_plan" in facts and "qwen3_service" in facts:
-                planned[name] = {"model": facts["qwen3_plan"]["model"],
-                                 "dest": facts["qwen3_service"]["weights"]["path"],
-                                 # broadcast: where the chain's other hosts reach it (a data network, say)
-                                 "address": facts.get("model_download_broadcast_address") or facts.get("ansible_host")
-                                 or name}
-        layout = _download.topology(planned, strategy=args["strategy"], seed_host=args["seed_host"] or "",
-                                    shared_path=args["shared_path"])
+                planned[name] = {
+                    "model": facts["qwen3_plan"]["model"],
+                    "dest": facts["qwen3_service"]["weights"]["path"],
+                    # broadcast: where the chain's other hosts reach it (a data network, say)
+                    "address": facts.get("model_download_broadcast_address") or facts.get("ansible_host") or name,
+                }
+        layout = _download.topology(
+            planned, strategy=args["strategy"], seed_host=args["seed_host"] or "", shared_path=args["shared_path"]
+        )
         if args["strategy"] == "broadcast":
-            msg = "chains: %s" % "; ".join("%s: %s" % (model, " -> ".join(h["name"] for h in chain))
-                                           for model, chain in layout["chains"].items())
+            msg = "chains: %s" % "; ".join(
+                "%s: %s" % (model, " -> ".join(h["name"] for h in chain)) for model, chain in layout["chains"].items()
+            )
         else:
             msg = "seeds: %s" % (", ".join("%s <- %s" % kv for kv in layout["seeds"].items()) or "every host fetches")
         return {"changed": False, "ansible_facts": {"model_download_topology": layout}, "msg": msg}

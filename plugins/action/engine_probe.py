@@ -43,8 +43,11 @@ class ActionModule(ActionBase):
         if info.get("failed") or not info.get("images"):
             why = info.get("msg") if info.get("failed") else "it is not there"
             if self._task.check_mode and not info.get("failed"):
-                return dict(result, skipped=True, msg="the image %s is not on %s yet (check mode pulls nothing): "
-                                                      "not probed" % (image, host))
+                return dict(
+                    result,
+                    skipped=True,
+                    msg="the image %s is not on %s yet (check mode pulls nothing): not probed" % (image, host),
+                )
             return dict(result, failed=True, msg="The engine image %s cannot be probed on %s: %s." % (image, host, why))
         found = info["images"][0]
         digest = found.get("Id")
@@ -54,22 +57,56 @@ class ActionModule(ActionBase):
             rec = dict(rec, image=image)
             if (_engine_probe.cached_by_image(args["cache_dir"], image) or {}).get("digest") != digest:
                 _engine_probe.store(args["cache_dir"], rec)
-            return dict(result, changed=False, cached=True, ansible_facts={"qwen3_engine": rec},
-                        msg="%s is vLLM %s (flag set %s), probed before (%s)" % (
-                            image, rec["version"], rec["fingerprint"], digest[:19]))
-        run = self.module("community.docker.docker_container", {
-            "name": args["name"], "image": image, "command": ["sh", "-c", _engine_probe.SCRIPT],
-            # No weights, no card, no network: only what the image itself says.
-            "network_mode": "none", "privileged": False, "detach": False, "cleanup": True, "recreate": True,
-            "state": "started", "labels": {"vacc.qwen3.component": "engine-probe"}}, task_vars)
+            return dict(
+                result,
+                changed=False,
+                cached=True,
+                ansible_facts={"qwen3_engine": rec},
+                msg="%s is vLLM %s (flag set %s), probed before (%s)"
+                % (image, rec["version"], rec["fingerprint"], digest[:19]),
+            )
+        run = self.module(
+            "community.docker.docker_container",
+            {
+                "name": args["name"],
+                "image": image,
+                "command": ["sh", "-c", _engine_probe.SCRIPT],
+                # No weights, no card, no network: only what the image itself says.
+                "network_mode": "none",
+                "privileged": False,
+                "detach": False,
+                "cleanup": True,
+                "recreate": True,
+                "state": "started",
+                "labels": {"vacc.qwen3.component": "engine-probe"},
+            },
+            task_vars,
+        )
         output = ((run.get("container") or {}).get("Output") or run.get("msg") or "") if isinstance(run, dict) else ""
         try:
-            rec = _engine_probe.record(image, digest, output, labels=labels,
-                                       probed_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+            rec = _engine_probe.record(
+                image,
+                digest,
+                output,
+                labels=labels,
+                probed_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
             path = _engine_probe.store(args["cache_dir"], rec)
         except (_engine_probe.ProbeError, OSError) as exc:
             return dict(result, failed=True, msg=str(exc))
-        return dict(result, changed=False, cached=False, path=path, ansible_facts={"qwen3_engine": rec},
-                    msg="%s is vLLM %s (flag set %s, %d flags; vllm_vacc %s), probed now (%s)" % (
-                        image, rec["version"], rec["fingerprint"], len(rec["flags"]),
-                        "present" if rec["platform"]["vllm_vacc"] else "absent", digest[:19]))
+        return dict(
+            result,
+            changed=False,
+            cached=False,
+            path=path,
+            ansible_facts={"qwen3_engine": rec},
+            msg="%s is vLLM %s (flag set %s, %d flags; vllm_vacc %s), probed now (%s)"
+            % (
+                image,
+                rec["version"],
+                rec["fingerprint"],
+                len(rec["flags"]),
+                "present" if rec["platform"]["vllm_vacc"] else "absent",
+                digest[:19],
+            ),
+        )

@@ -38,25 +38,45 @@ class ActionModule(ReportAction):
         if not base.startswith(("http://", "https://")):
             raise fp.FleetPageError("prometheus_url must be an http(s) URL, not %r." % args["prometheus_url"])
         get = self._via_host(base, args["timeout"]) if args["query_from"] == "host" else _direct(base, args["timeout"])
-        snapshot = fp.collect(get, window_minutes=args["window_minutes"], points=args["points"],
-                              rate_window=args["rate_window"], url=base)
+        snapshot = fp.collect(
+            get, window_minutes=args["window_minutes"], points=args["points"], rate_window=args["rate_window"], url=base
+        )
         facts = fp.write_page(snapshot, args["dest"], title=args["title"], keep_snapshot=args["keep_snapshot"])
-        return dict(changed=True, path=args["dest"], **facts,
-                    msg="%s: %d of %d targets up, %s" % (args["dest"], facts["targets_up"], facts["targets"],
-                                                         "firing: " + ", ".join(facts["firing"])
-                                                         if facts["firing"] else "no alert firing"))
+        return dict(
+            changed=True,
+            path=args["dest"],
+            **facts,
+            msg="%s: %d of %d targets up, %s"
+            % (
+                args["dest"],
+                facts["targets_up"],
+                facts["targets"],
+                "firing: " + ", ".join(facts["firing"]) if facts["firing"] else "no alert firing",
+            ),
+        )
 
     def _via_host(self, base, timeout):
         """GET through the task's host (ansible.builtin.uri there), for a Prometheus on that host's loopback."""
+
         def get(path, params):
             url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
-            res = self._execute_module(module_name="ansible.builtin.uri", task_vars=self._task_vars,
-                                       module_args={"url": url, "timeout": timeout, "return_content": True,
-                                                    "status_code": [200, 400, 422, 503]})
+            res = self._execute_module(
+                module_name="ansible.builtin.uri",
+                task_vars=self._task_vars,
+                module_args={
+                    "url": url,
+                    "timeout": timeout,
+                    "return_content": True,
+                    "status_code": [200, 400, 422, 503],
+                },
+            )
             if res.get("failed") and "json" not in res:
-                raise fp.FleetPageError("Prometheus at %s did not answer from %s: %s"
-                                        % (base, self._task_vars.get("inventory_hostname"), res.get("msg")))
+                raise fp.FleetPageError(
+                    "Prometheus at %s did not answer from %s: %s"
+                    % (base, self._task_vars.get("inventory_hostname"), res.get("msg"))
+                )
             return res.get("json") if "json" in res else _decode(res.get("content"), url)
+
         return get
 
     def compute(self, args, task_vars):
@@ -74,8 +94,11 @@ def _direct(base, timeout):
             # Prometheus says what was wrong in its JSON error body (bad query: 400/422).
             return _decode(exc.read(), url)
         except (urllib.error.URLError, OSError) as exc:
-            raise fp.FleetPageError("Prometheus at %s does not answer from the controller (%s): is it running, and "
-                                    "does it listen where the controller can reach it?" % (base, getattr(exc, "reason", exc)))
+            raise fp.FleetPageError(
+                "Prometheus at %s does not answer from the controller (%s): is it running, and "
+                "does it listen where the controller can reach it?" % (base, getattr(exc, "reason", exc))
+            ) from None
+
     return get
 
 

@@ -27,18 +27,36 @@ class ActionModule(ReportAction):
     def report(self, args):
         hostvars = self._task_vars["hostvars"]
         gateways = {g: dict(hostvars[g].get("gateway_status") or {}) for g in args["gateways"] if g in hostvars}
-        image_ids = {i.get("image_id") for h in args["servers"]
-                     for i in (dict(hostvars[h].get("vllm_service_status") or {}).get("instances") or [])}
+        image_ids = {
+            i.get("image_id")
+            for h in args["servers"]
+            for i in (dict(hostvars[h].get("vllm_service_status") or {}).get("instances") or [])
+        }
         engines = {d: _engine_probe.cached_by_digest(args["probe_dir"], d) for d in image_ids if d}
-        rows = [_status.server_row(h, hostvars[h], gateways, engines={d: r for d, r in engines.items() if r})
-                for h in args["servers"]]
+        rows = [
+            _status.server_row(h, hostvars[h], gateways, engines={d: r for d, r in engines.items() if r})
+            for h in args["servers"]
+        ]
         files = _status.write_files(rows, args["dest"])
         flag_sets = _status.flag_sets(rows)
         not_serving = [r["host"] for r in rows if r["state"] != "serving"]
         drifted = [r["host"] for r in rows if r["drift"] not in ("-", "")]
-        return {"changed": True, "rows": rows, "table": _status.table(rows), "files": files,
-                "not_serving": not_serving, "drifted": drifted, "flag_sets": flag_sets,
-                "msg": "%d server(s): %d serving, %d drifted%s; %s" % (
-                    len(rows), len(rows) - len(not_serving), len(drifted),
-                    ", engines with %d different flag sets (%s)" % (len(flag_sets), ", ".join(flag_sets))
-                    if len(flag_sets) > 1 else "", files["md"])}
+        return {
+            "changed": True,
+            "rows": rows,
+            "table": _status.table(rows),
+            "files": files,
+            "not_serving": not_serving,
+            "drifted": drifted,
+            "flag_sets": flag_sets,
+            "msg": "%d server(s): %d serving, %d drifted%s; %s"
+            % (
+                len(rows),
+                len(rows) - len(not_serving),
+                len(drifted),
+                ", engines with %d different flag sets (%s)" % (len(flag_sets), ", ".join(flag_sets))
+                if len(flag_sets) > 1
+                else "",
+                files["md"],
+            ),
+        }

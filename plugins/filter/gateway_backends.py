@@ -21,11 +21,14 @@ def gateway_backends(hostvars, servers):
         facts = hostvars[host]
         plan, door = facts["qwen3_plan"], facts["qwen3_service"]["door"]
         name = plan["served_model_name"]
-        entry = models.setdefault(name, {"name": name, "backend": backend_name(name), "servers": [],
-                                         "max_model_len": int(plan["max_model_len"])})
+        entry = models.setdefault(
+            name,
+            {"name": name, "backend": backend_name(name), "servers": [], "max_model_len": int(plan["max_model_len"])},
+        )
         entry["max_model_len"] = min(entry["max_model_len"], int(plan["max_model_len"]))
-        entry["servers"].append({"host": host, "address": door["address"], "port": door["port"],
-                                 "capacity": plan["max_concurrency_total"]})
+        entry["servers"].append(
+            {"host": host, "address": door["address"], "port": door["port"], "capacity": plan["max_concurrency_total"]}
+        )
     return list(models.values())
 
 

@@ -19,7 +19,9 @@ def haproxy_stat(text, proxy=None, totals=False):
     out = {}
     for row in csv.reader(io.StringIO("\n".join(lines[1:]))):
         fields = dict(zip(header, row))
-        if (fields.get("svname") in ("FRONTEND", "BACKEND") and not totals) or (proxy and fields.get("pxname") != proxy):
+        if (fields.get("svname") in ("FRONTEND", "BACKEND") and not totals) or (
+            proxy and fields.get("pxname") != proxy
+        ):
             continue
         out["%s/%s" % (fields.get("pxname"), fields.get("svname"))] = fields
     return out

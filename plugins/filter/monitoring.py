@@ -11,11 +11,24 @@ from ansible_collections.vacc.qwen3.plugins.plugin_utils._filter_errors import r
 
 
 @refusals_as_filter_errors(mt.MonitoringTargetsError)
-def monitoring_targets(hostvars, hosts, gateways=None, prometheus_host="localhost", existing=None,
-                       gateway_bind="127.0.0.1", gateway_port=None):
-    return mt.fleet_targets(hostvars, list(hosts or []), gateways=list(gateways or []),
-                            prometheus_host=prometheus_host, existing=existing,
-                            gateway_bind=gateway_bind, gateway_port=gateway_port)
+def monitoring_targets(
+    hostvars,
+    hosts,
+    gateways=None,
+    prometheus_host="localhost",
+    existing=None,
+    gateway_bind="127.0.0.1",
+    gateway_port=None,
+):
+    return mt.fleet_targets(
+        hostvars,
+        list(hosts or []),
+        gateways=list(gateways or []),
+        prometheus_host=prometheus_host,
+        existing=existing,
+        gateway_bind=gateway_bind,
+        gateway_port=gateway_port,
+    )
 
 
 @refusals_as_filter_errors(st.ServiceTextfileError)

@@ -9,8 +9,11 @@ import re
 REDACTED = "<redacted>"
 # What carries a key whatever its value: vLLM's --api-key flag (older images log their argv), bearer
 # headers and KEY=value environment lines.
-_PATTERNS = (re.compile(r"(--api-key[= ])\S+"), re.compile(r"(Bearer )\S+"),
-             re.compile(r"((?:VLLM_API_KEY|OPENAI_API_KEY|OPENAI_API_KEYS|api_key)['\"]?\s*[=:]\s*['\"]?)[^'\"\s,}]+"))
+_PATTERNS = (
+    re.compile(r"(--api-key[= ])\S+"),
+    re.compile(r"(Bearer )\S+"),
+    re.compile(r"((?:VLLM_API_KEY|OPENAI_API_KEY|OPENAI_API_KEYS|api_key)['\"]?\s*[=:]\s*['\"]?)[^'\"\s,}]+"),
+)
 
 
 def redact(text, *secrets):

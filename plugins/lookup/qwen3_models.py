@@ -83,7 +83,7 @@ class LookupModule(LookupBase):
             entries = guide.catalog()
             wanted = [find_model(term, guide)["name"] for term in terms]
         except PlanError as exc:
-            raise AnsibleLookupError(str(exc))
+            raise AnsibleLookupError(str(exc)) from None
         if terms:
             entries = [e for name in wanted for e in entries if e["name"] == name]
         for key in ("family", "dtype", "kind"):

@@ -121,13 +121,21 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 try:
     import numpy as np
+
     HAS_NUMPY, NUMPY_ERROR = True, None
 except ImportError:
     np, HAS_NUMPY, NUMPY_ERROR = None, False, traceback.format_exc()
 
 QUANT_SUFFIXES = ("qweight", "qzeros", "scales", "g_idx")
-META_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
-              "generation_config.json", "special_tokens_map.json", "added_tokens.json")
+META_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "merges.txt",
+    "generation_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+)
 NP_DTYPES = {"F16": "<f2", "F32": "<f4", "I32": "<i4", "I64": "<i8", "BF16": "<u2", "U8": "u1", "I8": "i1"}
 
 
@@ -184,13 +192,18 @@ def check_config(path, source, bits, group_size):
     want = {"quant_method": "gptq", "bits": bits, "group_size": group_size, "desc_act": False, "sym": True}
     for key, value in want.items():
         if qc.get(key) != value:
-            problems.append("config.json's quantization_config has %s %s, not %s." % (key, json.dumps(qc.get(key)), json.dumps(value)))
+            problems.append(
+                "config.json's quantization_config has %s %s, not %s."
+                % (key, json.dumps(qc.get(key)), json.dumps(value))
+            )
     for key, value in src.items():
         if key in ("torch_dtype", "dtype", "quantization_config"):
             continue
         if cfg.get(key) != value:
-            problems.append("config.json's %s is %s, not the source's %s (restore the source's config.json)."
-                            % (key, json.dumps(cfg.get(key)), json.dumps(value)))
+            problems.append(
+                "config.json's %s is %s, not the source's %s (restore the source's config.json)."
+                % (key, json.dumps(cfg.get(key)), json.dumps(value))
+            )
     for name in META_FILES:
         s, o = os.path.join(source, name), os.path.join(path, name)
         if os.path.isfile(s) and (not os.path.isfile(o) or _sha(open(o, "rb").read()) != _sha(open(s, "rb").read())):
@@ -204,7 +217,7 @@ def check_tensors(path, source, bits, group_size, exclude, check_values, max_rel
     sym_zero = sum((2 ** (bits - 1) - 1) << (bits * i) for i in range(pack))
     sym_zero = sym_zero - (1 << 32) if sym_zero >= 1 << 31 else sym_zero
     excluded = [re.compile(rx) for rx in exclude]
-    prefixes = sorted(n[:-len(".qweight")] for n in out.entries if n.endswith(".qweight"))
+    prefixes = sorted(n[: -len(".qweight")] for n in out.entries if n.endswith(".qweight"))
     worst = None
     for p in prefixes:
         if any(rx.search(p) for rx in excluded):
@@ -220,32 +233,47 @@ def check_tensors(path, source, bits, group_size, exclude, check_values, max_rel
             continue
         n, k = w["shape"]
         groups = -(-k // group_size)
-        want = {"qweight": ("I32", [k // pack, n]), "qzeros": ("I32", [groups, n // pack]),
-                "scales": ("F16", [groups, n]), "g_idx": ("I32", [k])}
-        bad = ["%s %s %s (expected %s %s)" % (s, parts[s]["dtype"], parts[s]["shape"], d, sh)
-               for s, (d, sh) in want.items() if [parts[s]["dtype"], parts[s]["shape"]] != [d, sh]]
+        want = {
+            "qweight": ("I32", [k // pack, n]),
+            "qzeros": ("I32", [groups, n // pack]),
+            "scales": ("F16", [groups, n]),
+            "g_idx": ("I32", [k]),
+        }
+        bad = [
+            "%s %s %s (expected %s %s)" % (s, parts[s]["dtype"], parts[s]["shape"], d, sh)
+            for s, (d, sh) in want.items()
+            if [parts[s]["dtype"], parts[s]["shape"]] != [d, sh]
+        ]
         if bad:
             problems.append("%s has the wrong layout for a %dx%d weight: %s." % (p, n, k, "; ".join(bad)))
             continue
         g_idx = struct.unpack("<%di" % k, out.raw(p + ".g_idx"))
         if any(g != i // group_size for i, g in enumerate(g_idx)):
-            problems.append("%s.g_idx is not in plain order (i // %d): an act-order (desc_act) checkpoint." % (p, group_size))
+            problems.append(
+                "%s.g_idx is not in plain order (i // %d): an act-order (desc_act) checkpoint." % (p, group_size)
+            )
         zeros = out.raw(p + ".qzeros")
         if zeros != struct.pack("<i", sym_zero) * (len(zeros) // 4):
-            problems.append("%s.qzeros holds zero points other than the symmetric %d: not sym." % (p, 2 ** (bits - 1) - 1))
+            problems.append(
+                "%s.qzeros holds zero points other than the symmetric %d: not sym." % (p, 2 ** (bits - 1) - 1)
+            )
         if check_values:
             err = _rel_error(out, src, p, bits, group_size, k, n)
             worst = err if worst is None else max(worst, err)
             if err > max_rel_error:
-                problems.append("%s dequantizes %.3f away from the source (relative), more than %s." % (p, err, max_rel_error))
+                problems.append(
+                    "%s dequantizes %.3f away from the source (relative), more than %s." % (p, err, max_rel_error)
+                )
     quantized = set(prefixes)
     compared = 0
     for name, e in sorted(src.entries.items()):
-        module = name[:-len(".weight")] if name.endswith(".weight") else None
+        module = name[: -len(".weight")] if name.endswith(".weight") else None
         if module in quantized:
             continue
         if module and len(e["shape"]) == 2 and ".layers." in name and not any(rx.search(module) for rx in excluded):
-            problems.append("%s was left unquantized; the recipe quantizes every Linear of the decoder layers." % module)
+            problems.append(
+                "%s was left unquantized; the recipe quantizes every Linear of the decoder layers." % module
+            )
         o = out.entries.get(name)
         if o is None:
             problems.append("%s of the source is missing." % name)
@@ -258,41 +286,46 @@ def check_tensors(path, source, bits, group_size, exclude, check_values, max_rel
                 problems.append("%s differs from the source's; it must stay unchanged." % name)
         elif check_values:
             a, b = out.array(name), src.array(name)
-            if not np.allclose(a, b, rtol=2 ** -10, atol=6e-8):
+            if not np.allclose(a, b, rtol=2**-10, atol=6e-8):
                 problems.append("%s (%s) holds other values than the source's (%s)." % (name, o["dtype"], e["dtype"]))
     known = set(src.entries) | {"%s.%s" % (p, s) for p in prefixes for s in QUANT_SUFFIXES}
     if tied and "lm_head.weight" in out.entries and "model.embed_tokens.weight" in src.entries:
         # a writer that unties tied embeddings saves lm_head as a copy of them; the engine ignores it when tied
         known.add("lm_head.weight")
-        if check_values and not np.allclose(out.array("lm_head.weight"), src.array("model.embed_tokens.weight"),
-                                            rtol=2 ** -10, atol=6e-8):
+        if check_values and not np.allclose(
+            out.array("lm_head.weight"), src.array("model.embed_tokens.weight"), rtol=2**-10, atol=6e-8
+        ):
             problems.append("lm_head.weight is not a copy of the tied embeddings.")
     extra = sorted(set(out.entries) - known)
     if extra:
         problems.append("tensors the source does not explain: %s." % ", ".join(extra[:5]))
     if not prefixes:
         problems.append("no module is quantized.")
-    return {"quantized_modules": len(prefixes), "unquantized_tensors": compared,
-            "max_rel_error": None if worst is None else round(float(worst), 4)}, problems
+    return {
+        "quantized_modules": len(prefixes),
+        "unquantized_tensors": compared,
+        "max_rel_error": None if worst is None else round(float(worst), 4),
+    }, problems
 
 
 def _rel_error(out, src, p, bits, group_size, k, n):
     """Dequantize GPTQ v1 (zero points stored minus one) and compare with the source weight."""
     pack, mask = 32 // bits, (1 << bits) - 1
-    qw = out.array(p + ".qweight").view(np.uint32)            # [k/pack, n]
+    qw = out.array(p + ".qweight").view(np.uint32)  # [k/pack, n]
     shifts = (np.arange(pack, dtype=np.uint32) * bits)[None, :, None]
     q = ((qw[:, None, :] >> shifts) & mask).reshape(k, n).astype(np.float32)
-    qz = out.array(p + ".qzeros").view(np.uint32)              # [groups, n/pack]
+    qz = out.array(p + ".qzeros").view(np.uint32)  # [groups, n/pack]
     z = ((qz[:, :, None] >> shifts.reshape(1, 1, pack)) & mask).reshape(qz.shape[0], n).astype(np.float32) + 1
-    scales = out.array(p + ".scales")                         # [groups, n]
+    scales = out.array(p + ".scales")  # [groups, n]
     g = np.arange(k) // group_size
-    deq = (q - z[g]) * scales[g]                              # [k, n]
-    w = src.array(p + ".weight").T                            # [k, n]
+    deq = (q - z[g]) * scales[g]  # [k, n]
+    w = src.array(p + ".weight").T  # [k, n]
     return float(np.linalg.norm(deq - w) / max(np.linalg.norm(w), 1e-12))
 
 
-def verify(path, source, bits=4, group_size=128, exclude=(r"\.mlp\.gate$", r"^lm_head$"), check_values=True,
-           max_rel_error=0.2):
+def verify(
+    path, source, bits=4, group_size=128, exclude=(r"\.mlp\.gate$", r"^lm_head$"), check_values=True, max_rel_error=0.2
+):
     """(result dict, problems)"""
     if 32 % bits:
         return {}, ["bits %d does not pack into int32." % bits]
@@ -324,13 +357,20 @@ def main():
     if p["check_values"] and not HAS_NUMPY:
         module.fail_json(msg=missing_required_lib("numpy", reason="for check_values"), exception=NUMPY_ERROR)
     try:
-        facts, problems = verify(p["path"], p["source"], p["bits"], p["group_size"], p["exclude"],
-                                 p["check_values"], p["max_rel_error"])
+        facts, problems = verify(
+            p["path"], p["source"], p["bits"], p["group_size"], p["exclude"], p["check_values"], p["max_rel_error"]
+        )
     except (OSError, ValueError, KeyError, struct.error) as exc:
         facts, problems = {}, ["%s is unreadable as a checkpoint: %s." % (p["path"], exc)]
-    result = dict(changed=False, verified=not problems, problems=problems, quantized_modules=facts.get("quantized_modules", 0),
-                  unquantized_tensors=facts.get("unquantized_tensors", 0), max_rel_error=facts.get("max_rel_error"),
-                  quantization_config=facts.get("quantization_config") or {})
+    result = dict(
+        changed=False,
+        verified=not problems,
+        problems=problems,
+        quantized_modules=facts.get("quantized_modules", 0),
+        unquantized_tensors=facts.get("unquantized_tensors", 0),
+        max_rel_error=facts.get("max_rel_error"),
+        quantization_config=facts.get("quantization_config") or {},
+    )
     if problems and p["fail_on_problems"]:
         more = " (%d more problems: see problems)" % (len(problems) - 1) if len(problems) > 1 else ""
         module.fail_json(msg="Refused: %s%s" % (problems[0].rstrip("."), more + "."), **result)

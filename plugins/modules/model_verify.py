@@ -222,10 +222,23 @@ INDEX = "model.safetensors.index.json"
 SINGLE = "model.safetensors"
 SMALL_FILE_LIMIT = 64 * 1024 * 1024  # hash content below this; larger non-shard files by size only
 CONFIG_FIELDS = (
-    "architectures", "model_type", "torch_dtype", "num_hidden_layers", "hidden_size",
-    "num_attention_heads", "num_key_value_heads", "head_dim", "intermediate_size",
-    "moe_intermediate_size", "num_experts", "num_experts_per_tok", "vocab_size",
-    "max_position_embeddings", "tie_word_embeddings", "rope_theta", "rope_scaling",
+    "architectures",
+    "model_type",
+    "torch_dtype",
+    "num_hidden_layers",
+    "hidden_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "intermediate_size",
+    "moe_intermediate_size",
+    "num_experts",
+    "num_experts_per_tok",
+    "vocab_size",
+    "max_position_embeddings",
+    "tie_word_embeddings",
+    "rope_theta",
+    "rope_scaling",
     "rope_parameters",
 )
 
@@ -260,7 +273,7 @@ def read_safetensors_header(path, max_header_bytes):
     try:
         header = json.loads(raw.decode("utf-8"))
     except ValueError as exc:
-        raise ValueError("header is not JSON: %s" % str(exc).rstrip("."))
+        raise ValueError("header is not JSON: %s" % str(exc).rstrip(".")) from None
     if not isinstance(header, dict):
         raise ValueError("header is not a JSON object")
     data_end = 0
@@ -270,14 +283,17 @@ def read_safetensors_header(path, max_header_bytes):
         if name == "__metadata__":
             continue
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if (not isinstance(offsets, list) or len(offsets) != 2
-                or not all(isinstance(o, int) and o >= 0 for o in offsets) or offsets[0] > offsets[1]):
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) and o >= 0 for o in offsets)
+            or offsets[0] > offsets[1]
+        ):
             raise ValueError("tensor %s has no valid data_offsets" % name)
         data_end = max(data_end, offsets[1])
         tensors.append(name)
         dtypes.add(str(info.get("dtype")))
-    return {"header_bytes": prefix + raw, "tensors": tensors, "dtypes": dtypes,
-            "expected_size": 8 + length + data_end}
+    return {"header_bytes": prefix + raw, "tensors": tensors, "dtypes": dtypes, "expected_size": 8 + length + data_end}
 
 
 def _fingerprint(path, shard_headers):
@@ -317,12 +333,24 @@ def _size_bytes(path):
     return total
 
 
-def verify(path, require_tokenizer=True, expect=None, max_header_bytes=100 * 1024 * 1024,
-           allow_custom_code=False):
+def verify(path, require_tokenizer=True, expect=None, max_header_bytes=100 * 1024 * 1024, allow_custom_code=False):
     """Check the checkpoint at `path`; returns the module's result (without changed/msg)."""
-    result = {"path": path, "exists": False, "verified": False, "problems": [], "config": {},
-              "quantization_config": None, "custom_code": [], "weights_format": "none", "shards": [], "tensor_count": 0,
-              "tensor_dtypes": [], "tokenizer_files": [], "size_bytes": 0, "fingerprint": None}
+    result = {
+        "path": path,
+        "exists": False,
+        "verified": False,
+        "problems": [],
+        "config": {},
+        "quantization_config": None,
+        "custom_code": [],
+        "weights_format": "none",
+        "shards": [],
+        "tensor_count": 0,
+        "tensor_dtypes": [],
+        "tokenizer_files": [],
+        "size_bytes": 0,
+        "fingerprint": None,
+    }
     problems = result["problems"]
     if not os.path.exists(path):
         problems.append("%s does not exist." % path)
@@ -353,8 +381,10 @@ def verify(path, require_tokenizer=True, expect=None, max_header_bytes=100 * 102
             for key, want in sorted((expect or {}).items()):
                 got = config.get(key)
                 if got != want:
-                    problems.append("config.json has %s %s where %s was expected: this is not the model "
-                                    "asked for." % (key, json.dumps(got), json.dumps(want)))
+                    problems.append(
+                        "config.json has %s %s where %s was expected: this is not the model "
+                        "asked for." % (key, json.dumps(got), json.dumps(want))
+                    )
 
     # vLLM reads a GPTQ checkpoint's quantize_config.json when config.json has no quantization_config.
     quantize_path = os.path.join(path, "quantize_config.json")
@@ -369,9 +399,11 @@ def verify(path, require_tokenizer=True, expect=None, max_header_bytes=100 * 102
     # ---- code the engine would run under --trust-remote-code
     result["custom_code"] += sorted(n for n in os.listdir(path) if n.endswith(".py"))
     if result["custom_code"] and not allow_custom_code:
-        problems.append("The checkpoint carries its own code (%s), which the engine would run with "
-                        "--trust-remote-code; remove it, or set model_download_allow_custom_code: true if you "
-                        "trust it." % ", ".join(result["custom_code"]))
+        problems.append(
+            "The checkpoint carries its own code (%s), which the engine would run with "
+            "--trust-remote-code; remove it, or set model_download_allow_custom_code: true if you "
+            "trust it." % ", ".join(result["custom_code"])
+        )
 
     # ---- weights
     shard_names = []
@@ -418,20 +450,27 @@ def verify(path, require_tokenizer=True, expect=None, max_header_bytes=100 * 102
         result["tensor_count"] += len(info["tensors"])
         dtypes |= info["dtypes"]
         if size < info["expected_size"]:
-            problems.append("Shard %s is truncated: %d bytes of the %d its header describes."
-                            % (name, size, info["expected_size"]))
+            problems.append(
+                "Shard %s is truncated: %d bytes of the %d its header describes." % (name, size, info["expected_size"])
+            )
         elif size > info["expected_size"]:
-            problems.append("Shard %s has %d bytes after the data its header describes (safetensors "
-                            "refuses such a file)." % (name, size - info["expected_size"]))
+            problems.append(
+                "Shard %s has %d bytes after the data its header describes (safetensors "
+                "refuses such a file)." % (name, size - info["expected_size"])
+            )
         missing = sorted(set(index_tensors.get(name, [])) - set(info["tensors"]))
         if missing:
-            problems.append("Shard %s lacks %d tensor(s) the index puts in it, e.g. %s."
-                            % (name, len(missing), missing[0]))
+            problems.append(
+                "Shard %s lacks %d tensor(s) the index puts in it, e.g. %s." % (name, len(missing), missing[0])
+            )
     result["tensor_dtypes"] = sorted(dtypes)
 
     # ---- tokenizer
-    present = [n for n in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt")
-               if os.path.isfile(os.path.join(path, n))]
+    present = [
+        n
+        for n in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt")
+        if os.path.isfile(os.path.join(path, n))
+    ]
     result["tokenizer_files"] = present
     if require_tokenizer:
         if "tokenizer.json" not in present and not ("vocab.json" in present and "merges.txt" in present):
@@ -458,8 +497,13 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    result = verify(p["path"], require_tokenizer=p["require_tokenizer"], expect=p["expect"],
-                    max_header_bytes=p["max_header_bytes"], allow_custom_code=p["allow_custom_code"])
+    result = verify(
+        p["path"],
+        require_tokenizer=p["require_tokenizer"],
+        expect=p["expect"],
+        max_header_bytes=p["max_header_bytes"],
+        allow_custom_code=p["allow_custom_code"],
+    )
     if result["problems"] and p["fail_on_problems"]:
         msg = " ".join(result["problems"])
         if result["exists"]:

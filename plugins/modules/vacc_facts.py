@@ -130,8 +130,8 @@ import shutil
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.vacc.qwen3.plugins.module_utils._cards import DIES_PER_CARD
 
+from ansible_collections.vacc.qwen3.plugins.module_utils._cards import DIES_PER_CARD
 
 # What public sources (github.com/Vastai/VastModelZOO and scripts around it) show about detection:
 # - `vasmi` is the nvidia-smi analogue; the vendor's images keep it in /vacc (llm/common/benchmark
@@ -211,13 +211,20 @@ def parse_vasmi_summary(text, card=None, dies_per_card=None):
             if found:
                 models.append(found[0])
         if counted and len(counted) == len(elems):
-            result.update(dies=sum(counted), cards=len(elems), card_models=models,
-                          note="json: %d card rows with die counts" % len(elems))
+            result.update(
+                dies=sum(counted),
+                cards=len(elems),
+                card_models=models,
+                note="json: %d card rows with die counts" % len(elems),
+            )
         elif per_die:
             result.update(dies=len(elems), card_models=[], note="json: %d die rows" % len(elems))
         else:
-            result.update(cards=len(elems), card_models=models if len(models) == len(elems) else [],
-                          note="json: %d card rows" % len(elems))
+            result.update(
+                cards=len(elems),
+                card_models=models if len(models) == len(elems) else [],
+                note="json: %d card rows" % len(elems),
+            )
             result["dies"] = _dies_from_cards(result["card_models"], len(elems), card, dies_per_card)
         return result
     # Table text: one row per card, recognised by its model name (the vendor's `grep VA1`).
@@ -235,8 +242,9 @@ def parse_vasmi_summary(text, card=None, dies_per_card=None):
 
 
 def find_vasmi(path_env=None, extra_dirs=("/vacc",)):
-    search = os.pathsep.join([p for p in [path_env if path_env is not None else os.environ.get("PATH", "")]
-                              + list(extra_dirs) if p])
+    search = os.pathsep.join(
+        [p for p in [path_env if path_env is not None else os.environ.get("PATH", "")] + list(extra_dirs) if p]
+    )
     for name in ("vasmi_internal", "vasmi"):
         found = shutil.which(name, path=search)
         if found:
@@ -248,8 +256,9 @@ def run_vasmi(vasmi, timeout=10):
     """Try the JSON form first, then the table. Returns the first non-empty stdout, or ''."""
     for args in (["summary", "--display-format=json"], ["summary"]):
         try:
-            proc = subprocess.run([vasmi] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  timeout=timeout, check=False)
+            proc = subprocess.run(
+                [vasmi] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False
+            )
         except (OSError, subprocess.TimeoutExpired):
             continue
         out = proc.stdout.decode("utf-8", "replace").strip()
@@ -270,8 +279,11 @@ def detect_sysfs(sysfs_root="/sys", card=None, dies_per_card=None):
     if not cards:
         return {"dies": None, "cards": None, "note": "vastai_pci bound to no device"}
     dies = _dies_from_cards([], len(cards), card, dies_per_card)
-    return {"dies": dies, "cards": len(cards), "note": "%d vastai_pci card(s)%s" % (
-        len(cards), "" if dies is not None else ", dies per card unknown")}
+    return {
+        "dies": dies,
+        "cards": len(cards),
+        "note": "%d vastai_pci card(s)%s" % (len(cards), "" if dies is not None else ", dies per card unknown"),
+    }
 
 
 def detect_devfs(devfs_root="/dev"):
@@ -286,8 +298,16 @@ def detect_devfs(devfs_root="/dev"):
     return {"dies": len(nodes), "note": "%d vacc<N> nodes" % len(nodes)}
 
 
-def detect_dies(override=None, card=None, dies_per_card=None, vasmi=None, vasmi_output=None,
-                sysfs_root="/sys", devfs_root="/dev", timeout=10):
+def detect_dies(
+    override=None,
+    card=None,
+    dies_per_card=None,
+    vasmi=None,
+    vasmi_output=None,
+    sysfs_root="/sys",
+    devfs_root="/dev",
+    timeout=10,
+):
     """The dies decision, in order: override, vasmi, sysfs, devfs, none."""
     out = {"dies": None, "dies_source": "none", "cards": None, "card_models": [], "detection": []}
     if override is not None:
@@ -338,8 +358,15 @@ def main():
     vasmi = None
     if p["dies"] is None:
         vasmi = p["vasmi_path"] if p["vasmi_path"] and os.access(p["vasmi_path"], os.X_OK) else find_vasmi()
-    facts = detect_dies(override=p["dies"], card=p["card"], dies_per_card=p["dies_per_card"], vasmi=vasmi,
-                        sysfs_root=p["sysfs_root"], devfs_root=p["devfs_root"], timeout=p["timeout"])
+    facts = detect_dies(
+        override=p["dies"],
+        card=p["card"],
+        dies_per_card=p["dies_per_card"],
+        vasmi=vasmi,
+        sysfs_root=p["sysfs_root"],
+        devfs_root=p["devfs_root"],
+        timeout=p["timeout"],
+    )
     module.exit_json(changed=False, ansible_facts={"vacc": facts})
 
 

@@ -79,11 +79,15 @@ def lookup(dataset, family, thinking_kind, mode):
     if table is None:
         return None, "the technical report has no %s figure in this collection's table" % dataset
     if table["model_kind"] == "base":
-        return None, ("the report's %s figure is for the Qwen3-%s-Base model; this is the post-trained "
-                      "model" % (table["title"], family))
+        return None, (
+            "the report's %s figure is for the Qwen3-%s-Base model; this is the post-trained "
+            "model" % (table["title"], family)
+        )
     if thinking_kind != "hybrid":
-        return None, ("the report's figures are for the hybrid Qwen3 models; this is a%s %s model (a later, "
-                      "separate release)" % ("n" if thinking_kind == "instruct" else "", thinking_kind))
+        return None, (
+            "the report's figures are for the hybrid Qwen3 models; this is a%s %s model (a later, "
+            "separate release)" % ("n" if thinking_kind == "instruct" else "", thinking_kind)
+        )
     by_family = table["scores"].get(family)
     if by_family is None:
         return None, "the report gives no %s figure for Qwen3-%s in this collection's table" % (table["title"], family)
@@ -110,12 +114,18 @@ def lookup(dataset, family, thinking_kind, mode):
 VENDOR_QUANT_SOURCE = "Vastai/VastModelZOO quant README (Qwen3-30B-A3B GPTQ-Int4 with gptqmodel, NVIDIA GPUs)"
 VENDOR_QUANT = {
     "instruct": {  # Qwen3-30B-A3B-Instruct-2507: BF16, W4A16
-        "aime25": (0.5666, 0.5), "gpqa_diamond": (0.667, 0.6263), "mmlu_pro": (0.7751, 0.7466),
-        "ifeval": (0.8355, 0.8429), "live_code_bench": (0.563, 0.491),
+        "aime25": (0.5666, 0.5),
+        "gpqa_diamond": (0.667, 0.6263),
+        "mmlu_pro": (0.7751, 0.7466),
+        "ifeval": (0.8355, 0.8429),
+        "live_code_bench": (0.563, 0.491),
     },
     "thinking": {  # Qwen3-30B-A3B-Thinking-2507
-        "aime25": (0.7666, 0.8334), "gpqa_diamond": (0.6869, 0.6313), "mmlu_pro": (0.7784, 0.7617),
-        "ifeval": (0.8521, 0.8503), "live_code_bench": (0.7922, 0.7687),
+        "aime25": (0.7666, 0.8334),
+        "gpqa_diamond": (0.6869, 0.6313),
+        "mmlu_pro": (0.7784, 0.7617),
+        "ifeval": (0.8521, 0.8503),
+        "live_code_bench": (0.7922, 0.7687),
     },
 }
 
@@ -128,6 +138,14 @@ def vendor_quant_rows(model):
     table = VENDOR_QUANT.get(model.get("thinking"))
     if not table:
         return []
-    return [{"dataset": d, "bf16": b, "w4a16": q, "delta": round(q - b, 4),
-             "model": "Qwen3-30B-A3B-%s-2507" % model["thinking"].capitalize(), "source": VENDOR_QUANT_SOURCE}
-            for d, (b, q) in sorted(table.items())]
+    return [
+        {
+            "dataset": d,
+            "bf16": b,
+            "w4a16": q,
+            "delta": round(q - b, 4),
+            "model": "Qwen3-30B-A3B-%s-2507" % model["thinking"].capitalize(),
+            "source": VENDOR_QUANT_SOURCE,
+        }
+        for d, (b, q) in sorted(table.items())
+    ]

@@ -78,9 +78,15 @@ def _model_dir(outputs, kind, model):
 
 
 def _prompt_sha(messages):
-    text = "\x1e".join("%s:%s" % (m.get("role"), m.get("content") if isinstance(m.get("content"), str)
-                                  else json.dumps(m.get("content"), sort_keys=True))
-                       for m in messages or [] if m.get("role") != "assistant")
+    text = "\x1e".join(
+        "%s:%s"
+        % (
+            m.get("role"),
+            m.get("content") if isinstance(m.get("content"), str) else json.dumps(m.get("content"), sort_keys=True),
+        )
+        for m in messages or []
+        if m.get("role") != "assistant"
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -118,10 +124,10 @@ def read_dataset(outputs, model, dataset, other_datasets=()):
         else:  # no report yet (an unfinished run): every review file of this dataset and no other
             longer = [d for d in other_datasets if d != dataset and d.startswith(dataset + "_")]
             for path in sorted(glob.glob(os.path.join(review_dir, dataset + "_*.jsonl"))):
-                stem = os.path.basename(path)[:-len(".jsonl")]
+                stem = os.path.basename(path)[: -len(".jsonl")]
                 if any(stem.startswith(d + "_") for d in longer):
                     continue
-                files.append((stem[len(dataset) + 1:], path))
+                files.append((stem[len(dataset) + 1 :], path))
     items, excluded = [], 0
     for subset, path in files:
         if not os.path.exists(path):
@@ -143,18 +149,25 @@ def read_dataset(outputs, model, dataset, other_datasets=()):
             value = float(values[key])
             metric = metric or key
             target = row.get("target")
-            items.append({
-                "id": "%s/%s" % (subset, index),
-                "subset": subset,
-                "index": index,
-                "score": value,
-                "correct": value >= 1.0,
-                "input_sha": _prompt_sha(row.get("messages")),
-                "target": target[0] if isinstance(target, list) and len(target) == 1 else target,
-                "extracted": score.get("extracted_prediction"),
-            })
-    return {"items": items, "metric": metric, "evalscope_score": evalscope_score, "excluded": excluded,
-            "report": report is not None}
+            items.append(
+                {
+                    "id": "%s/%s" % (subset, index),
+                    "subset": subset,
+                    "index": index,
+                    "score": value,
+                    "correct": value >= 1.0,
+                    "input_sha": _prompt_sha(row.get("messages")),
+                    "target": target[0] if isinstance(target, list) and len(target) == 1 else target,
+                    "extracted": score.get("extracted_prediction"),
+                }
+            )
+    return {
+        "items": items,
+        "metric": metric,
+        "evalscope_score": evalscope_score,
+        "excluded": excluded,
+        "report": report is not None,
+    }
 
 
 def summarize(items, metric=None, evalscope_score=None):
@@ -188,7 +201,10 @@ def summarize(items, metric=None, evalscope_score=None):
     if evalscope_score is not None:
         out["evalscope_score"] = round(float(evalscope_score), 6)
         if score is not None and abs(float(evalscope_score) - score) > 1e-6:
-            out["note"] = "EvalScope's report says %.6f (it aggregates differently); score is the mean over items" % float(evalscope_score)
+            out["note"] = (
+                "EvalScope's report says %.6f (it aggregates differently); score is the mean over items"
+                % float(evalscope_score)
+            )
     return out
 
 
@@ -228,18 +244,20 @@ def build(run_dir, run):
             continue
         entry = summarize(got["items"], got["metric"], got["evalscope_score"])
         src = sources.get(dataset) or {}
-        entry.update({
-            "mode": settled.get("mode"),
-            "model": model,
-            "qwen3_model": (run.get("model") or {}).get("name"),
-            "limit": task.get("limit"),
-            "few_shot": (settled.get("few_shot") or {}).get(dataset),
-            "subset_list": (settled.get("requested_subsets") or {}).get(dataset),
-            "source": src.get("source"),
-            "sample": bool(src.get("sample")),
-            "excluded": got["excluded"],
-            "items": "items/%s.jsonl" % dataset,
-        })
+        entry.update(
+            {
+                "mode": settled.get("mode"),
+                "model": model,
+                "qwen3_model": (run.get("model") or {}).get("name"),
+                "limit": task.get("limit"),
+                "few_shot": (settled.get("few_shot") or {}).get(dataset),
+                "subset_list": (settled.get("requested_subsets") or {}).get(dataset),
+                "source": src.get("source"),
+                "sample": bool(src.get("sample")),
+                "excluded": got["excluded"],
+                "items": "items/%s.jsonl" % dataset,
+            }
+        )
         summary[dataset] = entry
         all_items[dataset] = got["items"]
         with open(os.path.join(run_dir, "items", dataset + ".jsonl"), "w", encoding="utf-8") as f:
@@ -247,14 +265,16 @@ def build(run_dir, run):
                 f.write(json.dumps(it, ensure_ascii=False, sort_keys=True) + "\n")
     write_json(os.path.join(run_dir, "summary.json"), summary)
     record = dict(run)
-    record.update({
-        "task": task,
-        "state": state,
-        "mode": settled.get("mode"),
-        "preset": settled.get("preset"),
-        "sources": sources,
-        "ci95": "Wilson score interval for right/wrong items; mean +- 1.96 standard errors otherwise",
-    })
+    record.update(
+        {
+            "task": task,
+            "state": state,
+            "mode": settled.get("mode"),
+            "preset": settled.get("preset"),
+            "sources": sources,
+            "ci95": "Wilson score interval for right/wrong items; mean +- 1.96 standard errors otherwise",
+        }
+    )
     write_json(os.path.join(run_dir, "run.json"), record)
     return summary, all_items
 
@@ -269,8 +289,14 @@ def compare(summary, items, run, compare_to, alpha, tolerance):
         verdicts = av.compare_baseline(summary, items, baseline, baseline_items, alpha=alpha, tolerance=tolerance)
         against = os.path.abspath(compare_to)
     verdict, text = av.overall(verdicts)
-    out = {"against": against, "alpha": alpha, "tolerance": tolerance, "verdict": verdict, "text": text,
-           "datasets": verdicts}
+    out = {
+        "against": against,
+        "alpha": alpha,
+        "tolerance": tolerance,
+        "verdict": verdict,
+        "text": text,
+        "datasets": verdicts,
+    }
     rows = pub.vendor_quant_rows(run.get("model"))
     if rows:  # shown, not tested: the vendor's prompts, sample sizes and engine are not this run's
         out["reference_rows"] = rows
@@ -301,21 +327,30 @@ def table(summary, comparison=None):
     for dataset in sorted(summary):
         e = summary[dataset]
         line = "%-16s %s n=%-5d 95%% CI [%.3f, %.3f] (%s)%s" % (
-            dataset, "score=%.4f" % e["score"] if e.get("score") is not None else "score=-",
-            e.get("n", 0), e["ci95"][0], e["ci95"][1], e.get("ci_method"),
-            " sample" if e.get("sample") else "")
+            dataset,
+            "score=%.4f" % e["score"] if e.get("score") is not None else "score=-",
+            e.get("n", 0),
+            e["ci95"][0],
+            e["ci95"][1],
+            e.get("ci_method"),
+            " sample" if e.get("sample") else "",
+        )
         v = by.get(dataset)
         if v:
             ref = v.get("reference")
             line += " | vs %s%s: %s%s" % (
                 v.get("against", comparison.get("against")),
                 " %.4f" % ref if isinstance(ref, (int, float)) else "",
-                v["verdict"], " (" + "; ".join(v.get("reasons", [])) + ")" if v.get("reasons") else "")
+                v["verdict"],
+                " (" + "; ".join(v.get("reasons", [])) + ")" if v.get("reasons") else "",
+            )
         lines.append(line)
     for dataset, v in sorted(by.items()):
         if dataset not in summary:
             lines.append("%-16s %s (%s)" % (dataset, v["verdict"], "; ".join(v.get("reasons", []))))
     for row in (comparison or {}).get("reference_rows", []):
-        lines.append("%-16s vendor reference (%s): BF16 %.4f, GPTQ-Int4 %.4f (%+.4f)" % (
-            row["dataset"], row["model"], row["bf16"], row["w4a16"], row["delta"]))
+        lines.append(
+            "%-16s vendor reference (%s): BF16 %.4f, GPTQ-Int4 %.4f (%+.4f)"
+            % (row["dataset"], row["model"], row["bf16"], row["w4a16"], row["delta"])
+        )
     return lines

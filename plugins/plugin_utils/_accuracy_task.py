@@ -51,8 +51,9 @@ PRESETS = {
     # A first look: gsm8k and four C-Eval subjects, 50 items each.
     "quick": {
         "datasets": ["gsm8k", "ceval"],
-        "dataset_args": {"ceval": {"subset_list": ["computer_network", "high_school_mathematics", "law",
-                                                   "modern_chinese_history"]}},
+        "dataset_args": {
+            "ceval": {"subset_list": ["computer_network", "high_school_mathematics", "law", "modern_chinese_history"]}
+        },
         "limit": 50,
     },
     # Whole benchmarks; ceval and math_500 have published Qwen3 figures to compare with.
@@ -79,11 +80,16 @@ def _limit(value):
             limit = float(value) if re.search(r"[.eE]", value) else int(value)
         except ValueError:
             limit = None
-    valid = (isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0
-             and not (isinstance(limit, float) and limit > 1 and limit != int(limit)))
+    valid = (
+        isinstance(limit, (int, float))
+        and not isinstance(limit, bool)
+        and limit > 0
+        and not (isinstance(limit, float) and limit > 1 and limit != int(limit))
+    )
     if not valid:
-        raise AccuracyTaskError("accuracy_limit must be a positive item count or a fraction in (0, 1], e.g. 20 or "
-                                "0.1; it is %r." % (value,))
+        raise AccuracyTaskError(
+            "accuracy_limit must be a positive item count or a fraction in (0, 1], e.g. 20 or 0.1; it is %r." % (value,)
+        )
     return limit
 
 
@@ -144,19 +150,26 @@ def settle(s):
                 raise AccuracyTaskError(
                     "%s/%s/README.md names no subsets: EvalScope's local layout needs a YAML front matter with "
                     "configs: (config_name and data_files per subset), or give subset_list in "
-                    "accuracy_dataset_args." % (dataset_dir, name))
+                    "accuracy_dataset_args." % (dataset_dir, name)
+                )
             if args.get("subset_list") and subsets:
                 missing = [x for x in args["subset_list"] if x not in subsets]
                 if missing:
                     raise AccuracyTaskError(
                         "%s/%s lacks the subset(s) %s; its README.md names %s (set subset_list in "
-                        "accuracy_dataset_args to those)." % (dataset_dir, name, ", ".join(missing), ", ".join(subsets)))
+                        "accuracy_dataset_args to those)." % (dataset_dir, name, ", ".join(missing), ", ".join(subsets))
+                    )
             elif not args.get("subset_list"):
                 args["subset_list"] = subsets
             remote = bool(s.get("dataset_dir_remote"))
             args["dataset_id"] = ("%s/%s" % (dataset_dir.rstrip("/"), name)) if remote else "datasets/%s" % name
-            sources[name] = {"source": "local", "path": "%s/%s" % (dataset_dir.rstrip("/"), name),
-                             "copy": not remote, "sample": is_sample_dir, "subsets": subsets}
+            sources[name] = {
+                "source": "local",
+                "path": "%s/%s" % (dataset_dir.rstrip("/"), name),
+                "copy": not remote,
+                "sample": is_sample_dir,
+                "subsets": subsets,
+            }
         else:
             sources[name] = {"source": "hub:%s" % s.get("dataset_hub", "modelscope"), "sample": False}
     hub_needed = [n for n in datasets if sources[n]["source"].startswith("hub:")]
@@ -166,9 +179,15 @@ def settle(s):
     if offline and hub_needed:
         raise AccuracyTaskError(
             "Offline, but %s %s not under %s: put %s there in EvalScope's local layout, or set "
-            "accuracy_offline: false to fetch from %s." % (
-                ", ".join(hub_needed), "is" if len(hub_needed) == 1 else "are", dataset_dir or "accuracy_dataset_dir (unset)",
-                "it" if len(hub_needed) == 1 else "them", s.get("dataset_hub", "modelscope")))
+            "accuracy_offline: false to fetch from %s."
+            % (
+                ", ".join(hub_needed),
+                "is" if len(hub_needed) == 1 else "are",
+                dataset_dir or "accuracy_dataset_dir (unset)",
+                "it" if len(hub_needed) == 1 else "them",
+                s.get("dataset_hub", "modelscope"),
+            )
+        )
 
     # Mode: the model's own unless asked; hybrid models switch with enable_thinking.
     kind = plan.get("thinking") or "hybrid"
@@ -181,8 +200,9 @@ def settle(s):
             thinking = True
     thinking = bool(thinking)
     if kind == "instruct" and thinking:
-        raise AccuracyTaskError("%s has no thinking mode (an Instruct model); set accuracy_thinking: false."
-                                % plan.get("model"))
+        raise AccuracyTaskError(
+            "%s has no thinking mode (an Instruct model); set accuracy_thinking: false." % plan.get("model")
+        )
     if kind == "thinking" and not thinking:
         raise AccuracyTaskError("%s always thinks (a Thinking model); set accuracy_thinking: true." % plan.get("model"))
 
@@ -200,12 +220,15 @@ def settle(s):
     if ceiling <= 0:
         raise AccuracyTaskError(
             "accuracy_prompt_budget (%d) leaves no room to answer in max_model_len %d; lower it."
-            % (budget, max_model_len))
+            % (budget, max_model_len)
+        )
     wanted = s.get("max_tokens") or preset.get("max_tokens") or min(QWEN3_MAX_OUTPUT, ceiling)
     max_tokens = min(int(wanted), ceiling)
     if max_tokens < int(wanted):
-        notes.append("max_tokens %d lowered to %d: max_model_len %d minus a prompt budget of %d"
-                     % (int(wanted), max_tokens, max_model_len, budget))
+        notes.append(
+            "max_tokens %d lowered to %d: max_model_len %d minus a prompt budget of %d"
+            % (int(wanted), max_tokens, max_model_len, budget)
+        )
 
     # Concurrency within what the service admits (max-concurrency per instance x instances);
     # beyond it requests only queue in HAProxy.
@@ -213,9 +236,11 @@ def settle(s):
     wanted_batch = s.get("eval_batch_size") or preset.get("eval_batch_size") or admits
     eval_batch_size = min(int(wanted_batch), admits)
     if eval_batch_size < int(wanted_batch):
-        notes.append("eval_batch_size %d lowered to %d: the service admits %d concurrent requests "
-                     "(max-concurrency %s x %s instance(s))" % (int(wanted_batch), eval_batch_size, admits,
-                                                                plan.get("max_concurrency"), plan.get("instances")))
+        notes.append(
+            "eval_batch_size %d lowered to %d: the service admits %d concurrent requests "
+            "(max-concurrency %s x %s instance(s))"
+            % (int(wanted_batch), eval_batch_size, admits, plan.get("max_concurrency"), plan.get("instances"))
+        )
 
     stream = s.get("stream")
     if stream is None:
@@ -254,9 +279,15 @@ def settle(s):
         "sources": sources,
         "copies": [{"name": n, "path": sources[n]["path"]} for n in datasets if sources[n].get("copy")],
         "limit": limit,
-        "requested_subsets": {n: (s.get("dataset_args") or {}).get(n, {}).get("subset_list")
-                              or (PRESETS[preset_name].get("dataset_args", {}).get(n, {}).get("subset_list")
-                                  if not s.get("datasets") else None) for n in datasets},
+        "requested_subsets": {
+            n: (s.get("dataset_args") or {}).get(n, {}).get("subset_list")
+            or (
+                PRESETS[preset_name].get("dataset_args", {}).get(n, {}).get("subset_list")
+                if not s.get("datasets")
+                else None
+            )
+            for n in datasets
+        },
         "few_shot": {n: dataset_args.get(n, {}).get("few_shot_num") for n in datasets},
     }
     return {"task": task, "meta": meta, "notes": notes}

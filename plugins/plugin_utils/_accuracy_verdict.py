@@ -58,8 +58,9 @@ def compare_published(summary, model, alpha=0.05, tolerance=0.0):
         if entry.get("sample"):
             reasons.append("the run used the collection's made-up sample, not %s" % ref["title"])
         if entry.get("limit") not in (None, 0, 1.0):
-            reasons.append("the run was limited (limit %s) while the report used the whole benchmark"
-                           % entry.get("limit"))
+            reasons.append(
+                "the run was limited (limit %s) while the report used the whole benchmark" % entry.get("limit")
+            )
         if entry.get("subset_list"):
             reasons.append("the run used subsets %s only" % ", ".join(entry["subset_list"]))
         if ref["full_n"] and entry.get("n") != ref["full_n"]:
@@ -83,9 +84,12 @@ def compare_published(summary, model, alpha=0.05, tolerance=0.0):
             continue
         p = st.binomial_below(int(entry["correct"]), int(entry["n"]), ref["score"])
         regressed = p < alpha and (ref["score"] - entry["score"]) > tolerance
-        base.update(test="exact binomial, one-sided (below the published proportion)", p_value=_sig(p),
-                    verdict=REGRESSION if regressed else NO_REGRESSION,
-                    reasons=[_reason(regressed, p, alpha, delta, tolerance)])
+        base.update(
+            test="exact binomial, one-sided (below the published proportion)",
+            p_value=_sig(p),
+            verdict=REGRESSION if regressed else NO_REGRESSION,
+            reasons=[_reason(regressed, p, alpha, delta, tolerance)],
+        )
         verdicts.append(base)
     return verdicts
 
@@ -114,9 +118,15 @@ def compare_baseline(summary, items, baseline, baseline_items, alpha=0.05, toler
             verdicts.append(_not_comparable(dataset, ["this run has no %s (the baseline has)" % dataset]))
             continue
         cur, ref = summary[dataset], baseline[dataset]
-        base = {"dataset": dataset, "against": "baseline", "reference": _round(ref.get("score")),
-                "score": _round(cur.get("score")), "n": cur.get("n"), "reference_n": ref.get("n"),
-                "delta": _round(cur["score"] - ref["score"]) if None not in (cur.get("score"), ref.get("score")) else None}
+        base = {
+            "dataset": dataset,
+            "against": "baseline",
+            "reference": _round(ref.get("score")),
+            "score": _round(cur.get("score")),
+            "n": cur.get("n"),
+            "reference_n": ref.get("n"),
+            "delta": _round(cur["score"] - ref["score"]) if None not in (cur.get("score"), ref.get("score")) else None,
+        }
         reasons = []
         if cur.get("mode") != ref.get("mode"):
             reasons.append("modes differ: %s here, %s in the baseline" % (cur.get("mode"), ref.get("mode")))
@@ -135,12 +145,18 @@ def compare_baseline(summary, items, baseline, baseline_items, alpha=0.05, toler
                 only = len(set(cur_items) ^ set(ref_items))
                 reasons.append("the item sets differ (%d items in only one run)" % only)
             else:
-                changed = sum(1 for k in cur_items
-                              if cur_items[k].get("input_sha") and ref_items[k].get("input_sha")
-                              and cur_items[k]["input_sha"] != ref_items[k]["input_sha"])
+                changed = sum(
+                    1
+                    for k in cur_items
+                    if cur_items[k].get("input_sha")
+                    and ref_items[k].get("input_sha")
+                    and cur_items[k]["input_sha"] != ref_items[k]["input_sha"]
+                )
                 if changed:
-                    reasons.append("%d items have different prompts under the same ids (different data or "
-                                   "prompt settings)" % changed)
+                    reasons.append(
+                        "%d items have different prompts under the same ids (different data or "
+                        "prompt settings)" % changed
+                    )
         if reasons:
             verdicts.append(_not_comparable(dataset, reasons, **{k: v for k, v in base.items() if k != "dataset"}))
             continue
@@ -156,10 +172,17 @@ def compare_baseline(summary, items, baseline, baseline_items, alpha=0.05, toler
         p_one, p_two = st.mcnemar_exact(worse, better)
         delta = cur["score"] - ref["score"]
         regressed = p_one < alpha and -delta > tolerance
-        base.update(test=test, worse=worse, better=better, p_value=_sig(p_one), p_two_sided=_sig(p_two),
-                    verdict=REGRESSION if regressed else NO_REGRESSION,
-                    reasons=[_reason(regressed, p_one, alpha, delta, tolerance)
-                             + "; %d items got worse, %d better" % (worse, better)])
+        base.update(
+            test=test,
+            worse=worse,
+            better=better,
+            p_value=_sig(p_one),
+            p_two_sided=_sig(p_two),
+            verdict=REGRESSION if regressed else NO_REGRESSION,
+            reasons=[
+                _reason(regressed, p_one, alpha, delta, tolerance) + "; %d items got worse, %d better" % (worse, better)
+            ],
+        )
         verdicts.append(base)
     return verdicts
 

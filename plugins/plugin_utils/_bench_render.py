@@ -32,22 +32,45 @@ def fmt(value, digits=2):
     return str(value)
 
 
-THROUGHPUT_COLUMNS = (("case", "case"), ("input_len", "in"), ("output_len", "out"),
-                      ("max_concurrency", "concurrency"), ("num_prompts", "prompts"), ("status", "status"),
-                      ("completed", "completed"), ("failed", "failed"), ("duration", "duration s"),
-                      ("request_throughput", "req/s"), ("output_throughput", "output tok/s"),
-                      ("total_token_throughput", "total tok/s"),
-                      ("output_throughput_per_instance", "output tok/s per instance"))
+THROUGHPUT_COLUMNS = (
+    ("case", "case"),
+    ("input_len", "in"),
+    ("output_len", "out"),
+    ("max_concurrency", "concurrency"),
+    ("num_prompts", "prompts"),
+    ("status", "status"),
+    ("completed", "completed"),
+    ("failed", "failed"),
+    ("duration", "duration s"),
+    ("request_throughput", "req/s"),
+    ("output_throughput", "output tok/s"),
+    ("total_token_throughput", "total tok/s"),
+    ("output_throughput_per_instance", "output tok/s per instance"),
+)
 LATENCY_COLUMNS = (("case", "case"),) + tuple(
-    ("%s_%s_ms" % (stat, metric), "%s %s" % (label, stat)) for metric, label in METRICS for stat in STATS)
-CSV_COLUMNS = (["run_id", "host", "case", "status", "model", "served_model_name", "instances"]
-               + list(CASE_KEYS)
-               + ["completed", "failed", "duration", "total_input_tokens", "total_output_tokens",
-                  "request_throughput", "output_throughput", "total_token_throughput",
-                  "request_throughput_per_instance", "output_throughput_per_instance",
-                  "total_token_throughput_per_instance", "max_output_tokens_per_s", "max_concurrent_requests"]
-               + ["%s_%s_ms" % (stat, metric) for metric, dummy in METRICS for stat in ("mean", "median", "std", "p99")]
-               + ["notes", "slo", "error"])
+    ("%s_%s_ms" % (stat, metric), "%s %s" % (label, stat)) for metric, label in METRICS for stat in STATS
+)
+CSV_COLUMNS = (
+    ["run_id", "host", "case", "status", "model", "served_model_name", "instances"]
+    + list(CASE_KEYS)
+    + [
+        "completed",
+        "failed",
+        "duration",
+        "total_input_tokens",
+        "total_output_tokens",
+        "request_throughput",
+        "output_throughput",
+        "total_token_throughput",
+        "request_throughput_per_instance",
+        "output_throughput_per_instance",
+        "total_token_throughput_per_instance",
+        "max_output_tokens_per_s",
+        "max_concurrent_requests",
+    ]
+    + ["%s_%s_ms" % (stat, metric) for metric, dummy in METRICS for stat in ("mean", "median", "std", "p99")]
+    + ["notes", "slo", "error"]
+)
 
 
 def _md_cell(value):
@@ -61,21 +84,36 @@ def md_table(headers, rows):
 
 
 def failure_table(report):
-    return md_table(["host", "case", "status", "error"],
-                    [[f["host"], f["case"], f["status"], f["error"]] for f in report["failures"]])
+    return md_table(
+        ["host", "case", "status", "error"],
+        [[f["host"], f["case"], f["status"], f["error"]] for f in report["failures"]],
+    )
 
 
 def slo_table(report):
-    return md_table(["host", "case", "objective", "limit", "measured"],
-                    [[m["host"], m["case"], m["objective"], m["limit"],
-                      m["measured"] if m["measured"] is not None else "not measured"]
-                     for m in report["slo_misses"]])
+    return md_table(
+        ["host", "case", "objective", "limit", "measured"],
+        [
+            [
+                m["host"],
+                m["case"],
+                m["objective"],
+                m["limit"],
+                m["measured"] if m["measured"] is not None else "not measured",
+            ]
+            for m in report["slo_misses"]
+        ],
+    )
 
 
 def _summary_line(report):
     ok = sum(1 for r in report["rows"] if r["status"] == "ok")
-    return ("%d host(s), %d case(s): %d ok, %d failed." % (len(report["hosts"]), len(report["rows"]), ok,
-                                                           len(report["rows"]) - ok))
+    return "%d host(s), %d case(s): %d ok, %d failed." % (
+        len(report["hosts"]),
+        len(report["rows"]),
+        ok,
+        len(report["rows"]) - ok,
+    )
 
 
 def _slo_line(report):
@@ -92,8 +130,10 @@ def _host_line(manifest):
     if manifest.get("model"):
         parts.append("%s served as `%s`" % (manifest["model"], manifest.get("served_model_name")))
     if manifest.get("card"):
-        parts.append("on %s x %s: TP%s x %s instance(s)" % (manifest.get("cards"), manifest["card"],
-                                                            manifest.get("tp"), manifest.get("instances")))
+        parts.append(
+            "on %s x %s: TP%s x %s instance(s)"
+            % (manifest.get("cards"), manifest["card"], manifest.get("tp"), manifest.get("instances"))
+        )
     if manifest.get("endpoint"):
         parts.append("endpoint %s%s" % (manifest["endpoint"], manifest.get("endpoint_path") or ""))
     if manifest.get("runner"):
@@ -105,28 +145,46 @@ def _host_line(manifest):
 
 
 def render_markdown(report, plot_files=None):
-    out = ["# Benchmark report: run %s" % report["run_id"], "",
-           "`vllm bench serve` (random dataset, --ignore-eos) across the fleet, generated %s. %s %s"
-           % (report["generated"], _summary_line(report), _slo_line(report)), ""]
+    out = [
+        "# Benchmark report: run %s" % report["run_id"],
+        "",
+        "`vllm bench serve` (random dataset, --ignore-eos) across the fleet, generated %s. %s %s"
+        % (report["generated"], _summary_line(report), _slo_line(report)),
+        "",
+    ]
     for host in report["hosts"]:
         out += ["## %s" % host["host"], ""]
         line = _host_line(host["manifest"])
         if line:
             out += [line, ""]
-        out += ["### Throughput", "",
-                md_table([h for dummy, h in THROUGHPUT_COLUMNS],
-                         [[r.get(k) for k, dummy in THROUGHPUT_COLUMNS] for r in host["rows"]]), "",
-                "### Latency (ms)", "",
-                md_table([h for dummy, h in LATENCY_COLUMNS],
-                         [[r.get(k) for k, dummy in LATENCY_COLUMNS] for r in host["rows"] if r["status"] == "ok"]), ""]
+        out += [
+            "### Throughput",
+            "",
+            md_table(
+                [h for dummy, h in THROUGHPUT_COLUMNS],
+                [[r.get(k) for k, dummy in THROUGHPUT_COLUMNS] for r in host["rows"]],
+            ),
+            "",
+            "### Latency (ms)",
+            "",
+            md_table(
+                [h for dummy, h in LATENCY_COLUMNS],
+                [[r.get(k) for k, dummy in LATENCY_COLUMNS] for r in host["rows"] if r["status"] == "ok"],
+            ),
+            "",
+        ]
         notes = ["- %s" % n for n in host["notes"]]
         notes += ["- %s: %s (`%s`)" % (r["case"], n["text"], n["code"]) for r in host["rows"] for n in r["notes"]]
         if notes:
             out += ["### Notes", ""] + notes + [""]
         failed = [r for r in host["rows"] if r["status"] != "ok"]
         if failed:
-            out += ["### Failed cases", "", md_table(["case", "status", "error"],
-                                                     [[r["case"], r["status"], r["error"]] for r in failed]), ""]
+            out += [
+                "### Failed cases",
+                "",
+                md_table(["case", "status", "error"], [[r["case"], r["status"], r["error"]] for r in failed]),
+                "",
+            ]
     out += ["## SLO", "", _slo_line(report), ""]
     if report["slo_misses"]:
         out += [slo_table(report), ""]
@@ -156,8 +214,7 @@ def render_csv(report):
 # ----------------------------------------------------------------------------------------------
 # Plots: inline SVG, drawn here (no plotting library on the controller)
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-           "#7f7f7f", "#bcbd22")
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
 
 
 def _ticks(vmax, count=5):
@@ -182,8 +239,9 @@ def _tick_text(value):
     return "%g" % round(value, 3)
 
 
-def svg_chart(title, series, x_label, y_label, x_max=None, y_max=None, width=380, height=300, attrs=None,
-              subtitle=None):
+def svg_chart(
+    title, series, x_label, y_label, x_max=None, y_max=None, width=380, height=300, attrs=None, subtitle=None
+):
     """A line chart: series [{name, color, dash, labels, points: [{x, y, label}]}]; axes from 0. Each point
     is a circle with data-x / data-y (the plotted values) and a tooltip; `labels` writes point labels."""
     legend_rows = int(math.ceil(len(series) / 2.0))
@@ -203,17 +261,21 @@ def svg_chart(title, series, x_label, y_label, x_max=None, y_max=None, width=380
 
     esc = html.escape
     extra = "".join(' %s="%s"' % (k, esc(str(v))) for k, v in sorted((attrs or {}).items()))
-    out = ['<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="%d" height="%d" viewBox="0 0 %d %d"%s '
-           'font-family="sans-serif" font-size="11">' % (width, height, width, height, extra),
-           '<title>%s</title>' % esc(title),
-           '<rect x="0" y="0" width="%d" height="%d" fill="#fff"/>' % (width, height),
-           '<text x="%d" y="16" font-size="13" font-weight="bold">%s</text>' % (left - 50, esc(title))]
+    out = [
+        '<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="%d" height="%d" viewBox="0 0 %d %d"%s '
+        'font-family="sans-serif" font-size="11">' % (width, height, width, height, extra),
+        "<title>%s</title>" % esc(title),
+        '<rect x="0" y="0" width="%d" height="%d" fill="#fff"/>' % (width, height),
+        '<text x="%d" y="16" font-size="13" font-weight="bold">%s</text>' % (left - 50, esc(title)),
+    ]
     if subtitle:
         out.append('<text x="%d" y="30" fill="#555">%s</text>' % (left - 50, esc(subtitle)))
     for i, s in enumerate(series):
         lx, ly = left - 50 + (i % 2) * (width // 2), head + 12 + 14 * (i // 2)
-        out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>'
-                   % (lx, ly - 4, lx + 18, ly - 4, s["color"], ' stroke-dasharray="4 3"' if s.get("dash") else ""))
+        out.append(
+            '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>'
+            % (lx, ly - 4, lx + 18, ly - 4, s["color"], ' stroke-dasharray="4 3"' if s.get("dash") else "")
+        )
         out.append('<text x="%d" y="%d">%s</text>' % (lx + 22, ly, esc(s["name"])))
     for t in x_ticks:
         out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#eee"/>' % (px(t), top, px(t), top + ph))
@@ -223,23 +285,46 @@ def svg_chart(title, series, x_label, y_label, x_max=None, y_max=None, width=380
         out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (left - 4, py(t) + 4, _tick_text(t)))
     out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#444"/>' % (left, top, pw, ph))
     out.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (left + pw / 2.0, height - 8, esc(x_label)))
-    out.append('<text x="12" y="%.1f" text-anchor="middle" transform="rotate(-90 12 %.1f)">%s</text>'
-               % (top + ph / 2.0, top + ph / 2.0, esc(y_label)))
+    out.append(
+        '<text x="12" y="%.1f" text-anchor="middle" transform="rotate(-90 12 %.1f)">%s</text>'
+        % (top + ph / 2.0, top + ph / 2.0, esc(y_label))
+    )
     for s in series:
         pts = [p for p in s["points"] if _num(p["x"]) and _num(p["y"])]
         if len(pts) > 1:
-            out.append('<polyline fill="none" stroke="%s" stroke-width="1.8"%s points="%s"/>' % (
-                s["color"], ' stroke-dasharray="4 3"' if s.get("dash") else "",
-                " ".join("%.1f,%.1f" % (px(p["x"]), py(p["y"])) for p in pts)))
+            out.append(
+                '<polyline fill="none" stroke="%s" stroke-width="1.8"%s points="%s"/>'
+                % (
+                    s["color"],
+                    ' stroke-dasharray="4 3"' if s.get("dash") else "",
+                    " ".join("%.1f,%.1f" % (px(p["x"]), py(p["y"])) for p in pts),
+                )
+            )
         for p in pts:
-            out.append('<circle class="point" cx="%.1f" cy="%.1f" r="3.5" fill="%s" data-series="%s" data-x="%r" '
-                       'data-y="%r" data-label="%s"><title>%s %s: %s = %.2f, %s = %.2f</title></circle>' % (
-                           px(p["x"]), py(p["y"]), s["color"], esc(s["name"]), float(p["x"]), float(p["y"]),
-                           esc(p.get("label", "")), esc(s["name"]), esc(p.get("label", "")), esc(x_label),
-                           p["x"], esc(y_label), p["y"]))
+            out.append(
+                '<circle class="point" cx="%.1f" cy="%.1f" r="3.5" fill="%s" data-series="%s" data-x="%r" '
+                'data-y="%r" data-label="%s"><title>%s %s: %s = %.2f, %s = %.2f</title></circle>'
+                % (
+                    px(p["x"]),
+                    py(p["y"]),
+                    s["color"],
+                    esc(s["name"]),
+                    float(p["x"]),
+                    float(p["y"]),
+                    esc(p.get("label", "")),
+                    esc(s["name"]),
+                    esc(p.get("label", "")),
+                    esc(x_label),
+                    p["x"],
+                    esc(y_label),
+                    p["y"],
+                )
+            )
             if s.get("labels") and p.get("label"):
-                out.append('<text x="%.1f" y="%.1f" font-size="9" fill="#555">%s</text>'
-                           % (px(p["x"]) + 5, py(p["y"]) - 5, esc(p["label"])))
+                out.append(
+                    '<text x="%.1f" y="%.1f" font-size="9" fill="#555">%s</text>'
+                    % (px(p["x"]) + 5, py(p["y"]) - 5, esc(p["label"]))
+                )
     out.append("</svg>")
     return "\n".join(out)
 
@@ -264,22 +349,52 @@ def plots(report):
         group = "input %s / output %s tokens" % (in_len, out_len)
         per_host = {}
         for host in report["hosts"]:
-            rows = sorted([r for r in host["rows"] if r["status"] == "ok" and r.get("input_len") == in_len
-                           and r.get("output_len") == out_len and _num(r.get("output_throughput"))],
-                          key=lambda r: (r.get("max_concurrency") or 0, r.get("num_prompts") or 0))
+            rows = sorted(
+                [
+                    r
+                    for r in host["rows"]
+                    if r["status"] == "ok"
+                    and r.get("input_len") == in_len
+                    and r.get("output_len") == out_len
+                    and _num(r.get("output_throughput"))
+                ],
+                key=lambda r: (r.get("max_concurrency") or 0, r.get("num_prompts") or 0),
+            )
             if rows:
                 per_host[host["host"]] = rows
-        series = [{"name": h, "color": colors[h], "points": [
-            {"x": r["max_concurrency"], "y": r["output_throughput"], "label": "c=%s" % r["max_concurrency"]}
-            for r in rows]} for h, rows in per_host.items()]
-        charts.append({"id": "g%d-throughput" % g_index, "group": group, "kind": "throughput", "host": None,
-                       "title": "Output throughput vs concurrency",
-                       "svg": svg_chart("Output throughput vs concurrency", series, "max concurrency",
-                                        "output tok/s", attrs={"data-kind": "throughput"}, subtitle=group)})
+        series = [
+            {
+                "name": h,
+                "color": colors[h],
+                "points": [
+                    {"x": r["max_concurrency"], "y": r["output_throughput"], "label": "c=%s" % r["max_concurrency"]}
+                    for r in rows
+                ],
+            }
+            for h, rows in per_host.items()
+        ]
+        charts.append(
+            {
+                "id": "g%d-throughput" % g_index,
+                "group": group,
+                "kind": "throughput",
+                "host": None,
+                "title": "Output throughput vs concurrency",
+                "svg": svg_chart(
+                    "Output throughput vs concurrency",
+                    series,
+                    "max concurrency",
+                    "output tok/s",
+                    attrs={"data-kind": "throughput"},
+                    subtitle=group,
+                ),
+            }
+        )
         x_max = max(r["output_throughput"] for rows in per_host.values() for r in rows) * 1.05
         for metric, label in (("ttft", "TTFT"), ("tpot", "TPOT"), ("e2el", "E2EL")):
-            y_vals = [r.get("%s_%s_ms" % (s, metric)) for rows in per_host.values() for r in rows
-                      for s in ("mean", "p99")]
+            y_vals = [
+                r.get("%s_%s_ms" % (s, metric)) for rows in per_host.values() for r in rows for s in ("mean", "p99")
+            ]
             y_vals = [v for v in y_vals if _num(v)]
             if not y_vals:
                 continue
@@ -287,16 +402,42 @@ def plots(report):
             for host, rows in per_host.items():
                 series = []
                 for stat, dash in (("mean", False), ("p99", True)):
-                    pts = [{"x": r["output_throughput"], "y": r.get("%s_%s_ms" % (stat, metric)),
-                            "label": "c=%s" % r["max_concurrency"]} for r in rows]
-                    series.append({"name": "%s %s" % (stat, label), "color": colors[host], "dash": dash,
-                                   "labels": stat == "mean", "points": [p for p in pts if _num(p["y"])]})
-                charts.append({"id": "g%d-%s-%s" % (g_index, metric, _slug(host)), "group": group,
-                               "kind": metric, "host": host, "title": "%s: %s vs output throughput" % (host, label),
-                               "svg": svg_chart("%s vs output throughput" % label, series,
-                                                "output tok/s", "%s ms" % label, x_max=x_max, y_max=y_max,
-                                                attrs={"data-kind": metric, "data-host": host},
-                                                subtitle="%s, %s, by concurrency c" % (host, group))})
+                    pts = [
+                        {
+                            "x": r["output_throughput"],
+                            "y": r.get("%s_%s_ms" % (stat, metric)),
+                            "label": "c=%s" % r["max_concurrency"],
+                        }
+                        for r in rows
+                    ]
+                    series.append(
+                        {
+                            "name": "%s %s" % (stat, label),
+                            "color": colors[host],
+                            "dash": dash,
+                            "labels": stat == "mean",
+                            "points": [p for p in pts if _num(p["y"])],
+                        }
+                    )
+                charts.append(
+                    {
+                        "id": "g%d-%s-%s" % (g_index, metric, _slug(host)),
+                        "group": group,
+                        "kind": metric,
+                        "host": host,
+                        "title": "%s: %s vs output throughput" % (host, label),
+                        "svg": svg_chart(
+                            "%s vs output throughput" % label,
+                            series,
+                            "output tok/s",
+                            "%s ms" % label,
+                            x_max=x_max,
+                            y_max=y_max,
+                            attrs={"data-kind": metric, "data-host": host},
+                            subtitle="%s, %s, by concurrency c" % (host, group),
+                        ),
+                    }
+                )
     return charts
 
 
@@ -320,9 +461,12 @@ tr.failed td{background:#fde8e8}
 
 def _html_table(columns, rows, table_attrs):
     esc = html.escape
-    out = ["<table %s>" % " ".join('%s="%s"' % (k, esc(str(v))) for k, v in sorted(table_attrs.items())),
-           "<tr>" + "".join('<th class="%s">%s</th>' % ("text" if k in TEXT_COLUMNS else "num", esc(h))
-                            for k, h in columns) + "</tr>"]
+    out = [
+        "<table %s>" % " ".join('%s="%s"' % (k, esc(str(v))) for k, v in sorted(table_attrs.items())),
+        "<tr>"
+        + "".join('<th class="%s">%s</th>' % ("text" if k in TEXT_COLUMNS else "num", esc(h)) for k, h in columns)
+        + "</tr>",
+    ]
     for row in rows:
         cls = ' class="failed"' if row.get("status") not in (None, "ok") else ""
         cells = []
@@ -330,8 +474,9 @@ def _html_table(columns, rows, table_attrs):
             value = row.get(key)
             raw = repr(value) if isinstance(value, float) else ("" if value is None else str(value))
             text_cls = "text" if key in TEXT_COLUMNS else "num"
-            cells.append('<td class="%s" data-key="%s" data-value="%s">%s</td>'
-                         % (text_cls, esc(key), esc(raw), esc(fmt(value))))
+            cells.append(
+                '<td class="%s" data-key="%s" data-value="%s">%s</td>' % (text_cls, esc(key), esc(raw), esc(fmt(value)))
+            )
         out.append('<tr%s data-case="%s">%s</tr>' % (cls, esc(str(row.get("case"))), "".join(cells)))
     out.append("</table>")
     return "\n".join(out)
@@ -344,37 +489,73 @@ def _html_text(text):
 
 def render_html(report, charts):
     esc = html.escape
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           "<title>Benchmark report: run %s</title>" % esc(report["run_id"]),
-           "<style>%s</style></head><body>" % _CSS,
-           "<h1>Benchmark report: run %s</h1>" % esc(report["run_id"]),
-           "<p><code>vllm bench serve</code> (random dataset, --ignore-eos) across the fleet, generated %s. %s "
-           '<span class="%s">%s</span></p>'
-           % (esc(report["generated"]), esc(_summary_line(report)),
-              "bad" if report["slo_misses"] else "ok", esc(_slo_line(report)))]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>Benchmark report: run %s</title>" % esc(report["run_id"]),
+        "<style>%s</style></head><body>" % _CSS,
+        "<h1>Benchmark report: run %s</h1>" % esc(report["run_id"]),
+        "<p><code>vllm bench serve</code> (random dataset, --ignore-eos) across the fleet, generated %s. %s "
+        '<span class="%s">%s</span></p>'
+        % (
+            esc(report["generated"]),
+            esc(_summary_line(report)),
+            "bad" if report["slo_misses"] else "ok",
+            esc(_slo_line(report)),
+        ),
+    ]
     for host in report["hosts"]:
         h = host["host"]
-        out += ['<section class="host" data-host="%s">' % esc(h), "<h2>%s</h2>" % esc(h),
-                "<p>%s</p>" % _html_text(_host_line(host["manifest"])), "<h3>Throughput</h3>",
-                _html_table(THROUGHPUT_COLUMNS, host["rows"], {"class": "bench", "data-host": h,
-                                                               "data-table": "throughput"}),
-                "<h3>Latency (ms)</h3>",
-                _html_table(LATENCY_COLUMNS, [r for r in host["rows"] if r["status"] == "ok"],
-                            {"class": "bench", "data-host": h, "data-table": "latency"})]
+        out += [
+            '<section class="host" data-host="%s">' % esc(h),
+            "<h2>%s</h2>" % esc(h),
+            "<p>%s</p>" % _html_text(_host_line(host["manifest"])),
+            "<h3>Throughput</h3>",
+            _html_table(
+                THROUGHPUT_COLUMNS, host["rows"], {"class": "bench", "data-host": h, "data-table": "throughput"}
+            ),
+            "<h3>Latency (ms)</h3>",
+            _html_table(
+                LATENCY_COLUMNS,
+                [r for r in host["rows"] if r["status"] == "ok"],
+                {"class": "bench", "data-host": h, "data-table": "latency"},
+            ),
+        ]
         notes = [_html_text(n) for n in host["notes"]]
-        notes += ['%s: %s <code>%s</code>' % (esc(r["case"]), _html_text(n["text"]), esc(n["code"]))
-                  for r in host["rows"] for n in r["notes"]]
+        notes += [
+            "%s: %s <code>%s</code>" % (esc(r["case"]), _html_text(n["text"]), esc(n["code"]))
+            for r in host["rows"]
+            for n in r["notes"]
+        ]
         if notes:
-            out += ["<h3>Notes</h3>", '<ul class="notes">'] + ['<li class="note">%s</li>' % n for n in notes] + ["</ul>"]
+            out += (
+                ["<h3>Notes</h3>", '<ul class="notes">'] + ['<li class="note">%s</li>' % n for n in notes] + ["</ul>"]
+            )
         out.append("</section>")
     out += ["<h2>SLO</h2>", '<p class="%s">%s</p>' % ("bad" if report["slo_misses"] else "ok", esc(_slo_line(report)))]
     if report["slo_misses"]:
-        out.append(_html_table((("host", "host"), ("case", "case"), ("objective", "objective"), ("limit", "limit"),
-                                ("measured", "measured")), report["slo_misses"], {"class": "slo", "data-table": "slo"}))
+        out.append(
+            _html_table(
+                (
+                    ("host", "host"),
+                    ("case", "case"),
+                    ("objective", "objective"),
+                    ("limit", "limit"),
+                    ("measured", "measured"),
+                ),
+                report["slo_misses"],
+                {"class": "slo", "data-table": "slo"},
+            )
+        )
     if report["failures"]:
-        out += ["<h2>Failed cases</h2>",
-                _html_table((("host", "host"), ("case", "case"), ("status", "status"), ("error", "error")),
-                            report["failures"], {"class": "failures", "data-table": "failures"})]
+        out += [
+            "<h2>Failed cases</h2>",
+            _html_table(
+                (("host", "host"), ("case", "case"), ("status", "status"), ("error", "error")),
+                report["failures"],
+                {"class": "failures", "data-table": "failures"},
+            ),
+        ]
     if charts:
         out.append("<h2>Plots</h2>")
         groups = []
@@ -386,8 +567,10 @@ def render_html(report, charts):
             for kind in ("throughput", "ttft", "tpot", "e2el"):
                 row = [c for c in charts if c["group"] == group and c["kind"] == kind]
                 if row:
-                    out.append('<div class="row" data-kind="%s">%s</div>' % (
-                        kind, "\n".join('<figure id="%s">%s</figure>' % (esc(c["id"]), c["svg"]) for c in row)))
+                    out.append(
+                        '<div class="row" data-kind="%s">%s</div>'
+                        % (kind, "\n".join('<figure id="%s">%s</figure>' % (esc(c["id"]), c["svg"]) for c in row))
+                    )
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -429,8 +612,11 @@ def write_report(run_dir, latest_dir=None, latest_link=True, run_id=None, tolera
         rel = "plots/%s.svg" % chart["id"]
         write_atomic(os.path.join(out_dir, rel), chart["svg"] + "\n")
         plot_files.append(("%s (%s)" % (chart["title"], chart["group"]), rel))
-    files = {"md": os.path.join(out_dir, "benchmark.md"), "html": os.path.join(out_dir, "benchmark.html"),
-             "csv": os.path.join(out_dir, "benchmark.csv")}
+    files = {
+        "md": os.path.join(out_dir, "benchmark.md"),
+        "html": os.path.join(out_dir, "benchmark.html"),
+        "csv": os.path.join(out_dir, "benchmark.csv"),
+    }
     write_atomic(files["md"], render_markdown(report, plot_files))
     write_atomic(files["html"], render_html(report, charts))
     write_atomic(files["csv"], render_csv(report))
@@ -446,13 +632,22 @@ def write_report(run_dir, latest_dir=None, latest_link=True, run_id=None, tolera
         link = os.path.join(os.path.dirname(os.path.abspath(run_dir)), "latest")
         _link_atomic(os.path.basename(os.path.normpath(run_dir)), link)
     return {
-        "run_id": report["run_id"], "files": files, "latest": latest, "latest_link": link,
-        "plots": len(charts), "hosts": [h["host"] for h in report["hosts"]],
-        "cases": len(report["rows"]), "ok": sum(1 for r in report["rows"] if r["status"] == "ok"),
-        "failed_cases": report["failures"], "slo_misses": report["slo_misses"],
+        "run_id": report["run_id"],
+        "files": files,
+        "latest": latest,
+        "latest_link": link,
+        "plots": len(charts),
+        "hosts": [h["host"] for h in report["hosts"]],
+        "cases": len(report["rows"]),
+        "ok": sum(1 for r in report["rows"] if r["status"] == "ok"),
+        "failed_cases": report["failures"],
+        "slo_misses": report["slo_misses"],
         "slo_checked": report["slo_checked"],
-        "notes": [{"host": r["host"], "case": r["case"], "code": n["code"], "text": n["text"]}
-                  for r in report["rows"] for n in r["notes"]],
+        "notes": [
+            {"host": r["host"], "case": r["case"], "code": n["code"], "text": n["text"]}
+            for r in report["rows"]
+            for n in r["notes"]
+        ],
         "failed_table": failure_table(report) if report["failures"] else "",
         "slo_table": slo_table(report) if report["slo_misses"] else "",
         "summary": "%s %s" % (_summary_line(report), _slo_line(report)),

@@ -8,7 +8,13 @@ from __future__ import annotations
 # A server's state as the watcher sees it; the last four end the watch for that server.
 RUNNING, PENDING = "running", "pending"
 DONE, FAILED, STOPPED, HAD_IT, NEVER_STARTED, UNREACHABLE = (
-    "done", "failed", "stopped", "had it", "never started", "unreachable")
+    "done",
+    "failed",
+    "stopped",
+    "had it",
+    "never started",
+    "unreachable",
+)
 FINAL = (DONE, FAILED, STOPPED, HAD_IT, NEVER_STARTED, UNREACHABLE)
 
 

@@ -34,24 +34,98 @@ class PlanError(ValueError):
 # layers, hidden, q/kv heads, intermediate (or MoE expert size), params total/active (billions).
 # head_dim is 128 for every Qwen3; KV bytes/token (bf16) = 2 * layers * kv_heads * 128 * 2.
 ARCH = {
-    "0.6B": dict(kind="dense", layers=28, hidden=1024, heads=16, kv_heads=8, intermediate=3072,
-                 tied_embeddings=True, params_b=0.596, active_b=0.596),
-    "1.7B": dict(kind="dense", layers=28, hidden=2048, heads=16, kv_heads=8, intermediate=6144,
-                 tied_embeddings=True, params_b=1.721, active_b=1.721),
-    "4B": dict(kind="dense", layers=36, hidden=2560, heads=32, kv_heads=8, intermediate=9728,
-               tied_embeddings=True, params_b=4.022, active_b=4.022),
-    "8B": dict(kind="dense", layers=36, hidden=4096, heads=32, kv_heads=8, intermediate=12288,
-               tied_embeddings=False, params_b=8.191, active_b=8.191),
-    "14B": dict(kind="dense", layers=40, hidden=5120, heads=40, kv_heads=8, intermediate=17408,
-                tied_embeddings=False, params_b=14.768, active_b=14.768),
-    "32B": dict(kind="dense", layers=64, hidden=5120, heads=64, kv_heads=8, intermediate=25600,
-                tied_embeddings=False, params_b=32.762, active_b=32.762),
-    "30B-A3B": dict(kind="moe", layers=48, hidden=2048, heads=32, kv_heads=4, intermediate=768,
-                    experts=128, experts_per_token=8, tied_embeddings=False,
-                    params_b=30.532, active_b=3.353),
-    "235B-A22B": dict(kind="moe", layers=94, hidden=4096, heads=64, kv_heads=4, intermediate=1536,
-                      experts=128, experts_per_token=8, tied_embeddings=False,
-                      params_b=235.094, active_b=22.191),
+    "0.6B": dict(
+        kind="dense",
+        layers=28,
+        hidden=1024,
+        heads=16,
+        kv_heads=8,
+        intermediate=3072,
+        tied_embeddings=True,
+        params_b=0.596,
+        active_b=0.596,
+    ),
+    "1.7B": dict(
+        kind="dense",
+        layers=28,
+        hidden=2048,
+        heads=16,
+        kv_heads=8,
+        intermediate=6144,
+        tied_embeddings=True,
+        params_b=1.721,
+        active_b=1.721,
+    ),
+    "4B": dict(
+        kind="dense",
+        layers=36,
+        hidden=2560,
+        heads=32,
+        kv_heads=8,
+        intermediate=9728,
+        tied_embeddings=True,
+        params_b=4.022,
+        active_b=4.022,
+    ),
+    "8B": dict(
+        kind="dense",
+        layers=36,
+        hidden=4096,
+        heads=32,
+        kv_heads=8,
+        intermediate=12288,
+        tied_embeddings=False,
+        params_b=8.191,
+        active_b=8.191,
+    ),
+    "14B": dict(
+        kind="dense",
+        layers=40,
+        hidden=5120,
+        heads=40,
+        kv_heads=8,
+        intermediate=17408,
+        tied_embeddings=False,
+        params_b=14.768,
+        active_b=14.768,
+    ),
+    "32B": dict(
+        kind="dense",
+        layers=64,
+        hidden=5120,
+        heads=64,
+        kv_heads=8,
+        intermediate=25600,
+        tied_embeddings=False,
+        params_b=32.762,
+        active_b=32.762,
+    ),
+    "30B-A3B": dict(
+        kind="moe",
+        layers=48,
+        hidden=2048,
+        heads=32,
+        kv_heads=4,
+        intermediate=768,
+        experts=128,
+        experts_per_token=8,
+        tied_embeddings=False,
+        params_b=30.532,
+        active_b=3.353,
+    ),
+    "235B-A22B": dict(
+        kind="moe",
+        layers=94,
+        hidden=4096,
+        heads=64,
+        kv_heads=4,
+        intermediate=1536,
+        experts=128,
+        experts_per_token=8,
+        tied_embeddings=False,
+        params_b=235.094,
+        active_b=22.191,
+    ),
 }
 HEAD_DIM = 128
 VOCAB_SIZE = 151936
@@ -110,33 +184,43 @@ def _row(raw, where, limits, revision, guide_file=False):
         raise PlanError("%s lacks %s; give every row %s." % (where, ", ".join(missing), ", ".join(ROW_REQUIRED)))
     name = raw["name"]
     if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
-        raise PlanError("%s: name %r is not a safe model name; use letters, digits, '.', '_' and '-', starting with "
-                        "a letter or digit." % (where, name))
+        raise PlanError(
+            "%s: name %r is not a safe model name; use letters, digits, '.', '_' and '-', starting with "
+            "a letter or digit." % (where, name)
+        )
     where = "%s (%s)" % (where, name)
     family = str(raw["family"])
     if family not in ARCH:
         raise PlanError("%s: family %r is not a Qwen3 family; set it to %s." % (where, raw["family"], _or_list(ARCH)))
     dtype = str(raw["dtype"]).upper()
     if dtype not in DTYPES:
-        raise PlanError("%s: dtype %r is not one of %s; set it to the checkpoint's." % (where, raw["dtype"], _or_list(DTYPES)))
+        raise PlanError(
+            "%s: dtype %r is not one of %s; set it to the checkpoint's." % (where, raw["dtype"], _or_list(DTYPES))
+        )
     quant = raw["quant_method"]
     quant = None if quant in (None, "", "null", "none", "None") else str(quant).lower()
     if quant not in QUANT_METHODS[dtype]:
         want = ["null" if q is None else q for q in QUANT_METHODS[dtype]]
-        raise PlanError("%s: quant_method %s does not go with dtype %s; set it to %s." % (
-            where, "null" if quant is None else repr(str(raw["quant_method"])), dtype, _or_list(want)))
+        raise PlanError(
+            "%s: quant_method %s does not go with dtype %s; set it to %s."
+            % (where, "null" if quant is None else repr(str(raw["quant_method"])), dtype, _or_list(want))
+        )
     tps = raw["tp"] if isinstance(raw["tp"], list) else [raw["tp"]]
     try:
         tps = [_tp_int(t) for t in tps]
     except (TypeError, ValueError):
-        raise PlanError("%s: tp %r must be a list of whole numbers (TPs, in dies), such as [2, 4]." % (where, raw["tp"]))
+        raise PlanError(
+            "%s: tp %r must be a list of whole numbers (TPs, in dies), such as [2, 4]." % (where, raw["tp"])
+        ) from None
     covered = [t for row in limits[family] for t in row[0]]
     if not tps or len(set(tps)) != len(tps):
         raise PlanError("%s: tp %r must list each TP once, at least one." % (where, raw["tp"]))
     for tp in tps:
         if tp not in covered:
-            raise PlanError("%s: guide revision %s has no usage limits for %s at TP%d; use TPs among %s." % (
-                where, revision, family, tp, _or_list(covered)))
+            raise PlanError(
+                "%s: guide revision %s has no usage limits for %s at TP%d; use TPs among %s."
+                % (where, revision, family, tp, _or_list(covered))
+            )
     thinking = str(raw.get("thinking") or "hybrid").lower()
     if thinking not in THINKING:
         raise PlanError("%s: thinking %r is not one of %s." % (where, raw.get("thinking"), _or_list(THINKING)))
@@ -157,14 +241,18 @@ def _row(raw, where, limits, revision, guide_file=False):
             if native < 1 or isinstance(raw["native_context"], bool):
                 raise ValueError
         except (TypeError, ValueError):
-            raise PlanError("%s: native_context %r must be a whole number of tokens." % (where, raw["native_context"]))
+            raise PlanError(
+                "%s: native_context %r must be a whole number of tokens." % (where, raw["native_context"])
+            ) from None
     arch = ARCH[family]
     entry = {
         "name": name,
         "hf_repo": repos["hf_repo"],
         "hf_url": (_HF + repos["hf_repo"]) if repos["hf_repo"] else None,
         "modelscope_repo": repos["modelscope_repo"],
-        "modelscope_url": ("https://www.modelscope.cn/models/" + repos["modelscope_repo"]) if repos["modelscope_repo"] else None,
+        "modelscope_url": ("https://www.modelscope.cn/models/" + repos["modelscope_repo"])
+        if repos["modelscope_repo"]
+        else None,
         "family": family,
         "kind": arch["kind"],
         "params": family,
@@ -193,15 +281,18 @@ class Guide(object):
         self.source = data.get("source")
         self.max_concurrency = int(data["max_concurrency"])
         self.min_hardware = data["min_hardware"]
-        self.limits = {str(family): [(tuple(r["tp"]), r["max_input_len"], r["max_model_len"]) for r in rows]
-                       for family, rows in data["limits"].items()}
+        self.limits = {
+            str(family): [(tuple(r["tp"]), r["max_input_len"], r["max_model_len"]) for r in rows]
+            for family, rows in data["limits"].items()
+        }
         self.unsupported_quant = data.get("unsupported_quant") or {}
         self.w4a16_torch_dtype = data.get("w4a16_torch_dtype")
         self.tips = list(data.get("tips") or [])
         self.models, self.known_failures, self.aliases = {}, {}, {}
         for i, raw in enumerate(data["models"]):
-            entry, failures, aliases = _row(raw, "guide revision %s, models[%d]" % (self.revision, i), self.limits,
-                                            self.revision, guide_file=True)
+            entry, failures, aliases = _row(
+                raw, "guide revision %s, models[%d]" % (self.revision, i), self.limits, self.revision, guide_file=True
+            )
             self.models[entry["name"]] = entry
             self.known_failures.update({(entry["name"], tp): text for tp, text in failures.items()})
             self.aliases.update({a.lower(): entry["name"] for a in aliases})
@@ -212,8 +303,9 @@ class Guide(object):
         if not rows:
             return self
         if not isinstance(rows, list):
-            raise PlanError("%s must be a list of model rows (or the path of a YAML/JSON file holding one), not %r."
-                            % (label, rows))
+            raise PlanError(
+                "%s must be a list of model rows (or the path of a YAML/JSON file holding one), not %r." % (label, rows)
+            )
         new = copy.copy(self)
         new.models, new.known_failures, new.aliases = dict(self.models), dict(self.known_failures), dict(self.aliases)
         seen = set()
@@ -221,7 +313,9 @@ class Guide(object):
             entry, dummy, dummy2 = _row(raw, "%s[%d]" % (label, i), self.limits, self.revision)
             folded = entry["name"].lower()
             if folded in seen:
-                raise PlanError("%s[%d] names %s a second time; give each row its own name." % (label, i, entry["name"]))
+                raise PlanError(
+                    "%s[%d] names %s a second time; give each row its own name." % (label, i, entry["name"])
+                )
             seen.add(folded)
             for name in [n for n in new.models if n.lower() == folded]:
                 del new.models[name]
@@ -245,8 +339,12 @@ class Guide(object):
         """The usage-limits row of `family` covering `tp`, or None."""
         for tps, max_input, max_model in self.limits[family]:
             if tp in tps:
-                return {"max_input_len": max_input, "max_model_len": max_model,
-                        "max_concurrency": self.max_concurrency, "mtp": False}
+                return {
+                    "max_input_len": max_input,
+                    "max_model_len": max_model,
+                    "max_concurrency": self.max_concurrency,
+                    "mtp": False,
+                }
         return None
 
     def min_hardware_for(self, model):
@@ -257,11 +355,16 @@ class Guide(object):
         out = []
         for m in self.models.values():
             entry = dict(m)
-            entry["arch"] = dict(ARCH[m["family"]], head_dim=HEAD_DIM, vocab_size=VOCAB_SIZE,
-                                 kv_bytes_per_token_bf16=kv_bytes_per_token(m["family"]))
+            entry["arch"] = dict(
+                ARCH[m["family"]],
+                head_dim=HEAD_DIM,
+                vocab_size=VOCAB_SIZE,
+                kv_bytes_per_token_bf16=kv_bytes_per_token(m["family"]),
+            )
             entry["limits"] = {str(tp): self.limits_for(m["family"], tp) for tp in m["tp"]}
-            entry["known_failures"] = {str(tp): msg for (name, tp), msg in self.known_failures.items()
-                                       if name == m["name"]}
+            entry["known_failures"] = {
+                str(tp): msg for (name, tp), msg in self.known_failures.items() if name == m["name"]
+            }
             entry["min_hardware"] = self.min_hardware_for(m)["text"]
             out.append(entry)
         return out
@@ -306,8 +409,10 @@ def guide(revision=None, extra=None):
         revision = SEED_REVISION
     wanted = [r for r in known if r.lower() == str(revision).strip().lower()]
     if not wanted:
-        raise PlanError("qwen3_guide_revision '%s' is not a revision of the guide this collection knows; set it to %s."
-                        % (revision, _or_list(known)))
+        raise PlanError(
+            "qwen3_guide_revision '%s' is not a revision of the guide this collection knows; set it to %s."
+            % (revision, _or_list(known))
+        )
     if not extra:
         return _REVISIONS[wanted[0]]
     key = (wanted[0], json.dumps(extra, sort_keys=True, default=str))

@@ -16,7 +16,7 @@ def not_up(stat_text, backend, names=None):
     if not rows:
         return None
     out = {}
-    for name in (names if names is not None else sorted(rows)):
+    for name in names if names is not None else sorted(rows):
         row = rows.get(name)
         if row is None:
             out[name] = "not at the door"
@@ -46,5 +46,9 @@ def failed(name, info, restarts_at_start):
         # A running container's ExitCode is 0 whatever its last exit was: only a restarting one's is worth saying.
         why = " with exit code %s" % code if state.get("Status") == "restarting" and code else ""
         return "%s exited%s%s and was restarted %d time(s) while the gate waited" % (
-            name, why, oom, max(1, count - restarts_at_start))
+            name,
+            why,
+            oom,
+            max(1, count - restarts_at_start),
+        )
     return None

@@ -41,42 +41,54 @@ def topology(hosts, strategy="each", seed_host="", shared_path=False):
     - shared_path: every host mounts the seed's directory, so only the seed writes and nobody copies.
     """
     if strategy not in STRATEGIES:
-        raise DownloadError("model_download_strategy must be %s, not '%s'."
-                            % (", ".join(STRATEGIES[:-1]) + " or " + STRATEGIES[-1], strategy))
+        raise DownloadError(
+            "model_download_strategy must be %s, not '%s'."
+            % (", ".join(STRATEGIES[:-1]) + " or " + STRATEGIES[-1], strategy)
+        )
     broadcast = strategy == "broadcast"
     if broadcast and shared_path:
-        raise DownloadError("model_download_shared_path: true copies nothing, so there is nothing to broadcast; use "
-                            "model_download_strategy: once with it, or drop model_download_shared_path.")
+        raise DownloadError(
+            "model_download_shared_path: true copies nothing, so there is nothing to broadcast; use "
+            "model_download_strategy: once with it, or drop model_download_shared_path."
+        )
     once = strategy == "once" or bool(shared_path)
     seeded = once or broadcast
     out, seeds = {}, {}
     models = []
-    for name, host in hosts.items():
+    for host in hosts.values():
         if host["model"] not in models:
             models.append(host["model"])
     controller_seed = seeded and bool(seed_host) and seed_host not in hosts
     if controller_seed and seed_host not in CONTROLLER:
-        raise DownloadError("model_download_seed_host %s is not a host of this play; name one of them, or "
-                            "localhost for the controller." % seed_host)
+        raise DownloadError(
+            "model_download_seed_host %s is not a host of this play; name one of them, or "
+            "localhost for the controller." % seed_host
+        )
     if controller_seed and broadcast:
-        raise DownloadError("model_download_strategy: broadcast starts its chain on a host of the play, not on the "
-                            "controller; leave model_download_seed_host empty or name one of the play's hosts (or use "
-                            "strategy once with localhost).")
+        raise DownloadError(
+            "model_download_strategy: broadcast starts its chain on a host of the play, not on the "
+            "controller; leave model_download_seed_host empty or name one of the play's hosts (or use "
+            "strategy once with localhost)."
+        )
     if controller_seed and shared_path:
-        raise DownloadError("model_download_shared_path needs a seed among the play's hosts (the one that writes the "
-                            "shared directory); leave model_download_seed_host empty or name one of them.")
+        raise DownloadError(
+            "model_download_shared_path needs a seed among the play's hosts (the one that writes the "
+            "shared directory); leave model_download_seed_host empty or name one of them."
+        )
     if controller_seed and len(models) > 1:
-        raise DownloadError("model_download_seed_host: localhost fetches one model per run, but this play deploys "
-                            "%s; run it per model (--limit), or let a host of each model be the seed."
-                            % ", ".join(models))
+        raise DownloadError(
+            "model_download_seed_host: localhost fetches one model per run, but this play deploys "
+            "%s; run it per model (--limit), or let a host of each model be the seed." % ", ".join(models)
+        )
     for model in models:
         if not seeded:
             continue
         if seed_host:
             if not controller_seed and hosts[seed_host]["model"] != model:
-                raise DownloadError("model_download_seed_host %s deploys %s, not %s; name a host that deploys %s, "
-                                    "or leave it empty to pick one." % (seed_host, hosts[seed_host]["model"],
-                                                                        model, model))
+                raise DownloadError(
+                    "model_download_seed_host %s deploys %s, not %s; name a host that deploys %s, "
+                    "or leave it empty to pick one." % (seed_host, hosts[seed_host]["model"], model, model)
+                )
             seeds[model] = seed_host
         else:
             seeds[model] = next(n for n, h in hosts.items() if h["model"] == model)
@@ -100,5 +112,8 @@ def topology(hosts, strategy="each", seed_host="", shared_path=False):
             "chain": chain,
             "upstreams": [link(hosts, n) for n in chain_upstreams(chain, name)] if broadcast else [],
         }
-    return {"hosts": out, "seeds": seeds,
-            "chains": {model: [link(hosts, n) for n in chain] for model, chain in chains.items()}}
+    return {
+        "hosts": out,
+        "seeds": seeds,
+        "chains": {model: [link(hosts, n) for n in chain] for model, chain in chains.items()},
+    }

@@ -48,6 +48,7 @@ def help_options(text):
 def fingerprint(options):
     """A short fingerprint of a flag set with its choices: two images with the same one accept the
     same command lines."""
-    text = "\n".join(flag + ("=" + ",".join(sorted(choices)) if choices else "")
-                     for flag, choices in sorted((options or {}).items()))
+    text = "\n".join(
+        flag + ("=" + ",".join(sorted(choices)) if choices else "") for flag, choices in sorted((options or {}).items())
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -28,17 +28,19 @@ PROBE_TIMEOUT_S = 300
 
 def script(timeout_s=PROBE_TIMEOUT_S):
     """The shell the probe container runs: each question under `timeout_s` where the image has timeout."""
-    return "; ".join((
-        "T=; if command -v timeout >/dev/null 2>&1; then T='timeout %d'; fi" % timeout_s,
-        "echo '%sversion'" % MARK,
-        "$T vllm --version 2>&1",
-        "echo '%shelp'" % MARK,
-        "$T vllm serve --help=all 2>/dev/null || $T vllm serve --help 2>&1",
-        "echo '%splatform'" % MARK,
-        "if python3 -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec(\"vllm_vacc\") is None)' 2>/dev/null;"
-        " then echo vllm_vacc=yes; else echo vllm_vacc=no; fi",
-        "if command -v vasmi >/dev/null 2>&1; then echo vasmi=yes; else echo vasmi=no; fi",
-    ))
+    return "; ".join(
+        (
+            "T=; if command -v timeout >/dev/null 2>&1; then T='timeout %d'; fi" % timeout_s,
+            "echo '%sversion'" % MARK,
+            "$T vllm --version 2>&1",
+            "echo '%shelp'" % MARK,
+            "$T vllm serve --help=all 2>/dev/null || $T vllm serve --help 2>&1",
+            "echo '%splatform'" % MARK,
+            "if python3 -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec(\"vllm_vacc\") is None)' 2>/dev/null;"
+            " then echo vllm_vacc=yes; else echo vllm_vacc=no; fi",
+            "if command -v vasmi >/dev/null 2>&1; then echo vasmi=yes; else echo vasmi=no; fi",
+        )
+    )
 
 
 SCRIPT = script()
@@ -54,7 +56,7 @@ def split_output(text):
     parts, current = {}, None
     for line in (text or "").splitlines():
         if line.startswith(MARK):
-            current = line[len(MARK):].strip()
+            current = line[len(MARK) :].strip()
             parts[current] = []
         elif current is not None:
             parts[current].append(line)
@@ -77,21 +79,35 @@ def record(image, digest, output, labels=None, probed_at=None):
     flags = _engine_help.help_options(parts.get("help"))
     if not version or "--port" not in flags:
         tail = " ".join((output or "").split())[-300:]
-        raise ProbeError("The engine image %s did not answer `vllm --version` and `vllm serve --help` (%s); an engine "
-                         "image must run them without weights or a card." % (image, tail or "no output"))
+        raise ProbeError(
+            "The engine image %s did not answer `vllm --version` and `vllm serve --help` (%s); an engine "
+            "image must run them without weights or a card." % (image, tail or "no output")
+        )
     platform = dict(line.split("=", 1) for line in (parts.get("platform") or "").splitlines() if "=" in line)
-    return {"image": image, "digest": digest, "version": version, "flags": flags,
-            "fingerprint": _engine_help.fingerprint(flags),
-            "platform": {k: platform.get(k) == "yes" for k in ("vllm_vacc", "vasmi")},
-            "labels": dict(labels or {}), "probed_at": probed_at}
+    return {
+        "image": image,
+        "digest": digest,
+        "version": version,
+        "flags": flags,
+        "fingerprint": _engine_help.fingerprint(flags),
+        "platform": {k: platform.get(k) == "yes" for k in ("vllm_vacc", "vasmi")},
+        "labels": dict(labels or {}),
+        "probed_at": probed_at,
+    }
 
 
 def summary(rec, source):
     """What the plan, the service fact and status keep of a record: no flag list."""
     if not rec:
         return {"source": source, "image": None, "digest": None, "version": None, "fingerprint": None}
-    return {"source": source, "image": rec["image"], "digest": rec["digest"], "version": rec["version"],
-            "fingerprint": rec["fingerprint"], "platform": rec.get("platform") or {}}
+    return {
+        "source": source,
+        "image": rec["image"],
+        "digest": rec["digest"],
+        "version": rec["version"],
+        "fingerprint": rec["fingerprint"],
+        "platform": rec.get("platform") or {},
+    }
 
 
 # ------------------------------------------------------------------ the controller's cache

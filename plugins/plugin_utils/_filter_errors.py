@@ -11,12 +11,15 @@ from ansible.errors import AnsibleFilterError
 
 def refusals_as_filter_errors(*refusals):
     """Decorate a filter so that the given exception types become AnsibleFilterError(str(exc))."""
+
     def decorate(func):
         @wraps(func)
         def wrapper(*args, **kwargs):
             try:
                 return func(*args, **kwargs)
             except refusals as exc:
-                raise AnsibleFilterError(str(exc))
+                raise AnsibleFilterError(str(exc)) from None
+
         return wrapper
+
     return decorate

@@ -13,7 +13,6 @@ import posixpath
 import re
 
 import yaml
-
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.vacc.qwen3.plugins.module_utils._cards import CARDS
@@ -62,16 +61,24 @@ SHARED = {
 }
 # qwen3_lab_standin's keys and the variables they stand for.
 STANDIN = {
-    "tp": "qwen3_tp", "instances": "qwen3_instances", "model_dir": "qwen3_model_dir",
-    "served_model_name": "qwen3_served_model_name", "image": "qwen3_service_image",
-    "vllm_version": "qwen3_vllm_version", "privileged": "qwen3_service_privileged",
-    "shm_size": "qwen3_service_shm_size", "engine_tp": "qwen3_service_engine_tp",
-    "extra_env": "qwen3_service_extra_env", "extra_args": "qwen3_service_extra_args",
+    "tp": "qwen3_tp",
+    "instances": "qwen3_instances",
+    "model_dir": "qwen3_model_dir",
+    "served_model_name": "qwen3_served_model_name",
+    "image": "qwen3_service_image",
+    "vllm_version": "qwen3_vllm_version",
+    "privileged": "qwen3_service_privileged",
+    "shm_size": "qwen3_service_shm_size",
+    "engine_tp": "qwen3_service_engine_tp",
+    "extra_env": "qwen3_service_extra_env",
+    "extra_args": "qwen3_service_extra_args",
 }
 # Names that become container, network, directory or API names: no '/', no '..', no leading '.'.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # An image reference: name[:tag] or name@sha256:<digest> (a registry host and port may lead).
-_IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+/[a-z0-9._/-]+)?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
+_IMAGE_RE = re.compile(
+    r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+/[a-z0-9._/-]+)?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+)
 NAMES = ("qwen3_model", "qwen3_model_dir", "qwen3_served_model_name", "qwen3_service_name", "qwen3_service_network")
 AWX_MARKERS = ("awx_job_id", "tower_job_id")
 
@@ -104,9 +111,13 @@ def convert(name, kind, value):
             raise ValueError
         return str(value)
     except (TypeError, ValueError, PlanError, yaml.YAMLError):
-        what = {"int": "a whole number", "bool": "true or false", "dict": "a mapping (YAML or JSON)",
-                "list": "a list (YAML or JSON)"}.get(kind, "a string")
-        raise PlanError("%s must be %s, not %r." % (name, what, raw))
+        what = {
+            "int": "a whole number",
+            "bool": "true or false",
+            "dict": "a mapping (YAML or JSON)",
+            "list": "a list (YAML or JSON)",
+        }.get(kind, "a string")
+        raise PlanError("%s must be %s, not %r." % (name, what, raw)) from None
 
 
 _ROW_FILES = {}
@@ -123,8 +134,10 @@ def catalog_rows(name, value):
                 with open(path, encoding="utf-8") as handle:
                     _ROW_FILES[path] = (stamp, yaml.safe_load(handle))
         except (OSError, yaml.YAMLError) as exc:
-            raise PlanError("%s names the file %s, which cannot be read as YAML or JSON (%s); give a list of rows or "
-                            "such a file." % (name, path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+            raise PlanError(
+                "%s names the file %s, which cannot be read as YAML or JSON (%s); give a list of rows or "
+                "such a file." % (name, path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            ) from None
         value = _ROW_FILES[path][1]
     elif isinstance(value, str):
         try:
@@ -132,8 +145,9 @@ def catalog_rows(name, value):
         except yaml.YAMLError:
             value = None
     if not isinstance(value, list):
-        raise PlanError("%s must be a list of model rows (YAML or JSON) or the path of a file holding one, not %r."
-                        % (name, value))
+        raise PlanError(
+            "%s must be a list of model rows (YAML or JSON) or the path of a file holding one, not %r." % (name, value)
+        )
     return value
 
 
@@ -146,12 +160,14 @@ def guide_of(values):
 
 def _same_model(one, other):
     """Whether two spellings name the same model in any revision (an operator's row: the same folded name)."""
+
     def canonical(name):
         for revision in cat.revisions():
             found = cat.guide(revision).find(name)
             if found:
                 return found["name"].lower()
         return str(name).lower()
+
     return canonical(one) == canonical(other)
 
 
@@ -165,13 +181,17 @@ def read(get, extra_var_names=()):
         value = None if raw is MISSING else convert(name, kind, raw)
         values[name] = default if value is None else value
     if not values["qwen3_model"]:
-        raise PlanError("qwen3_model is not set; set it in the inventory or with -e qwen3_model=NAME "
-                        "(query('vacc.qwen3.qwen3_models') lists the names).")
+        raise PlanError(
+            "qwen3_model is not set; set it in the inventory or with -e qwen3_model=NAME "
+            "(query('vacc.qwen3.qwen3_models') lists the names)."
+        )
     standin = values["qwen3_lab_standin"]
     if standin and standin.get("model"):
         unknown = sorted(set(standin) - set(STANDIN) - {"model"})
         if unknown:
-            raise PlanError("qwen3_lab_standin has unknown keys %s; use %s." % (", ".join(unknown), ", ".join(sorted(STANDIN))))
+            raise PlanError(
+                "qwen3_lab_standin has unknown keys %s; use %s." % (", ".join(unknown), ", ".join(sorted(STANDIN)))
+            )
         if _same_model(standin["model"], values["qwen3_model"]):
             for key, name in STANDIN.items():
                 if key in standin and name not in extra_var_names:
@@ -181,8 +201,10 @@ def read(get, extra_var_names=()):
 
 def _check_name(name, value):
     if value is not None and (not _NAME_RE.match(value) or ".." in value):
-        raise PlanError("%s '%s' is not a safe name: use letters, digits, '.', '_' and '-', starting with a "
-                        "letter or digit, without '..' or '/'." % (name, value))
+        raise PlanError(
+            "%s '%s' is not a safe name: use letters, digits, '.', '_' and '-', starting with a "
+            "letter or digit, without '..' or '/'." % (name, value)
+        )
 
 
 def child_path(base, child, what):
@@ -211,11 +233,15 @@ def settings(values, host, address=None, inventory_dir=None, awx=False):
         _check_name(name, values[name])
     if not values["qwen3_service_image"]:
         # Only a blank qwen3_lab_standin.image gets here (a blank qwen3_service_image is unset: the default).
-        raise PlanError("The engine image is empty (qwen3_lab_standin.image); name one, e.g. qwen3_service_image: %s."
-                        % VENDOR_IMAGE)
+        raise PlanError(
+            "The engine image is empty (qwen3_lab_standin.image); name one, e.g. qwen3_service_image: %s."
+            % VENDOR_IMAGE
+        )
     if not _IMAGE_RE.match(values["qwen3_service_image"]):
-        raise PlanError("qwen3_service_image '%s' is not an image reference; give name:tag or name@sha256:<digest>."
-                        % values["qwen3_service_image"])
+        raise PlanError(
+            "qwen3_service_image '%s' is not an image reference; give name:tag or name@sha256:<digest>."
+            % values["qwen3_service_image"]
+        )
     model_dir = values["qwen3_model_dir"] or model
     weights_dir = posixpath.normpath(values["qwen3_weights_dir"])
     config_dir = posixpath.normpath(values["qwen3_service_config_dir"])
@@ -223,9 +249,11 @@ def settings(values, host, address=None, inventory_dir=None, awx=False):
     secrets_dir = values["qwen3_secrets_dir"] or default_secrets_dir(inventory_dir)
     given_key = values["qwen3_api_key"]
     if awx and not given_key and not values["qwen3_secrets_dir"]:
-        raise PlanError("This AWX job has no qwen3_api_key, and a job's files do not outlive it: attach a credential "
-                        "of the type 'vacc.qwen3 secrets' to the job template (docs/awx-project/configure.yml creates "
-                        "the type and attaches qwen3_awx_secrets_credential), so every job uses the same key.")
+        raise PlanError(
+            "This AWX job has no qwen3_api_key, and a job's files do not outlive it: attach a credential "
+            "of the type 'vacc.qwen3 secrets' to the job template (docs/awx-project/configure.yml creates "
+            "the type and attaches qwen3_awx_secrets_credential), so every job uses the same key."
+        )
     service_dir = child_path(config_dir, name, "qwen3_service_config_dir")
     return {
         "name": name,
@@ -263,16 +291,27 @@ def plan_values(values, quant_config=None, detected_dies=None, checkpoint=None):
     if dies is None and CARDS.get(str(values["vacc_card"]).upper(), {}).get("dies", 0) is None:
         dies = detected_dies
     revision = guide_of(values).revision
-    result = plan(values["qwen3_model"], card=values["vacc_card"], cards=values["vacc_cards"], tp=values["qwen3_tp"],
-                  max_model_len=values["qwen3_max_model_len"], instances=values["qwen3_instances"],
-                  quant_config=quant_config or values["qwen3_quant_config"], dies=dies,
-                  served_model_name=values["qwen3_served_model_name"],
-                  revision=revision, extra=values["qwen3_catalog_extra"], checkpoint=checkpoint)
+    result = plan(
+        values["qwen3_model"],
+        card=values["vacc_card"],
+        cards=values["vacc_cards"],
+        tp=values["qwen3_tp"],
+        max_model_len=values["qwen3_max_model_len"],
+        instances=values["qwen3_instances"],
+        quant_config=quant_config or values["qwen3_quant_config"],
+        dies=dies,
+        served_model_name=values["qwen3_served_model_name"],
+        revision=revision,
+        extra=values["qwen3_catalog_extra"],
+        checkpoint=checkpoint,
+    )
     # A revision chosen by hand for an image another revision documents: what it lists may not run there.
     image_revision = cat.revision_for_image(values["qwen3_service_image"])
     image_tag = cat.guide(image_revision).image_tag
     if image_revision != revision and values["qwen3_service_image"].split("@", 1)[0].endswith(":" + image_tag):
-        result["notes"].append("The plan follows guide revision %s (written for vllm_vacc:%s), but the engine image is "
-                               "%s, which guide revision %s documents." % (
-                                   revision, result["guide_image_tag"], values["qwen3_service_image"], image_revision))
+        result["notes"].append(
+            "The plan follows guide revision %s (written for vllm_vacc:%s), but the engine image is "
+            "%s, which guide revision %s documents."
+            % (revision, result["guide_image_tag"], values["qwen3_service_image"], image_revision)
+        )
     return result

@@ -78,7 +78,8 @@ def scrape_address(bind, port, host, hvars, prom_host, prom_vars, what):
         raise MonitoringTargetsError(
             "%s of %s listens on %s only, which Prometheus on %s cannot reach: bind it to an address of %s "
             "that %s reaches (an internal interface), or run Prometheus on %s."
-            % (what, host, bind, prom_host, host, prom_host, host))
+            % (what, host, bind, prom_host, host, prom_host, host)
+        )
     return hostport(bind, port)
 
 
@@ -88,7 +89,8 @@ def _require(mapping, path, host):
         if not isinstance(value, dict) or value.get(key) in (None, ""):
             raise MonitoringTargetsError(
                 "qwen3_service of %s has no %s: rerun the service role (vacc.qwen3.deploy) on it, or set "
-                "qwen3_service with name, instances, image and door.monitor.{bind,port}." % (host, path))
+                "qwen3_service with name, instances, image and door.monitor.{bind,port}." % (host, path)
+            )
         value = value[key]
     return value
 
@@ -106,19 +108,24 @@ def _port(value, what, host):
 def service_targets(host, service, hvars, prom_host, prom_vars):
     """engine and door target groups of one host's service."""
     if not isinstance(service, dict):
-        raise MonitoringTargetsError("qwen3_service of %s is not a dict (got %r): rerun the service role on it."
-                                     % (host, type(service).__name__))
+        raise MonitoringTargetsError(
+            "qwen3_service of %s is not a dict (got %r): rerun the service role on it." % (host, type(service).__name__)
+        )
     name = str(_require(service, "name", host))
     door = _require(service, "door", host)
     monitor = _require(service, "door.monitor", host)
     port = _port(_require(service, "door.monitor.port", host), "the door's monitor port", host)
-    address = scrape_address(monitor.get("bind"), port, host, hvars, prom_host, prom_vars,
-                             "The door's monitor listener")
+    address = scrape_address(
+        monitor.get("bind"), port, host, hvars, prom_host, prom_vars, "The door's monitor listener"
+    )
     door_name = str(door.get("name") or name + "_lb")
     common = {"host": str(host), "service": name}
-    doors = [{"targets": [address],
-              "labels": dict(common, __metrics_path__="/metrics", instance="%s/%s" % (host, door_name),
-                             door=door_name)}]
+    doors = [
+        {
+            "targets": [address],
+            "labels": dict(common, __metrics_path__="/metrics", instance="%s/%s" % (host, door_name), door=door_name),
+        }
+    ]
     instances = service.get("instances")
     if not isinstance(instances, list) or not instances:
         raise MonitoringTargetsError("qwen3_service of %s lists no instances: rerun the service role on it." % host)
@@ -129,15 +136,30 @@ def service_targets(host, service, hvars, prom_host, prom_vars):
         index = inst.get("index", position)
         # The door proxies instance i's /metrics at /engine/<i>/metrics on its monitor listener:
         # engines themselves listen only on the service's internal network.
-        engines.append({"targets": [address],
-                        "labels": dict(common, __metrics_path__="/engine/%d/metrics" % int(index),
-                                       instance="%s/%s" % (host, inst["name"]), instance_name=str(inst["name"]),
-                                       instance_index=str(int(index)))})
+        engines.append(
+            {
+                "targets": [address],
+                "labels": dict(
+                    common,
+                    __metrics_path__="/engine/%d/metrics" % int(index),
+                    instance="%s/%s" % (host, inst["name"]),
+                    instance_name=str(inst["name"]),
+                    instance_index=str(int(index)),
+                ),
+            }
+        )
     return engines, doors
 
 
-def fleet_targets(hostvars, hosts, gateways=(), prometheus_host="localhost", existing=None,
-                  gateway_bind="127.0.0.1", gateway_port=None):
+def fleet_targets(
+    hostvars,
+    hosts,
+    gateways=(),
+    prometheus_host="localhost",
+    existing=None,
+    gateway_bind="127.0.0.1",
+    gateway_port=None,
+):
     """The scrape targets of `hosts` (the scrape pattern's inventory hosts) and `gateways`, one list of
     target groups per job (targets/<job>.json): four files whatever the fleet's size.
 
@@ -169,10 +191,16 @@ def fleet_targets(hostvars, hosts, gateways=(), prometheus_host="localhost", exi
             if not isinstance(node, dict):
                 raise MonitoringTargetsError("monitoring_node_exporter_target of %s must be {address, port}." % host)
             port = _port(node.get("port"), "the node exporter's port", host)
-            files["node"].append({
-                "targets": [scrape_address(node.get("address"), port, host, hvars, prometheus_host, prom_vars,
-                                           "The node exporter")],
-                "labels": {"host": host, "instance": host}})
+            files["node"].append(
+                {
+                    "targets": [
+                        scrape_address(
+                            node.get("address"), port, host, hvars, prometheus_host, prom_vars, "The node exporter"
+                        )
+                    ],
+                    "labels": {"host": host, "instance": host},
+                }
+            )
         if host in gateways:
             files["gateway"].append(gateway_group(host, hvars, prometheus_host, prom_vars, gateway_bind, gateway_port))
     inventory = set(hosts) | set(gateways)
@@ -193,9 +221,14 @@ def fleet_targets(hostvars, hosts, gateways=(), prometheus_host="localhost", exi
                 removed.add(owner)
     for job in files:
         files[job].sort(key=_group_key)  # stable bytes: a rerun rewrites nothing
-    return {"files": files, "covered": covered, "kept": sorted(kept), "removed": sorted(removed),
-            "planned_images": sorted((p for p in planned if p.get("image")), key=lambda p: (p["host"], p["service"])),
-            "counts": {job: len(groups) for job, groups in files.items()}}
+    return {
+        "files": files,
+        "covered": covered,
+        "kept": sorted(kept),
+        "removed": sorted(removed),
+        "planned_images": sorted((p for p in planned if p.get("image")), key=lambda p: (p["host"], p["service"])),
+        "counts": {job: len(groups) for job, groups in files.items()},
+    }
 
 
 def existing_entries(existing):
@@ -212,7 +245,7 @@ def existing_entries(existing):
             continue
         name = posixpath.basename(str(result.get("item") or result.get("source") or ""))
         if name.endswith(".json"):
-            name = name[:-len(".json")]
+            name = name[: -len(".json")]
         try:
             data = json.loads(base64.b64decode(result["content"]).decode("utf-8"))
         except (ValueError, TypeError):
@@ -224,8 +257,12 @@ def existing_entries(existing):
 
 def _group_key(group):
     labels = group.get("labels") or {}
-    return (labels.get("host", ""), labels.get("instance", ""), labels.get("__metrics_path__", ""),
-            ",".join(group.get("targets") or []))
+    return (
+        labels.get("host", ""),
+        labels.get("instance", ""),
+        labels.get("__metrics_path__", ""),
+        ",".join(group.get("targets") or []),
+    )
 
 
 def gateway_group(host, hvars, prom_host, prom_vars, default_bind, default_port):
@@ -237,10 +274,13 @@ def gateway_group(host, hvars, prom_host, prom_vars, default_bind, default_port)
     if port in (None, ""):
         raise MonitoringTargetsError(
             "gateway host %s has no gateway_monitor_port: set it (the gateway's monitor listener) or "
-            "monitoring_gateway_monitor_port." % host)
+            "monitoring_gateway_monitor_port." % host
+        )
     port = _port(port, "the gateway's monitor port", host)
-    return {"targets": [scrape_address(bind, port, host, hvars, prom_host, prom_vars, "The gateway's monitor listener")],
-            "labels": {"host": host, "instance": "%s/gateway" % host, "__metrics_path__": "/metrics"}}
+    return {
+        "targets": [scrape_address(bind, port, host, hvars, prom_host, prom_vars, "The gateway's monitor listener")],
+        "labels": {"host": host, "instance": "%s/gateway" % host, "__metrics_path__": "/metrics"},
+    }
 
 
 def _vars(hostvars, host):

@@ -17,15 +17,18 @@ import math
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._catalog import PlanError  # noqa: F401 pylint: disable=unused-import
 
-GIB = 1024 ** 3
+GIB = 1024**3
 # Bytes per parameter by checkpoint dtype. FP8/INT4/INT8 checkpoints keep embeddings and lm_head in
 # 16 bit; W4A16 / W8A16 (group 128) carry scales/zeros: about 0.52 / 1.02 bytes per quantized weight.
 BYTES_PER_PARAM = {"BF16": 2.0, "FP8": 1.0, "INT4": 0.52, "INT8": 1.02}
 # The bits a quantized row's checkpoint must declare (INT4 here is W4A16, INT8 W8A16).
 ROW_BITS = {"INT4": 4, "INT8": 8}
 # quantization_config quant_method spellings that load as a row's method (AutoRound exports GPTQ).
-QUANT_ALIASES = {"gptq": ("gptq", "gptq_marlin", "auto-round", "autoround"), "awq": ("awq", "awq_marlin"),
-                 "fp8": ("fp8",)}
+QUANT_ALIASES = {
+    "gptq": ("gptq", "gptq_marlin", "auto-round", "autoround"),
+    "awq": ("awq", "awq_marlin"),
+    "fp8": ("fp8",),
+}
 # Runtime, activations and the prefill workspace per die: an estimate (the vendor publishes none).
 OVERHEAD_PER_DIE_GB = 2.0
 # Share of a die the engine may fill (vLLM's gpu_memory_utilization default).
@@ -50,17 +53,25 @@ def find_model(name, guide=None):
         return found
     elsewhere = [r for r in cat.revisions() if r != guide.revision and cat.guide(r).find(name)]
     if elsewhere:
-        raise PlanError("%s is not in guide revision %s; guide revision %s lists it: set qwen3_guide_revision to %s, "
-                        "or add the row with qwen3_catalog_extra." % (name, guide.revision, _or_list(elsewhere), elsewhere[-1]))
+        raise PlanError(
+            "%s is not in guide revision %s; guide revision %s lists it: set qwen3_guide_revision to %s, "
+            "or add the row with qwen3_catalog_extra." % (name, guide.revision, _or_list(elsewhere), elsewhere[-1])
+        )
     typed = str(name).lower()
     folded = {k.lower(): k for k in guide.models}
     # Names that contain what was typed first (e.g. "qwen3-235b"), then spelling neighbours.
-    close = [folded[k] for k in folded if typed in k][:3] or \
-        [folded[k] for k in difflib.get_close_matches(typed, list(folded), n=3, cutoff=0.5)]
-    hint = ("the closest catalog names are " + _or_list(close)) if close else \
-        "see the lookup vacc.qwen3.qwen3_models for the %d supported names" % len(guide.models)
-    raise PlanError("Unknown model '%s' in guide revision %s: %s, or add a row for it with qwen3_catalog_extra."
-                    % (name, guide.revision, hint))
+    close = [folded[k] for k in folded if typed in k][:3] or [
+        folded[k] for k in difflib.get_close_matches(typed, list(folded), n=3, cutoff=0.5)
+    ]
+    hint = (
+        ("the closest catalog names are " + _or_list(close))
+        if close
+        else "see the lookup vacc.qwen3.qwen3_models for the %d supported names" % len(guide.models)
+    )
+    raise PlanError(
+        "Unknown model '%s' in guide revision %s: %s, or add a row for it with qwen3_catalog_extra."
+        % (name, guide.revision, hint)
+    )
 
 
 def _card(card):
@@ -77,7 +88,7 @@ def whole_number(value, what, minimum=1):
         if number != float(value):
             raise ValueError
     except (TypeError, ValueError):
-        raise PlanError("%s must be a whole number, not '%s'." % (what, value))
+        raise PlanError("%s must be a whole number, not '%s'." % (what, value)) from None
     if number < minimum:
         raise PlanError("%s must be at least %d, not %d." % (what, minimum, number))
     return number
@@ -110,8 +121,12 @@ def memory_per_die(model, tp, max_model_len, max_concurrency):
 
 
 def _row_text(model):
-    return "%s's row (%s, %s%s)" % (model["name"], model["source"], model["dtype"],
-                                    " " + model["quant_method"] if model["quant_method"] else "")
+    return "%s's row (%s, %s%s)" % (
+        model["name"],
+        model["source"],
+        model["dtype"],
+        " " + model["quant_method"] if model["quant_method"] else "",
+    )
 
 
 def _bits(quant_config):
@@ -137,42 +152,71 @@ def check_checkpoint(model, quant_config=None, checkpoint=None, guide=None):
     dtype, method = model["dtype"], model["quant_method"]
     if dtype == "BF16":
         if qc:
-            raise PlanError("%s has a quantization_config (quant_method %s) but %s is unquantized; plan it under a row "
-                            "of its dtype, or add one with qwen3_catalog_extra." % (
-                                what, qc.get("quant_method") or "unknown", _row_text(model)))
+            raise PlanError(
+                "%s has a quantization_config (quant_method %s) but %s is unquantized; plan it under a row "
+                "of its dtype, or add one with qwen3_catalog_extra."
+                % (what, qc.get("quant_method") or "unknown", _row_text(model))
+            )
         return []
     if not qc:
         if read:
-            raise PlanError("%s has no quantization_config (config.json or quantize_config.json) but %s needs an "
-                            "%s checkpoint; put that checkpoint there, or plan this one under a BF16 row."
-                            % (what, _row_text(model), dtype))
+            raise PlanError(
+                "%s has no quantization_config (config.json or quantize_config.json) but %s needs an "
+                "%s checkpoint; put that checkpoint there, or plan this one under a BF16 row."
+                % (what, _row_text(model), dtype)
+            )
         return []
     got = str(qc.get("quant_method") or method).lower()
     if got not in QUANT_ALIASES.get(method, (method,)):
-        raise PlanError("%s is quant_method %s but %s needs %s; plan it under a row of its method, or add one with "
-                        "qwen3_catalog_extra." % (what, got, _row_text(model), method))
+        raise PlanError(
+            "%s is quant_method %s but %s needs %s; plan it under a row of its method, or add one with "
+            "qwen3_catalog_extra." % (what, got, _row_text(model), method)
+        )
     if dtype in ROW_BITS:
         bits = _bits(qc)
         if bits is None and read:
-            raise PlanError("%s declares no bits in its quantization_config but %s needs bits: %d; use a checkpoint "
-                            "that says so." % (what, _row_text(model), ROW_BITS[dtype]))
+            raise PlanError(
+                "%s declares no bits in its quantization_config but %s needs bits: %d; use a checkpoint "
+                "that says so." % (what, _row_text(model), ROW_BITS[dtype])
+            )
         if bits is not None and str(bits) != str(ROW_BITS[dtype]):
             other = "INT8" if str(bits) == "8" else "INT4" if str(bits) == "4" else None
-            raise PlanError("%s is bits: %s but %s needs bits: %d (%s is W%dA16 here); %s." % (
-                what, bits, _row_text(model), ROW_BITS[dtype], dtype, ROW_BITS[dtype],
-                ("plan it under an %s row, or add one with qwen3_catalog_extra" % other) if other
-                else "use a %d-bit checkpoint" % ROW_BITS[dtype]))
+            raise PlanError(
+                "%s is bits: %s but %s needs bits: %d (%s is W%dA16 here); %s."
+                % (
+                    what,
+                    bits,
+                    _row_text(model),
+                    ROW_BITS[dtype],
+                    dtype,
+                    ROW_BITS[dtype],
+                    ("plan it under an %s row, or add one with qwen3_catalog_extra" % other)
+                    if other
+                    else "use a %d-bit checkpoint" % ROW_BITS[dtype],
+                )
+            )
     for key, bad in guide.unsupported_quant.get(method, {}).items():
         if str(qc.get(key)).lower() == str(bad).lower():
             raise PlanError(
                 "This %s checkpoint is %s with %s: %s, which this platform does not load; use one "
-                "quantized with %s: %s%s." % (model["name"], method.upper(), key, json.dumps(bad), key, json.dumps(not bad),
-                                              (", such as " + model["hf_repo"]) if model["hf_repo"] else ""))
+                "quantized with %s: %s%s."
+                % (
+                    model["name"],
+                    method.upper(),
+                    key,
+                    json.dumps(bad),
+                    key,
+                    json.dumps(not bad),
+                    (", such as " + model["hf_repo"]) if model["hf_repo"] else "",
+                )
+            )
     notes = []
     torch_dtype = (checkpoint or {}).get("torch_dtype")
     if dtype == "INT4" and guide.w4a16_torch_dtype and torch_dtype and str(torch_dtype) != guide.w4a16_torch_dtype:
-        notes.append("The guide (%s) says W4A16 checkpoints run faster with \"torch_dtype\": \"%s\"; this one's "
-                     "config.json says %s." % (guide.revision, guide.w4a16_torch_dtype, torch_dtype))
+        notes.append(
+            'The guide (%s) says W4A16 checkpoints run faster with "torch_dtype": "%s"; this one\'s '
+            "config.json says %s." % (guide.revision, guide.w4a16_torch_dtype, torch_dtype)
+        )
     return notes
 
 
@@ -191,8 +235,7 @@ def _rope_scaling(model, max_model_len):
     if max_model_len <= model["native_context"]:
         return None
     factor = float(2 ** math.ceil(math.log2(max_model_len / float(cat.YARN_ORIGINAL_MAX_POSITION))))
-    return {"rope_type": "yarn", "factor": factor,
-            "original_max_position_embeddings": cat.YARN_ORIGINAL_MAX_POSITION}
+    return {"rope_type": "yarn", "factor": factor, "original_max_position_embeddings": cat.YARN_ORIGINAL_MAX_POSITION}
 
 
 def _reasoning_parser(model):
@@ -212,8 +255,10 @@ class _Host(object):
         elif info["dies"] is not None:
             self.dies = info["dies"] * self.cards
         else:
-            raise PlanError("The %s's die count is not public, so TP x instances cannot be checked: set "
-                            "vacc_dies to this host's die count (vasmi summary shows it)." % self.card)
+            raise PlanError(
+                "The %s's die count is not public, so TP x instances cannot be checked: set "
+                "vacc_dies to this host's die count (vasmi summary shows it)." % self.card
+            )
         # Dies per card: the card's own count, or what the declared dies say (VA1L).
         self.dies_per_card = info["dies"] or (self.dies // self.cards if self.dies % self.cards == 0 else None)
         if info["die_memory_gb"] is not None:
@@ -250,22 +295,43 @@ def _refusal(model, host, tp, instances, max_model_len, guide):
     """Why `tp` does not work for this request (one sentence), or None when it does."""
     name = model["name"]
     if (name, tp) in guide.known_failures:
-        return ("%s does not load at TP%d on this platform; set qwen3_tp to %s (%s)."
-                % (name, tp, _or_list(["%d" % t for t in _usable_tps(model, guide)]), guide.known_failures[(name, tp)]))
+        return "%s does not load at TP%d on this platform; set qwen3_tp to %s (%s)." % (
+            name,
+            tp,
+            _or_list(["%d" % t for t in _usable_tps(model, guide)]),
+            guide.known_failures[(name, tp)],
+        )
     if tp not in model["tp"]:
-        where = "Guide revision %s" % guide.revision if model["source"] != "inventory" else \
-            "%s's row in qwen3_catalog_extra" % name
-        others = [r for r in _revisions_listing(model, tp) if r != guide.revision] if model["source"] != "inventory" else []
-        return ("%s does not list TP%d for %s; set qwen3_tp to %s%s."
-                % (where, tp, name, _or_list(["%d" % t for t in model["tp"]]),
-                   (", or qwen3_guide_revision to %s, which lists TP%d" % (others[-1], tp)) if others else ""))
+        where = (
+            "Guide revision %s" % guide.revision
+            if model["source"] != "inventory"
+            else "%s's row in qwen3_catalog_extra" % name
+        )
+        others = (
+            [r for r in _revisions_listing(model, tp) if r != guide.revision] if model["source"] != "inventory" else []
+        )
+        return "%s does not list TP%d for %s; set qwen3_tp to %s%s." % (
+            where,
+            tp,
+            name,
+            _or_list(["%d" % t for t in model["tp"]]),
+            (", or qwen3_guide_revision to %s, which lists TP%d" % (others[-1], tp)) if others else "",
+        )
     lim = guide.limits_for(model["family"], tp)
     if max_model_len is not None and max_model_len > lim["max_model_len"]:
-        higher = [t for t in _usable_tps(model, guide)
-                  if guide.limits_for(model["family"], t)["max_model_len"] >= max_model_len]
-        return ("max_model_len %d is over %s's limit at TP%d (%d); use max_model_len <= %d%s."
-                % (max_model_len, name, tp, lim["max_model_len"], lim["max_model_len"],
-                   (" or qwen3_tp %d%s" % (higher[0], host.cards_text(higher[0]))) if higher else ""))
+        higher = [
+            t
+            for t in _usable_tps(model, guide)
+            if guide.limits_for(model["family"], t)["max_model_len"] >= max_model_len
+        ]
+        return "max_model_len %d is over %s's limit at TP%d (%d); use max_model_len <= %d%s." % (
+            max_model_len,
+            name,
+            tp,
+            lim["max_model_len"],
+            lim["max_model_len"],
+            (" or qwen3_tp %d%s" % (higher[0], host.cards_text(higher[0]))) if higher else "",
+        )
     used = tp * instances
     if used > host.dies:
         most = host.dies // tp
@@ -273,23 +339,48 @@ def _refusal(model, host, tp, instances, max_model_len, guide):
             fix = "set qwen3_instances to %d" % most
         else:
             needed = host.cards_for(used)
-            fix = ("TP%d needs %d %s cards: set vacc_cards to %d" % (tp, needed, host.card, needed)
-                   if needed else "set vacc_dies if the host has more")
+            fix = (
+                "TP%d needs %d %s cards: set vacc_cards to %d" % (tp, needed, host.card, needed)
+                if needed
+                else "set vacc_dies if the host has more"
+            )
         smaller = [t for t in _usable_tps(model, guide) if t < tp and t * instances <= host.dies]
         if smaller:
             fix += " or qwen3_tp to %d" % smaller[-1]
-        return ("TP%d x %d instance(s) needs %d dies but %d x %s has %d; %s."
-                % (tp, instances, used, host.cards, host.card, host.dies, fix))
+        return "TP%d x %d instance(s) needs %d dies but %d x %s has %d; %s." % (
+            tp,
+            instances,
+            used,
+            host.cards,
+            host.card,
+            host.dies,
+            fix,
+        )
     mml = max_model_len or default_max_model_len(model, tp, guide)
     mem = memory_per_die(model, tp, mml, lim["max_concurrency"])
     if mem["total"] > host.usable:
-        bigger = [t for t in _usable_tps(model, guide) if t > tp
-                  and memory_per_die(model, t, mml, lim["max_concurrency"])["total"] <= host.usable]
-        return ("%s at TP%d needs about %.1f GiB per die (weights %.1f, KV cache %.1f, overhead %.1f) but a %s "
-                "die offers %.1f GiB usable; %s."
-                % (name, tp, mem["total"], mem["weights"], mem["kv_cache"], mem["overhead"], host.card, host.usable,
-                   ("set qwen3_tp to %d%s" % (bigger[0], host.cards_text(bigger[0]))) if bigger
-                   else "use a smaller max_model_len or a smaller checkpoint"))
+        bigger = [
+            t
+            for t in _usable_tps(model, guide)
+            if t > tp and memory_per_die(model, t, mml, lim["max_concurrency"])["total"] <= host.usable
+        ]
+        return (
+            "%s at TP%d needs about %.1f GiB per die (weights %.1f, KV cache %.1f, overhead %.1f) but a %s "
+            "die offers %.1f GiB usable; %s."
+            % (
+                name,
+                tp,
+                mem["total"],
+                mem["weights"],
+                mem["kv_cache"],
+                mem["overhead"],
+                host.card,
+                host.usable,
+                ("set qwen3_tp to %d%s" % (bigger[0], host.cards_text(bigger[0])))
+                if bigger
+                else "use a smaller max_model_len or a smaller checkpoint",
+            )
+        )
     return None
 
 
@@ -297,12 +388,26 @@ def _check_min_hardware(model, host, guide):
     """The guide's minimum-hardware table: the 235B-A22B runs on a VA16 server only."""
     group = guide.min_hardware_for(model)
     if host.card not in group["card_choices"]:
-        raise PlanError("The guide supports %s on %s, not on %s; set vacc_card to %s."
-                        % (model["name"], group["text"], host.card, _or_list(group["card_choices"])))
+        raise PlanError(
+            "The guide supports %s on %s, not on %s; set vacc_card to %s."
+            % (model["name"], group["text"], host.card, _or_list(group["card_choices"]))
+        )
 
 
-def plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
-         quant_config=None, dies=None, served_model_name=None, revision=None, extra=None, checkpoint=None):
+def plan(
+    model,
+    card="VA16",
+    cards=1,
+    tp=None,
+    max_model_len=None,
+    instances=1,
+    quant_config=None,
+    dies=None,
+    served_model_name=None,
+    revision=None,
+    extra=None,
+    checkpoint=None,
+):
     """Validate a deployment request against guide revision `revision` (None: the seed's) with the
     operator's rows `extra`, and the host's `checkpoint` when read; return the plan dict (see the
     qwen3_plan filter's docs)."""
@@ -334,14 +439,15 @@ def plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
         max_model_len = default_max_model_len(m, tp, guide)
     max_input_len = lim["max_input_len"]
     if max_input_len is None:
-        notes.append("The guide gives no max-input-len for %s; LLM_MAX_PREFILL_SEQ_LEN is left unset."
-                     % m["family"])
+        notes.append("The guide gives no max-input-len for %s; LLM_MAX_PREFILL_SEQ_LEN is left unset." % m["family"])
     else:
         max_input_len = min(max_input_len, max_model_len)
     mem = memory_per_die(m, tp, max_model_len, lim["max_concurrency"])
     if mem["total_full_concurrency"] > host.usable:
-        notes.append("At max_model_len %d only part of %d concurrent full-length requests fit in "
-                     "the KV cache; the engine queues the rest." % (max_model_len, lim["max_concurrency"]))
+        notes.append(
+            "At max_model_len %d only part of %d concurrent full-length requests fit in "
+            "the KV cache; the engine queues the rest." % (max_model_len, lim["max_concurrency"])
+        )
     rope = _rope_scaling(m, max_model_len)
     slices = [",".join(str(d) for d in range(i * tp, (i + 1) * tp)) for i in range(instances)]
     return {
@@ -374,7 +480,8 @@ def plan(model, card="VA16", cards=1, tp=None, max_model_len=None, instances=1,
         "memory_unit": "GiB",
         "memory_per_die_gb": mem,
         "weights_disk_gb": round(weights_gb(m), 2),
-        "quant_config": ((checkpoint or {}).get("quantization_config") if checkpoint is not None else quant_config) or None,
+        "quant_config": ((checkpoint or {}).get("quantization_config") if checkpoint is not None else quant_config)
+        or None,
         "rope_scaling": rope,
         "rope_theta": 1000000 if rope else None,
         "native_context": m["native_context"],
@@ -392,8 +499,17 @@ def _version_tuple(version):
     return tuple((parts + [0, 0, 0])[:3])
 
 
-def vllm_args(plan_, port=8000, vllm_version="0.9.2", weights_path="/weights", host="0.0.0.0",
-              extra_args=None, model_dir=None, engine_tp=None, engine=None):
+def vllm_args(
+    plan_,
+    port=8000,
+    vllm_version="0.9.2",
+    weights_path="/weights",
+    host="0.0.0.0",
+    extra_args=None,
+    model_dir=None,
+    engine_tp=None,
+    engine=None,
+):
     """The `vllm serve` argv for a plan. `engine` is the probe of the image (_engine_probe.record:
     its version and the flags its help lists): the flag forms come from what the image offers, and a
     flag the plan needs or `extra_args` names that it does not offer is refused. Without a probe, the
@@ -402,18 +518,36 @@ def vllm_args(plan_, port=8000, vllm_version="0.9.2", weights_path="/weights", h
     which has no dies to split over. No API key: the engine reads it from VLLM_API_KEY (see _service),
     never from its argv."""
     offers = _offers(engine, vllm_version)
-    argv = ["vllm", "serve", "%s/%s" % (weights_path.rstrip("/"), model_dir or plan_["model"]),
-            "--trust-remote-code",
-            "--tensor-parallel-size", str(engine_tp or plan_["tp"]),
-            "--max-model-len", str(plan_["max_model_len"]),
-            "--enforce-eager",
-            "--host", host,
-            "--port", str(int(port)),
-            "--served-model-name", plan_["served_model_name"],
-            # The guide's max-concurrency, enforced by the engine itself: a request beyond it queues.
-            "--max-num-seqs", str(plan_["max_concurrency"])]
-    for flag in ("--trust-remote-code", "--tensor-parallel-size", "--max-model-len", "--enforce-eager", "--host",
-                 "--port", "--served-model-name", "--max-num-seqs"):
+    argv = [
+        "vllm",
+        "serve",
+        "%s/%s" % (weights_path.rstrip("/"), model_dir or plan_["model"]),
+        "--trust-remote-code",
+        "--tensor-parallel-size",
+        str(engine_tp or plan_["tp"]),
+        "--max-model-len",
+        str(plan_["max_model_len"]),
+        "--enforce-eager",
+        "--host",
+        host,
+        "--port",
+        str(int(port)),
+        "--served-model-name",
+        plan_["served_model_name"],
+        # The guide's max-concurrency, enforced by the engine itself: a request beyond it queues.
+        "--max-num-seqs",
+        str(plan_["max_concurrency"]),
+    ]
+    for flag in (
+        "--trust-remote-code",
+        "--tensor-parallel-size",
+        "--max-model-len",
+        "--enforce-eager",
+        "--host",
+        "--port",
+        "--served-model-name",
+        "--max-num-seqs",
+    ):
         offers(flag, "the guide's command line")
     if plan_.get("reasoning_parser"):
         if offers("--enable-reasoning", None):
@@ -427,7 +561,9 @@ def vllm_args(plan_, port=8000, vllm_version="0.9.2", weights_path="/weights", h
         else:
             # vLLM 0.11.1 removed --rope-scaling (vllm-project/vllm#28006); rope_parameters alone
             # no longer lifts the length limit, so max_position_embeddings moves with it.
-            offers("--hf-overrides", "YaRN rope scaling to max-model-len %d (or --rope-scaling)" % plan_["max_model_len"])
+            offers(
+                "--hf-overrides", "YaRN rope scaling to max-model-len %d (or --rope-scaling)" % plan_["max_model_len"]
+            )
             params = dict(rope, rope_theta=plan_.get("rope_theta") or 1000000)
             overrides = {"max_position_embeddings": plan_["max_model_len"], "rope_parameters": params}
             argv += ["--hf-overrides", json.dumps(overrides, separators=(",", ":"))]
@@ -444,12 +580,16 @@ def _offers(engine, vllm_version):
     without one, the forms of `vllm_version` and no refusal (nothing is known to refuse with)."""
     if not engine:
         version = _version_tuple(vllm_version or "0.9.2")
-        legacy = {"--enable-reasoning": version < (0, 9, 0), "--rope-scaling": version < (0, 11, 1),
-                  "--hf-overrides": version >= (0, 11, 1)}
+        legacy = {
+            "--enable-reasoning": version < (0, 9, 0),
+            "--rope-scaling": version < (0, 11, 1),
+            "--hf-overrides": version >= (0, 11, 1),
+        }
 
         def legacy_offers(flag, needed_for, choice=None):
             del needed_for, choice  # nothing is known to refuse with
             return legacy.get(flag, True)
+
         return legacy_offers
     flags = engine.get("flags") or {}
     what = "the engine image %s (vLLM %s)" % (engine.get("image"), engine.get("version"))
@@ -457,15 +597,26 @@ def _offers(engine, vllm_version):
     def offers(flag, needed_for, choice=None):
         if flag not in flags:
             if needed_for:
-                raise PlanError("%s does not offer %s, which %s needs; use an image whose `vllm serve --help` "
-                                "lists it%s." % (what[0].upper() + what[1:], flag, needed_for,
-                                                 " or remove it from qwen3_service_extra_args"
-                                                 if needed_for == "qwen3_service_extra_args" else ""))
+                raise PlanError(
+                    "%s does not offer %s, which %s needs; use an image whose `vllm serve --help` "
+                    "lists it%s."
+                    % (
+                        what[0].upper() + what[1:],
+                        flag,
+                        needed_for,
+                        " or remove it from qwen3_service_extra_args"
+                        if needed_for == "qwen3_service_extra_args"
+                        else "",
+                    )
+                )
             return False
         if choice is not None and flags[flag] and choice not in flags[flag]:
-            raise PlanError("%s offers %s %s but not %s, which %s needs; use an image that lists it." % (
-                what[0].upper() + what[1:], flag, "{" + ",".join(flags[flag]) + "}", choice, needed_for))
+            raise PlanError(
+                "%s offers %s %s but not %s, which %s needs; use an image that lists it."
+                % (what[0].upper() + what[1:], flag, "{" + ",".join(flags[flag]) + "}", choice, needed_for)
+            )
         return True
+
     return offers
 
 
@@ -473,8 +624,9 @@ def vacc_env(plan_, instance=0):
     """The container environment of one instance: its die slice and the prefill limit."""
     instance = whole_number(instance, "instance", minimum=0)
     if instance >= plan_["instances"]:
-        raise PlanError("instance %d does not exist: the plan has %d instance(s), numbered from 0."
-                        % (instance, plan_["instances"]))
+        raise PlanError(
+            "instance %d does not exist: the plan has %d instance(s), numbered from 0." % (instance, plan_["instances"])
+        )
     env = {"VACC_VISIBLE_DEVICES": plan_["die_slices"][instance]}
     if plan_.get("max_input_len"):
         env["LLM_MAX_PREFILL_SEQ_LEN"] = str(plan_["max_input_len"])

@@ -16,7 +16,6 @@ import os
 import re
 
 import yaml
-
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
@@ -61,8 +60,12 @@ def typed(role, values, prefix="", entry="main"):
 # version (vllm_service_image: the image is qwen3_service_image), silently ignored by Ansible. The
 # facts the roles set themselves (set_fact, vars/main.yml) are known names too.
 def _role_names():
-    return sorted(n for n in os.listdir(ROLES_DIR) if not n.startswith(("_", "lab_", "."))
-                  and os.path.isfile(os.path.join(ROLES_DIR, n, "meta", "argument_specs.yml")))
+    return sorted(
+        n
+        for n in os.listdir(ROLES_DIR)
+        if not n.startswith(("_", "lab_", "."))
+        and os.path.isfile(os.path.join(ROLES_DIR, n, "meta", "argument_specs.yml"))
+    )
 
 
 def _keys_set_by(node, found):
@@ -118,7 +121,8 @@ def _playbook_names(role):
 
 def _suggestion(name, role):
     import difflib  # pylint: disable=import-outside-toplevel
-    suffix = name[len(role) + 1:]
+
+    suffix = name[len(role) + 1 :]
     shared = options("_common")
     for candidate in ("qwen3_service_" + suffix if role == "vllm_service" else None, "qwen3_" + suffix):
         if candidate in shared:
@@ -136,7 +140,14 @@ def unknown(names):
         if role is None or name in known_names(role):
             continue
         hint = _suggestion(name, role)
-        sentences.append("%s is not a variable of vacc.qwen3.%s and would be ignored; %s." % (
-            name, role, "set %s instead" % hint if hint else
-            "see the role's variables (ansible-doc -t role vacc.qwen3.%s) and remove or rename it" % role))
+        sentences.append(
+            "%s is not a variable of vacc.qwen3.%s and would be ignored; %s."
+            % (
+                name,
+                role,
+                "set %s instead" % hint
+                if hint
+                else "see the role's variables (ansible-doc -t role vacc.qwen3.%s) and remove or rename it" % role,
+            )
+        )
     return sentences

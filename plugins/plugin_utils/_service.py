@@ -27,8 +27,7 @@ LABEL = "vacc.qwen3."
 def labels(name, host, component, **extra):
     """The labels every container of a service carries: how status, rollouts and teardown find a
     server's own containers and nothing else."""
-    out = {LABEL + "managed": "true", LABEL + "service": name, LABEL + "host": host,
-           LABEL + "component": component}
+    out = {LABEL + "managed": "true", LABEL + "service": name, LABEL + "host": host, LABEL + "component": component}
     out.update({LABEL + k: str(v) for k, v in extra.items()})
     return out
 
@@ -40,8 +39,15 @@ def instance_spec(plan, index, s, host, engine=None):
     env = vacc_env(plan, index)
     env.update({str(k): str(v) for k, v in s["extra_env"].items()})
     command = ["sh", "-c", KEY_WRAPPER, "vacc-qwen3-engine"] + vllm_args(
-        plan, port=port, vllm_version=s["vllm_version"], weights_path=WEIGHTS_MOUNT,
-        extra_args=s["extra_args"], model_dir=s["model_dir"], engine_tp=s["engine_tp"], engine=engine)
+        plan,
+        port=port,
+        vllm_version=s["vllm_version"],
+        weights_path=WEIGHTS_MOUNT,
+        extra_args=s["extra_args"],
+        model_dir=s["model_dir"],
+        engine_tp=s["engine_tp"],
+        engine=engine,
+    )
     return {
         "name": "%s_%d" % (s["name"], index),
         "index": index,
@@ -51,8 +57,10 @@ def instance_spec(plan, index, s, host, engine=None):
         "shm_size": s["shm_size"],
         "ipc_mode": "host",
         # Read-only: the model's own directory and the key; a checkpoint's code cannot change either.
-        "volumes": ["%s:%s/%s:ro" % (s["weights_path"], WEIGHTS_MOUNT, s["model_dir"]),
-                    "%s:%s:ro" % (s["host_key_file"], KEY_PATH)],
+        "volumes": [
+            "%s:%s/%s:ro" % (s["weights_path"], WEIGHTS_MOUNT, s["model_dir"]),
+            "%s:%s:ro" % (s["host_key_file"], KEY_PATH),
+        ],
         "network": s["network"],
         "port": port,
         "stop_timeout": s["stop_timeout"],
@@ -93,10 +101,18 @@ def service(plan, s, host, engine=None, engine_source=None):
             "internal": "http://%s:%d" % (door["name"], s["port"]),
             "monitor": "http://%s:%d" % (s["monitor_bind"], s["monitor_port"]),
         },
-        "weights": {"dir": s["weights_dir"], "model_dir": s["model_dir"], "path": s["weights_path"],
-                    "container_path": "%s/%s" % (WEIGHTS_MOUNT, s["model_dir"])},
-        "secrets": {"dir": s["secrets_dir"], "api_key_file": s["api_key_file"],
-                    "api_key_source": s["api_key_source"], "host_key_file": s["host_key_file"]},
+        "weights": {
+            "dir": s["weights_dir"],
+            "model_dir": s["model_dir"],
+            "path": s["weights_path"],
+            "container_path": "%s/%s" % (WEIGHTS_MOUNT, s["model_dir"]),
+        },
+        "secrets": {
+            "dir": s["secrets_dir"],
+            "api_key_file": s["api_key_file"],
+            "api_key_source": s["api_key_source"],
+            "host_key_file": s["host_key_file"],
+        },
         "stop_timeout": s["stop_timeout"],
     }
 
@@ -105,11 +121,22 @@ def engine_summary(engine, source, s):
     """What the service fact and the plan file say of the engine: probed (version, digest, flag-set
     fingerprint) or not, and where its flag forms came from."""
     if engine:
-        return {"source": source or "probe", "image": engine.get("image"), "digest": engine.get("digest"),
-                "version": engine.get("version"), "fingerprint": engine.get("fingerprint"),
-                "platform": engine.get("platform") or {}}
-    return {"source": "qwen3_vllm_version" if s.get("vllm_version") else "assumed", "image": s["image"], "digest": None,
-            "version": s.get("vllm_version") or "0.9.2", "fingerprint": None, "platform": {}}
+        return {
+            "source": source or "probe",
+            "image": engine.get("image"),
+            "digest": engine.get("digest"),
+            "version": engine.get("version"),
+            "fingerprint": engine.get("fingerprint"),
+            "platform": engine.get("platform") or {},
+        }
+    return {
+        "source": "qwen3_vllm_version" if s.get("vllm_version") else "assumed",
+        "image": s["image"],
+        "digest": None,
+        "version": s.get("vllm_version") or "0.9.2",
+        "fingerprint": None,
+        "platform": {},
+    }
 
 
 def docker_run(spec):

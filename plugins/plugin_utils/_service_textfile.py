@@ -35,7 +35,7 @@ class ServiceTextfileError(Exception):
 
 def label_value(value):
     """A label value in Prometheus's text format: backslash, double quote and newline escaped."""
-    return str(value).replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def sample(name, labels, value):
@@ -64,14 +64,23 @@ def running_instance(entry):
     if not isinstance(entry, dict):
         raise ServiceTextfileError("each running instance must be a dict, not %r." % type(entry).__name__)
     if "Config" in entry or "Name" in entry:  # docker_container's result
-        return {"name": str(entry.get("Name") or "").lstrip("/"),
-                "image": str((entry.get("Config") or {}).get("Image") or ""), "image_id": str(entry.get("Image") or "")}
+        return {
+            "name": str(entry.get("Name") or "").lstrip("/"),
+            "image": str((entry.get("Config") or {}).get("Image") or ""),
+            "image_id": str(entry.get("Image") or ""),
+        }
     if "Names" in entry:  # docker_host_info's container list
         names = entry.get("Names") or [""]
-        return {"name": str(names[0]).lstrip("/"), "image": str(entry.get("Image") or ""),
-                "image_id": str(entry.get("ImageID") or "")}
-    return {"name": str(entry.get("name") or ""), "image": str(entry.get("image") or ""),
-            "image_id": str(entry.get("image_id") or "")}
+        return {
+            "name": str(names[0]).lstrip("/"),
+            "image": str(entry.get("Image") or ""),
+            "image_id": str(entry.get("ImageID") or ""),
+        }
+    return {
+        "name": str(entry.get("name") or ""),
+        "image": str(entry.get("image") or ""),
+        "image_id": str(entry.get("image_id") or ""),
+    }
 
 
 def render(service, running, plan=None, planned_image_id=None):
@@ -86,8 +95,9 @@ def render(service, running, plan=None, planned_image_id=None):
         raise ServiceTextfileError("qwen3_service_textfile needs qwen3_service with a name and an image.")
     name = str(service["name"])
     if not _SERVICE_NAME.match(name):
-        raise ServiceTextfileError("service name %r is not usable in a file name; use letters, digits, '_', '.' and '-'."
-                                   % name)
+        raise ServiceTextfileError(
+            "service name %r is not usable in a file name; use letters, digits, '_', '.' and '-'." % name
+        )
     if not isinstance(running, list) or not running:
         raise ServiceTextfileError("running must list the instance containers ({name, image, image_id} each).")
     running = [running_instance(r) for r in running]
@@ -98,17 +108,34 @@ def render(service, running, plan=None, planned_image_id=None):
     lines = [
         "# HELP vacc_qwen3_service_info The service as its last deploy planned it (always 1).",
         "# TYPE vacc_qwen3_service_info gauge",
-        sample("vacc_qwen3_service_info", [
-            ("service", name), ("model", plan.get("model", "")),
-            ("served_model_name", plan.get("served_model_name", "")), ("planned_image", planned),
-            ("instances", plan.get("instances", len(running))), ("tp", plan.get("tp", ""))], 1),
+        sample(
+            "vacc_qwen3_service_info",
+            [
+                ("service", name),
+                ("model", plan.get("model", "")),
+                ("served_model_name", plan.get("served_model_name", "")),
+                ("planned_image", planned),
+                ("instances", plan.get("instances", len(running))),
+                ("tp", plan.get("tp", "")),
+            ],
+            1,
+        ),
         "# HELP vacc_qwen3_instance_image_info The image each instance container runs (always 1).",
         "# TYPE vacc_qwen3_instance_image_info gauge",
     ]
     for inst in sorted(running, key=lambda r: str(r["name"])):
-        lines.append(sample("vacc_qwen3_instance_image_info", [
-            ("service", name), ("instance_name", inst["name"]), ("image", inst.get("image") or ""),
-            ("image_id", inst.get("image_id") or "")], 1))
+        lines.append(
+            sample(
+                "vacc_qwen3_instance_image_info",
+                [
+                    ("service", name),
+                    ("instance_name", inst["name"]),
+                    ("image", inst.get("image") or ""),
+                    ("image_id", inst.get("image_id") or ""),
+                ],
+                1,
+            )
+        )
     lines += [
         "# HELP vacc_qwen3_image_drift 1 when an instance runs another image than the deploy planned.",
         "# TYPE vacc_qwen3_image_drift gauge",
@@ -119,8 +146,16 @@ def render(service, running, plan=None, planned_image_id=None):
         lines += [
             "# HELP vacc_qwen3_engine_info The engine image as its probe found it (always 1).",
             "# TYPE vacc_qwen3_engine_info gauge",
-            sample("vacc_qwen3_engine_info", [
-                ("service", name), ("version", engine.get("version") or ""), ("digest", engine.get("digest") or ""),
-                ("fingerprint", engine.get("fingerprint") or ""), ("source", engine.get("source") or "")], 1),
+            sample(
+                "vacc_qwen3_engine_info",
+                [
+                    ("service", name),
+                    ("version", engine.get("version") or ""),
+                    ("digest", engine.get("digest") or ""),
+                    ("fingerprint", engine.get("fingerprint") or ""),
+                    ("source", engine.get("source") or ""),
+                ],
+                1,
+            ),
         ]
     return "\n".join(lines) + "\n"

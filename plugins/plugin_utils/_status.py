@@ -15,9 +15,22 @@ import time
 
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._bench_render import write_atomic
 
-COLUMNS = (("host", "server"), ("state", "state"), ("served_model_name", "served as"), ("image", "image"),
-           ("digest", "digest"), ("engine", "engine"), ("instances", "up/total"), ("die_slices", "dies"), ("weights", "weights"), ("door", "door"),
-           ("gateway", "gateway"), ("in_flight", "in flight"), ("queued", "queued"), ("drift", "drift"))
+COLUMNS = (
+    ("host", "server"),
+    ("state", "state"),
+    ("served_model_name", "served as"),
+    ("image", "image"),
+    ("digest", "digest"),
+    ("engine", "engine"),
+    ("instances", "up/total"),
+    ("die_slices", "dies"),
+    ("weights", "weights"),
+    ("door", "door"),
+    ("gateway", "gateway"),
+    ("in_flight", "in flight"),
+    ("queued", "queued"),
+    ("drift", "drift"),
+)
 
 
 # A running relay rewrites progress.json every second: one silent this long has stopped.
@@ -42,13 +55,17 @@ def weights_cell(progress, now=None):
     share = "%d%% of %s" % (100 * done // total, _size(total))
     state = progress.get("state")
     if state == "done":
-        return "broadcast done, %s%s" % (_size(total), ", %d piece(s) re-fetched" % progress["refetched"]
-                                         if progress.get("refetched") else "")
+        return "broadcast done, %s%s" % (
+            _size(total),
+            ", %d piece(s) re-fetched" % progress["refetched"] if progress.get("refetched") else "",
+        )
     if state == "failed":
         return "broadcast failed at %s: %s" % (share, " ".join(str(progress.get("error") or "unknown").split())[:120])
     if now - float(progress.get("updated_at") or 0) > STALLED_S:
-        return "broadcast stalled at %s (last word %s)" % (share, time.strftime(
-            "%H:%M:%S", time.gmtime(float(progress.get("updated_at") or 0))))
+        return "broadcast stalled at %s (last word %s)" % (
+            share,
+            time.strftime("%H:%M:%S", time.gmtime(float(progress.get("updated_at") or 0))),
+        )
     rate = float(progress.get("rate_bps") or 0)
     eta = progress.get("eta_s")
     eta = ", eta %ds" % eta if eta is not None else ""
@@ -89,33 +106,56 @@ def server_row(host, facts, gateways, now=None, engines=None):
     plan, svc = facts.get("qwen3_plan") or {}, facts.get("qwen3_service") or {}
     ping = facts.get("__status_ping") or {}
     status = facts.get("vllm_service_status")
-    row = {"host": host, "model": plan.get("model"), "served_model_name": plan.get("served_model_name"),
-           "planned_engine": svc.get("engine"),
-           "planned_image": svc.get("image"), "die_slices": " | ".join(plan.get("die_slices") or []),
-           "weights": weights_cell(_progress(facts), now),
-           "gateway": ", ".join("%s %s" % (g, (s.get("servers") or {}).get(host, {}).get("status", "not known"))
-                                for g, s in sorted(gateways.items()) if s.get("running")) or "-"}
+    row = {
+        "host": host,
+        "model": plan.get("model"),
+        "served_model_name": plan.get("served_model_name"),
+        "planned_engine": svc.get("engine"),
+        "planned_image": svc.get("image"),
+        "die_slices": " | ".join(plan.get("die_slices") or []),
+        "weights": weights_cell(_progress(facts), now),
+        "gateway": ", ".join(
+            "%s %s" % (g, (s.get("servers") or {}).get(host, {}).get("status", "not known"))
+            for g, s in sorted(gateways.items())
+            if s.get("running")
+        )
+        or "-",
+    }
     if ping.get("unreachable") or status is None:
-        row.update(state="unreachable: %s" % " ".join(str(ping.get("msg") or "no status").split())[:160]
-                   if ping.get("unreachable") else "no status (planning or the host failed)",
-                   image="-", digest="-", engine="-", instances="-", door="-", in_flight="-", queued="-", drift="-")
+        row.update(
+            state="unreachable: %s" % " ".join(str(ping.get("msg") or "no status").split())[:160]
+            if ping.get("unreachable")
+            else "no status (planning or the host failed)",
+            image="-",
+            digest="-",
+            engine="-",
+            instances="-",
+            door="-",
+            in_flight="-",
+            queued="-",
+            drift="-",
+        )
         return row
     instances = status.get("instances") or []
     up = [i for i in instances if i.get("door_status") == "UP"]
     images = sorted({i.get("image") or "-" for i in instances})
-    digests = sorted({d.split("@", 1)[1][:19] for i in instances for d in i.get("digests") or []}) or \
-        sorted({(i.get("image_id") or "-")[:19] for i in instances})
+    digests = sorted({d.split("@", 1)[1][:19] for i in instances for d in i.get("digests") or []}) or sorted(
+        {(i.get("image_id") or "-")[:19] for i in instances}
+    )
     drift = ["%s: %s" % (i["name"], ", ".join(i["drift"])) for i in instances if i.get("drift")]
     row.update(
         state="serving" if len(up) == len(instances) and instances else "degraded" if up else "down",
-        image=", ".join(images), digest=", ".join(digests),
+        image=", ".join(images),
+        digest=", ".join(digests),
         engine=engine_cell(sorted({i["image_id"] for i in instances if i.get("image_id")}), engines, svc.get("engine")),
         instances="%d/%d" % (len(up), len(instances)),
-        door=status.get("door"), in_flight=sum(int(i.get("in_flight") or 0) for i in instances)
+        door=status.get("door"),
+        in_flight=sum(int(i.get("in_flight") or 0) for i in instances)
         + sum(int((s.get("servers") or {}).get(host, {}).get("in_flight") or 0) for s in gateways.values()),
         queued=int(status.get("queued") or 0)
         + sum(int((s.get("servers") or {}).get(host, {}).get("queued") or 0) for s in gateways.values()),
-        drift="; ".join(drift) or "-")
+        drift="; ".join(drift) or "-",
+    )
     return row
 
 
@@ -127,8 +167,14 @@ def table(rows):
 
 
 def markdown(rows, generated):
-    out = ["# Fleet status", "", "Generated %s." % generated, "",
-           "| " + " | ".join(title for key, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    out = [
+        "# Fleet status",
+        "",
+        "Generated %s." % generated,
+        "",
+        "| " + " | ".join(title for key, title in COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
     out += ["| " + " | ".join(str(r.get(key, "")).replace("|", "\\|") for key, title in COLUMNS) + " |" for r in rows]
     return "\n".join(out) + "\n"
 
@@ -136,6 +182,8 @@ def markdown(rows, generated):
 def write_files(rows, directory, now=None):
     """fleet.json and fleet.md in `directory`, each written whole or not at all."""
     generated = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    write_atomic(os.path.join(directory, "fleet.json"), json.dumps({"generated": generated, "servers": rows}, indent=2) + "\n")
+    write_atomic(
+        os.path.join(directory, "fleet.json"), json.dumps({"generated": generated, "servers": rows}, indent=2) + "\n"
+    )
     write_atomic(os.path.join(directory, "fleet.md"), markdown(rows, generated))
     return {"json": os.path.join(directory, "fleet.json"), "md": os.path.join(directory, "fleet.md")}

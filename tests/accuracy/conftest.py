@@ -1,8 +1,8 @@
 """Fixtures of the accuracy role's tests (helpers in accuracy_helpers.py)."""
+
 import os
 
 import pytest
-
 from accuracy_helpers import EVALSCOPE_VENV, evaluate
 
 

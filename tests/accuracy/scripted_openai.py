@@ -5,6 +5,7 @@ right, so the score EvalScope must report is known exactly. It counts and record
 (to prove a resumed run does not ask again), checks the API key, streams like vLLM when asked, and
 can stall after N answers so a test can interrupt a run at a known point.
 """
+
 import json
 import threading
 import time
@@ -20,7 +21,7 @@ class ScriptedOpenAI:
         self.stall_after = stall_after
         self.release = threading.Event()
         self.lock = threading.Lock()
-        self.requests = []     # every chat request: {question, answered, stream, body}
+        self.requests = []  # every chat request: {question, answered, stream, body}
         self.answered = 0
         self.in_flight = 0
         self.max_in_flight = 0  # to check that the client keeps within eval_batch_size
@@ -96,11 +97,17 @@ class ScriptedOpenAI:
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._json(404, {"error": {"message": "not found"}})
                     return
-                text = "\n".join(m.get("content") or "" for m in body.get("messages", [])
-                                 if isinstance(m.get("content"), str))
+                text = "\n".join(
+                    m.get("content") or "" for m in body.get("messages", []) if isinstance(m.get("content"), str)
+                )
                 question = srv.find_question(text)
-                record = {"question": question, "answered": False, "stream": bool(body.get("stream")),
-                          "body": body, "t": time.time()}
+                record = {
+                    "question": question,
+                    "answered": False,
+                    "stream": bool(body.get("stream")),
+                    "body": body,
+                    "t": time.time(),
+                }
                 with srv.lock:
                     srv.requests.append(record)
                     srv.in_flight += 1
@@ -128,12 +135,23 @@ class ScriptedOpenAI:
                     if body.get("stream"):
                         self._stream(reply, usage, created)
                     else:
-                        self._json(200, {
-                            "id": "chatcmpl-scripted", "object": "chat.completion", "created": created,
-                            "model": body.get("model"),
-                            "choices": [{"index": 0, "finish_reason": "stop",
-                                         "message": {"role": "assistant", "content": reply}}],
-                            "usage": usage})
+                        self._json(
+                            200,
+                            {
+                                "id": "chatcmpl-scripted",
+                                "object": "chat.completion",
+                                "created": created,
+                                "model": body.get("model"),
+                                "choices": [
+                                    {
+                                        "index": 0,
+                                        "finish_reason": "stop",
+                                        "message": {"role": "assistant", "content": reply},
+                                    }
+                                ],
+                                "usage": usage,
+                            },
+                        )
                 except (BrokenPipeError, ConnectionResetError):
                     return
                 with srv.lock:
@@ -150,13 +168,24 @@ class ScriptedOpenAI:
                     data = ("data: " + (obj if isinstance(obj, str) else json.dumps(obj)) + "\n\n").encode()
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
-                base = {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": created,
-                        "model": srv.model}
-                chunk(dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                           "finish_reason": None}]))
+                base = {
+                    "id": "chatcmpl-scripted",
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": srv.model,
+                }
+                chunk(
+                    dict(
+                        base,
+                        choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+                    )
+                )
                 for i in range(0, len(reply), 16):
-                    chunk(dict(base, choices=[{"index": 0, "delta": {"content": reply[i:i + 16]},
-                                               "finish_reason": None}]))
+                    chunk(
+                        dict(
+                            base, choices=[{"index": 0, "delta": {"content": reply[i : i + 16]}, "finish_reason": None}]
+                        )
+                    )
                 chunk(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]))
                 chunk(dict(base, choices=[], usage=usage))
                 chunk("[DONE]")

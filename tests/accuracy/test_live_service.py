@@ -6,12 +6,12 @@ EvalScope's reports, the summary with per-item results on the controller.
 
 Needs the service; tests/local_service.py reruns playbooks/deploy.yml when it does not answer to this
 checkout's key."""
+
 import json
 import os
 
-import pytest
-
 import local_service
+import pytest
 from accuracy_helpers import evaluate, read_jsonl, run_dirs
 
 
@@ -22,10 +22,18 @@ def service_key():
 
 def test_the_sample_against_the_live_service(evalscope_installed, service_key, tmp_path):
     # Four items per dataset keep it to a minute or two on two cores; the defaults are the playbook's.
-    proc = evaluate({"accuracy_results_dir": str(tmp_path / "results"), "accuracy_work_dir": str(tmp_path / "work"),
-                     "accuracy_limit": 4, "accuracy_poll": 2}, tmp_path, "-v")
+    proc = evaluate(
+        {
+            "accuracy_results_dir": str(tmp_path / "results"),
+            "accuracy_work_dir": str(tmp_path / "work"),
+            "accuracy_limit": 4,
+            "accuracy_poll": 2,
+        },
+        tmp_path,
+        "-v",
+    )
     assert proc.returncode == 0, proc.stdout[-6000:]
-    assert service_key not in proc.stdout                     # not even with -v
+    assert service_key not in proc.stdout  # not even with -v
     [run] = run_dirs(tmp_path / "results")
     summary = json.load(open(os.path.join(run, "summary.json")))
     assert sorted(summary) == ["ceval", "gsm8k"]
@@ -36,11 +44,11 @@ def test_the_sample_against_the_live_service(evalscope_installed, service_key, t
         assert len(read_jsonl(os.path.join(run, entry["items"]))) == 4
         assert os.path.exists(os.path.join(run, "outputs", "reports", "qwen3-tiny", name + ".json"))
     record = json.load(open(os.path.join(run, "run.json")))
-    assert record["endpoint"] == "http://localhost:8000/v1"      # the load balancer's public port
+    assert record["endpoint"] == "http://localhost:8000/v1"  # the load balancer's public port
     assert record["model"]["name"] == "Qwen3-0.6B" and record["state"]["status"] == "finished"
     gen = record["task"]["generation_config"]
     assert gen["max_tokens"] == 256 and gen["extra_body"] == {"chat_template_kwargs": {"enable_thinking": False}}
-    assert record["task"]["eval_batch_size"] == 8               # max-concurrency 4 x 2 instances
+    assert record["task"]["eval_batch_size"] == 8  # max-concurrency 4 x 2 instances
     # The model really answered through the service (noise, but answers).
     predictions = read_jsonl(os.path.join(run, "outputs", "predictions", "qwen3-tiny", "gsm8k_main.jsonl"))
     assert len(predictions) == 4

@@ -1,6 +1,7 @@
 """An interrupted run resumes without asking again for what it already has: the scripted server holds
 every request after the 7th answer, the EvalScope process is killed there (as a crash or a lost runner
 would), and `accuracy_resume: true` continues the latest unfinished run; the server counts who asked what."""
+
 import glob
 import json
 import os
@@ -36,10 +37,17 @@ def test_an_interrupted_run_resumes_without_repeating_finished_items(evalscope_i
     rows = read_jsonl(os.path.join(SAMPLE, "gsm8k", "main", "test.jsonl"))
     work = tmp_path / "work"
     with ScriptedOpenAI(gsm8k_replies(rows, RIGHT), KEY, model="scripted", stall_after=STALL_AFTER) as server:
-        v = {"accuracy_endpoint": server.url, "accuracy_served_model_name": "scripted", "accuracy_api_key": KEY,
-             "accuracy_preset": "sample", "accuracy_datasets": ["gsm8k"], "accuracy_eval_batch_size": 2,
-             "accuracy_results_dir": str(tmp_path / "results"), "accuracy_work_dir": str(work),
-             "accuracy_poll": 2}
+        v = {
+            "accuracy_endpoint": server.url,
+            "accuracy_served_model_name": "scripted",
+            "accuracy_api_key": KEY,
+            "accuracy_preset": "sample",
+            "accuracy_datasets": ["gsm8k"],
+            "accuracy_eval_batch_size": 2,
+            "accuracy_results_dir": str(tmp_path / "results"),
+            "accuracy_work_dir": str(work),
+            "accuracy_poll": 2,
+        }
         first = evaluate(v, tmp_path, wait=False)
         try:
             _wait("a run directory", lambda: glob.glob(str(work / "*" / "state.json")))
@@ -57,7 +65,7 @@ def test_an_interrupted_run_resumes_without_repeating_finished_items(evalscope_i
                 first.kill()
         assert first.returncode != 0
         assert "did not finish" in out and "accuracy_resume=true" in out, out[-3000:]
-        assert run_dirs(tmp_path / "results") == []            # nothing half-published
+        assert run_dirs(tmp_path / "results") == []  # nothing half-published
         answered_before = server.answered_questions()
         assert STALL_AFTER <= len(answered_before) < 20
         assert _lines(predictions) == len(answered_before)

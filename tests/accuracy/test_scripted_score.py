@@ -2,6 +2,7 @@
 EvalScope's score, the summary and the per-item results must say exactly that. Also: each run has its
 own Hugging Face datasets cache, so two runs with different data in same-named directories each get
 their own items (a shared cache gave the second the first one's)."""
+
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ from accuracy_helpers import EVALSCOPE_VENV, SAMPLE, evaluate, read_jsonl, run_d
 from scripted_openai import ScriptedOpenAI, gsm8k_replies
 
 KEY = "scripted-key-0123456789"
-RIGHT = {0, 2, 3, 5, 7, 8, 10, 11, 13, 14, 16, 18, 19}   # 13 of 20: the score must be 0.65
+RIGHT = {0, 2, 3, 5, 7, 8, 10, 11, 13, 14, 16, 18, 19}  # 13 of 20: the score must be 0.65
 
 
 def _rows(path):
@@ -19,10 +20,16 @@ def _rows(path):
 
 
 def _vars(server, tmp_path, **kw):
-    v = {"accuracy_endpoint": server.url, "accuracy_served_model_name": "scripted", "accuracy_api_key": KEY,
-         "accuracy_preset": "sample", "accuracy_datasets": ["gsm8k"],
-         "accuracy_results_dir": str(tmp_path / "results"), "accuracy_work_dir": str(tmp_path / "work"),
-         "accuracy_poll": 2}
+    v = {
+        "accuracy_endpoint": server.url,
+        "accuracy_served_model_name": "scripted",
+        "accuracy_api_key": KEY,
+        "accuracy_preset": "sample",
+        "accuracy_datasets": ["gsm8k"],
+        "accuracy_results_dir": str(tmp_path / "results"),
+        "accuracy_work_dir": str(tmp_path / "work"),
+        "accuracy_poll": 2,
+    }
     v.update(kw)
     return v
 
@@ -53,10 +60,16 @@ def test_a_known_fraction_right_scores_exactly_that(evalscope_installed, tmp_pat
     assert max_in_flight <= 3
     for r in requests:
         b = r["body"]
-        assert (b["model"], b["temperature"], b["top_p"], b["top_k"], b["max_tokens"]) == ("scripted", 0.7, 0.8, 20, 256)
+        assert (b["model"], b["temperature"], b["top_p"], b["top_k"], b["max_tokens"]) == (
+            "scripted",
+            0.7,
+            0.8,
+            20,
+            256,
+        )
         assert b["chat_template_kwargs"] == {"enable_thinking": False}
         assert b["stream"] is True
-        assert b["messages"][-1]["content"].count("ANSWER: \\boxed{") == 4   # the 4 few-shot examples
+        assert b["messages"][-1]["content"].count("ANSWER: \\boxed{") == 4  # the 4 few-shot examples
     # The key went nowhere on disk and not into the play's output.
     assert KEY not in proc.stdout
     for root in (run, str(tmp_path / "work")):
@@ -81,26 +94,39 @@ def test_a_shared_datasets_cache_would_mix_up_same_named_datasets(evalscope_inst
     rows = _rows(os.path.join(SAMPLE, "gsm8k"))
     a = _write_gsm8k(str(tmp_path / "a"), rows)
     b = _write_gsm8k(str(tmp_path / "b"), rows[:2])
-    script = ("import os, sys; os.environ['HF_DATASETS_CACHE'] = sys.argv[1]; import datasets\n"
-              "print([len(datasets.load_dataset(p, name='main', split='test')) for p in sys.argv[2:]])")
-    out = subprocess.run([os.path.join(EVALSCOPE_VENV, "bin", "python"), "-c", script, str(tmp_path / "cache"), a, b],
-                         capture_output=True, text=True, check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    script = (
+        "import os, sys; os.environ['HF_DATASETS_CACHE'] = sys.argv[1]; import datasets\n"
+        "print([len(datasets.load_dataset(p, name='main', split='test')) for p in sys.argv[2:]])"
+    )
+    out = subprocess.run(
+        [os.path.join(EVALSCOPE_VENV, "bin", "python"), "-c", script, str(tmp_path / "cache"), a, b],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, HF_HUB_OFFLINE="1"),
+    )
     assert out.stdout.strip().splitlines()[-1] == "[20, 20]"
 
 
 def test_each_run_has_its_own_datasets_cache(evalscope_installed, tmp_path):
     rows = _rows(os.path.join(SAMPLE, "gsm8k"))
-    other = [{"question": "Zoe has %d shells and finds %d more. How many shells does she have?" % (i + 3, i + 4),
-              "answer": "%d + %d = <<%d+%d=%d>>%d.\n#### %d" % (i + 3, i + 4, i + 3, i + 4, 2 * i + 7, 2 * i + 7, 2 * i + 7)}
-             for i in range(2)]
+    other = [
+        {
+            "question": "Zoe has %d shells and finds %d more. How many shells does she have?" % (i + 3, i + 4),
+            "answer": "%d + %d = <<%d+%d=%d>>%d.\n#### %d"
+            % (i + 3, i + 4, i + 3, i + 4, 2 * i + 7, 2 * i + 7, 2 * i + 7),
+        }
+        for i in range(2)
+    ]
     big = _write_gsm8k(str(tmp_path / "big"), rows)
     small = _write_gsm8k(str(tmp_path / "small"), other)
     replies = dict(gsm8k_replies(rows, set(range(20))), **gsm8k_replies(other, {0, 1}))
     counts = []
     with ScriptedOpenAI(replies, KEY, model="scripted") as server:
         for d, run_id in ((big, "big"), (small, "small")):
-            proc = evaluate(_vars(server, tmp_path, accuracy_dataset_dir=os.path.dirname(d), accuracy_run_id=run_id),
-                            tmp_path)
+            proc = evaluate(
+                _vars(server, tmp_path, accuracy_dataset_dir=os.path.dirname(d), accuracy_run_id=run_id), tmp_path
+            )
             assert proc.returncode == 0, proc.stdout[-6000:]
             summary = json.load(open(str(tmp_path / "results" / run_id / "summary.json")))
             counts.append((summary["gsm8k"]["n"], summary["gsm8k"]["score"], summary["gsm8k"]["sample"]))

@@ -6,6 +6,7 @@ dot-directories, a vault file in an inventory, compiled Python, a lab role's out
 must be exactly the allow-list of tools/release.py (shipped()), written independently of galaxy.yml's
 manifest directives, so that a wrong directive fails here.
 """
+
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from release import shipped  # noqa: E402  (the allow-list, as a function)
+
 BUILD_BIN = os.path.join(ROOT, ".cache", "cores", "2.19", "bin")
 
 GENERATED = {"MANIFEST.json", "FILES.json"}  # written by ansible-galaxy
@@ -41,15 +43,21 @@ PLANTED = {
 
 
 def _git_known(root):
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
-                         capture_output=True, check=True).stdout.decode()
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     return [f for f in out.split("\0") if f and (os.path.lexists(os.path.join(root, f)))]
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     if not os.path.exists(os.path.join(BUILD_BIN, "ansible-galaxy")):
-        pytest.fail("%s is missing: run `make test-artifact` (it creates the venv from tests/cores/2.19.txt)" % BUILD_BIN)
+        pytest.fail(
+            "%s is missing: run `make test-artifact` (it creates the venv from tests/cores/2.19.txt)" % BUILD_BIN
+        )
     scratch = tmp_path_factory.mktemp("checkout") / "qwen3"
     known = _git_known(ROOT)
     for rel in known:
@@ -57,16 +65,26 @@ def built(tmp_path_factory):
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dst, follow_symlinks=False)
     # The scratch copy is a repository of its own with what this checkout has now (new files included).
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@localhost", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@localhost")
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@localhost",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@localhost",
+    )
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "scratch"]):
         subprocess.run(cmd, cwd=scratch, env=env, check=True, capture_output=True)
     for rel, content in PLANTED.items():
         (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
         (scratch / rel).write_text(content)
     out = tmp_path_factory.mktemp("dist")
-    res = subprocess.run(["bash", str(scratch / "scripts" / "build.sh"), BUILD_BIN, str(out)],
-                         capture_output=True, text=True, timeout=300, check=False)
+    res = subprocess.run(
+        ["bash", str(scratch / "scripts" / "build.sh"), BUILD_BIN, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     tarball = res.stdout.strip().splitlines()[-1]
     with tarfile.open(tarball) as tar:
@@ -91,11 +109,29 @@ def test_nothing_of_a_users_tree(built):
     for name in names:
         parts = name.split("/")
         assert not any(p.startswith(".") for p in parts), name
-        assert parts[0] not in ("tests", "molecule", "inventories", "scripts", "tools", "awx", "collections",
-                                "results", "dist", ".ci"), name
+        assert parts[0] not in (
+            "tests",
+            "molecule",
+            "inventories",
+            "scripts",
+            "tools",
+            "awx",
+            "collections",
+            "results",
+            "dist",
+            ".ci",
+        ), name
         assert not name.startswith(("Makefile", "ansible.cfg", "galaxy.yml", "requirements")), name
-    for must in ("LICENSE", "CHANGELOG.rst", "README.md", "meta/runtime.yml", "meta/execution-environment.yml",
-                 "playbooks/plan.yml", "playbooks/deploy.yml", "roles/vllm_service/tasks/main.yml"):
+    for must in (
+        "LICENSE",
+        "CHANGELOG.rst",
+        "README.md",
+        "meta/runtime.yml",
+        "meta/execution-environment.yml",
+        "playbooks/plan.yml",
+        "playbooks/deploy.yml",
+        "roles/vllm_service/tasks/main.yml",
+    ):
         assert must in names, must
 
 
@@ -107,8 +143,9 @@ def test_license_and_metadata(built):
         assert re.match(r"^>=\d+\.\d+\.\d+,<\d+\.\d+\.\d+$", spec), "%s: %r has no upper bound" % (name, spec)
     for key in ("repository", "documentation", "homepage", "issues"):
         url = info.get(key)
-        assert url is None or (url.startswith("https://") and not re.search(r"example\.|\.invalid|localhost", url)), \
+        assert url is None or (url.startswith("https://") and not re.search(r"example\.|\.invalid|localhost", url)), (
             "%s: %r is a placeholder" % (key, url)
+        )
     for name, text in built["texts"].items():
         if name.endswith((".png", ".json")):
             continue
@@ -134,8 +171,9 @@ def test_requires_ansible_matches_the_tested_cores(built):
                 path = line.split()[0]
                 assert path in built["files"], "%s:%d names %s, which is not shipped" % (ignore, number, path)
                 assert re.search(r" # \S", line), "%s:%d gives no reason" % (ignore, number)
-    stale = {f for f in os.listdir(os.path.join(ROOT, "tests", "sanity")) if f.startswith("ignore-")} - \
-        {"ignore-%s.txt" % core for core in claimed}
+    stale = {f for f in os.listdir(os.path.join(ROOT, "tests", "sanity")) if f.startswith("ignore-")} - {
+        "ignore-%s.txt" % core for core in claimed
+    }
     assert not stale, "ignore files for versions the collection does not claim: %s" % sorted(stale)
 
 
@@ -158,14 +196,35 @@ def test_what_the_shipped_playbooks_use_is_shipped(built):
 def test_an_execution_environment_gets_what_the_roles_need(built, tmp_path):
     """ansible-builder introspects meta/execution-environment.yml of the installed collection."""
     env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
-    res = subprocess.run([os.path.join(BUILD_BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps",
-                          "-p", str(tmp_path), built["tarball"]], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=120, check=False)
+    res = subprocess.run(
+        [
+            os.path.join(BUILD_BIN, "ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "--no-deps",
+            "-p",
+            str(tmp_path),
+            built["tarball"],
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     builder = os.path.join(os.path.dirname(sys.executable), "ansible-builder")
-    res = subprocess.run([builder, "introspect", str(tmp_path)], capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(
+        [builder, "introspect", str(tmp_path)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     found = yaml.safe_load(res.stdout)
     system = "\n".join(found["system"])
-    for package in ("rsync [platform:rpm platform:dpkg]", "openssh-clients [platform:rpm]", "python3.11 [platform:rpm]"):
+    for package in (
+        "rsync [platform:rpm platform:dpkg]",
+        "openssh-clients [platform:rpm]",
+        "python3.11 [platform:rpm]",
+    ):
         assert package + "  # from collection vacc.qwen3" in system, system

@@ -17,21 +17,48 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
 import local_service
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PORT = 8000
 # What vLLM's `vllm bench serve --save-result` writes (FACTS section 4), and what --save-detailed adds.
-VLLM_KEYS = ("date", "backend", "model_id", "tokenizer_id", "num_prompts", "request_rate", "max_concurrency",
-             "duration", "completed", "failed", "total_input_tokens", "total_output_tokens", "request_throughput",
-             "output_throughput", "total_token_throughput", "max_output_tokens_per_s", "max_concurrent_requests",
-             "mean_ttft_ms", "median_ttft_ms", "p99_ttft_ms", "mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms",
-             "mean_itl_ms", "median_itl_ms", "p99_itl_ms", "mean_e2el_ms", "median_e2el_ms", "p99_e2el_ms")
+VLLM_KEYS = (
+    "date",
+    "backend",
+    "model_id",
+    "tokenizer_id",
+    "num_prompts",
+    "request_rate",
+    "max_concurrency",
+    "duration",
+    "completed",
+    "failed",
+    "total_input_tokens",
+    "total_output_tokens",
+    "request_throughput",
+    "output_throughput",
+    "total_token_throughput",
+    "max_output_tokens_per_s",
+    "max_concurrent_requests",
+    "mean_ttft_ms",
+    "median_ttft_ms",
+    "p99_ttft_ms",
+    "mean_tpot_ms",
+    "median_tpot_ms",
+    "p99_tpot_ms",
+    "mean_itl_ms",
+    "median_itl_ms",
+    "p99_itl_ms",
+    "mean_e2el_ms",
+    "median_e2el_ms",
+    "p99_e2el_ms",
+)
 DETAILED_KEYS = ("input_lens", "output_lens", "ttfts", "itls", "generated_texts", "errors")
-TINY = [{"input_len": 32, "output_len": 16, "max_concurrency": 1, "num_prompts": 2},
-        {"input_len": 32, "output_len": 16, "max_concurrency": 4, "num_prompts": 8}]
+TINY = [
+    {"input_len": 32, "output_len": 16, "max_concurrency": 1, "num_prompts": 2},
+    {"input_len": 32, "output_len": 16, "max_concurrency": 4, "num_prompts": 8},
+]
 
 
 def ansible_playbook(playbook, *args, extra=None, tmp=None, timeout=900):
@@ -70,8 +97,9 @@ def only_run(tmp):
 def md_rows(md, title):
     block = md.split("### %s\n\n" % title, 1)[1].split("\n\n", 1)[0].splitlines()
     head = [h.strip() for h in block[0].strip("|").split("|")]
-    return {r["case"]: r for r in (dict(zip(head, [c.strip() for c in line.strip("|").split("|")]))
-                                   for line in block[2:])}
+    return {
+        r["case"]: r for r in (dict(zip(head, [c.strip() for c in line.strip("|").split("|")])) for line in block[2:])
+    }
 
 
 class Cells(HTMLParser):
@@ -87,8 +115,9 @@ class Cells(HTMLParser):
         elif tag == "tr":
             self._tr = a
         elif tag == "td" and "data-key" in a:
-            self.cells.append((self._table.get("data-table"), self._tr.get("data-case"), a["data-key"],
-                               a["data-value"]))
+            self.cells.append(
+                (self._table.get("data-table"), self._tr.get("data-case"), a["data-key"], a["data-value"])
+            )
         elif tag == "svg":
             self.svgs.append(a.get("data-kind"))
         elif tag == "circle":
@@ -158,14 +187,20 @@ def test_benchmark_runs_and_reports(service, tmp_path):
 def test_runner_container_and_an_slo_that_cannot_be_met(service, tmp_path):
     """The runner container (engine image, host network, any OpenAI endpoint) with an SLO no service meets:
     the case runs and is stored, the report is written, and then the play fails with the SLO table."""
-    extra = dict(dirs(tmp_path), benchmark_runner="container", benchmark_cases=TINY[:1],
-                 benchmark_slo={"min_output_throughput": 1e9, "p99_ttft_ms": 1e9})
+    extra = dict(
+        dirs(tmp_path),
+        benchmark_runner="container",
+        benchmark_cases=TINY[:1],
+        benchmark_slo={"min_output_throughput": 1e9, "p99_ttft_ms": 1e9},
+    )
     res = ansible_playbook("playbooks/benchmark.yml", extra=extra, tmp=tmp_path)
     assert res.returncode != 0
     out = res.stdout
     assert "The SLO fell short in 1 objective(s):" in out, out[-4000:]
     assert "| host | case | objective | limit | measured |" in out
-    assert re.search(r"\| localhost \| in32-out16-c1-n2 \| min_output_throughput \| 1000000000\.00 \| \d+\.\d\d \|", out)
+    assert re.search(
+        r"\| localhost \| in32-out16-c1-n2 \| min_output_throughput \| 1000000000\.00 \| \d+\.\d\d \|", out
+    )
     assert "p99_ttft_ms" not in out.split("The SLO fell short", 1)[1].split("Report:", 1)[0]  # met objectives stay out
     run = only_run(tmp_path)
     manifest = json.loads((run / "localhost" / "host.json").read_text())
@@ -177,7 +212,10 @@ def test_runner_container_and_an_slo_that_cannot_be_met(service, tmp_path):
     assert data["completed"] == 2 and data["failed"] == 0
     md = (run / "report" / "benchmark.md").read_text()
     assert "SLO missed by 1 of 1 checked case(s)." in md
-    assert "| localhost | in32-out16-c1-n2 | min_output_throughput | 1000000000.00 | %.2f |" % data["output_throughput"] in md
+    assert (
+        "| localhost | in32-out16-c1-n2 | min_output_throughput | 1000000000.00 | %.2f |" % data["output_throughput"]
+        in md
+    )
     # The runner container is gone.
     ps = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=False)
     assert "vllm_service_bench" not in ps.stdout.split()
@@ -194,8 +232,10 @@ def test_failed_cases_are_recorded_and_fail_the_play_at_the_end(service, tmp_pat
     for name in ("in32-out16-c1-n2", "in32-out16-c4-n8"):
         record = json.loads((run / "localhost" / ("%s.json" % name)).read_text())
         assert record["status"] == "failed" and record["case"] == name
-        assert record["error"] == ("the service container vacc_qwen3_no_such_container does not exist on localhost "
-                                   "(deploy first: vacc.qwen3.deploy)")
+        assert record["error"] == (
+            "the service container vacc_qwen3_no_such_container does not exist on localhost "
+            "(deploy first: vacc.qwen3.deploy)"
+        )
         assert "| localhost | %s | failed | the service container vacc_qwen3_no_such_container" % name in res.stdout
     md = (run / "report" / "benchmark.md").read_text()
     assert "1 host(s), 2 case(s): 0 ok, 2 failed." in md

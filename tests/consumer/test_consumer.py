@@ -9,6 +9,7 @@ the copies the pinned `ansible` package bundles (community.docker, ansible.posix
 dist/requirements.yml, offline, so its resolver checks galaxy.yml's bounds against the versions the tests use. The fleet's one server is unreachable on
 purpose: plan contacts no host, and deploy must stop at the first host contact with ssh's sentence.
 """
+
 import glob
 import json
 import os
@@ -21,16 +22,29 @@ import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CORES = sorted((f[:-4] for f in os.listdir(os.path.join(ROOT, "tests", "cores")) if f.endswith(".txt")),
-               key=lambda v: tuple(map(int, v.split("."))))
+CORES = sorted(
+    (f[:-4] for f in os.listdir(os.path.join(ROOT, "tests", "cores")) if f.endswith(".txt")),
+    key=lambda v: tuple(map(int, v.split("."))),
+)
 CONSUMER_CORES = [CORES[0], CORES[-1]]  # the oldest and the newest claimed
 BUILD_BIN = os.path.join(ROOT, ".cache", "cores", CORES[-1], "bin")
 DEPENDENCIES = ("community.docker", "ansible.posix")
 
-INVENTORY = {"all": {"children": {"vacc_servers": {
-    "hosts": {"va16-01": {"ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_user": "root"}},
-    "vars": {"qwen3_model": "Qwen3-8B-AWQ", "vacc_card": "VA16", "vacc_cards": 1, "qwen3_weights_dir": "/data/weights"},
-}}}}
+INVENTORY = {
+    "all": {
+        "children": {
+            "vacc_servers": {
+                "hosts": {"va16-01": {"ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_user": "root"}},
+                "vars": {
+                    "qwen3_model": "Qwen3-8B-AWQ",
+                    "vacc_card": "VA16",
+                    "vacc_cards": 1,
+                    "qwen3_weights_dir": "/data/weights",
+                },
+            }
+        }
+    }
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +55,22 @@ def artifacts(tmp_path_factory):
         pytest.fail("%s is missing: run `make test-consumer` (it creates the venvs from tests/cores/)" % BUILD_BIN)
     out = tmp_path_factory.mktemp("artifacts") / "dist"
     out.mkdir()
-    res = subprocess.run(["bash", os.path.join(ROOT, "scripts", "build.sh"), BUILD_BIN, str(out)],
-                         capture_output=True, text=True, timeout=300, check=False)
+    res = subprocess.run(
+        ["bash", os.path.join(ROOT, "scripts", "build.sh"), BUILD_BIN, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     artifact = res.stdout.strip().splitlines()[-1]
-    deps = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "dist_deps.py"), str(out), artifact],
-                          capture_output=True, text=True, timeout=300, check=False)
+    deps = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tools", "dist_deps.py"), str(out), artifact],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert deps.returncode == 0, deps.stdout + deps.stderr
     found = {"vacc.qwen3": (artifact, None)}
     for line in deps.stdout.split("\n"):
@@ -64,12 +88,23 @@ class Project:
         self.path = path
         self.bin = os.path.join(ROOT, ".cache", "cores", core, "bin")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") and k != "VIRTUAL_ENV"}
-        self.env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", HOME=str(path / "home"),
-                        PATH=self.bin + os.pathsep + "/usr/bin:/bin")
+        self.env.update(
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+            HOME=str(path / "home"),
+            PATH=self.bin + os.pathsep + "/usr/bin:/bin",
+        )
 
     def run(self, tool, *args, timeout=300):
-        res = subprocess.run([os.path.join(self.bin, tool)] + list(args), cwd=self.path, env=self.env,
-                             capture_output=True, text=True, timeout=timeout, check=False)
+        res = subprocess.run(
+            [os.path.join(self.bin, tool)] + list(args),
+            cwd=self.path,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         res.all = res.stdout + res.stderr
         res.flat = " ".join(res.all.split())
         return res
@@ -80,8 +115,10 @@ def project(request, artifacts, tmp_path_factory):
     core = request.param
     path = tmp_path_factory.mktemp("project-%s" % core)
     (path / "home").mkdir()
-    (path / "ansible.cfg").write_text("[defaults]\ncollections_path = ./collections\ncollections_scan_sys_path = false\n"
-                                      "inventory = ./hosts.yml\nhost_key_checking = false\n")
+    (path / "ansible.cfg").write_text(
+        "[defaults]\ncollections_path = ./collections\ncollections_scan_sys_path = false\n"
+        "inventory = ./hosts.yml\nhost_key_checking = false\n"
+    )
     (path / "hosts.yml").write_text(yaml.safe_dump(INVENTORY))
     # What the README's install section tells a user to do: make dist's directory copied into the project,
     # installed from its requirements.yml without Galaxy.
@@ -112,9 +149,13 @@ def test_installed_from_the_tarball_only(project, artifacts):
 
 
 def test_docs_render(project):
-    for kind, name in (("module", "vacc.qwen3.vacc_facts"), ("module", "vacc.qwen3.model_verify"),
-                       ("filter", "vacc.qwen3.qwen3_plan"), ("lookup", "vacc.qwen3.qwen3_models"),
-                       ("role", "vacc.qwen3.vllm_service")):
+    for kind, name in (
+        ("module", "vacc.qwen3.vacc_facts"),
+        ("module", "vacc.qwen3.model_verify"),
+        ("filter", "vacc.qwen3.qwen3_plan"),
+        ("lookup", "vacc.qwen3.qwen3_models"),
+        ("role", "vacc.qwen3.vllm_service"),
+    ):
         res = project.run("ansible-doc", "-t", kind, name)
         assert res.returncode == 0 and res.stdout.strip(), res.all
 
@@ -134,8 +175,16 @@ def test_plan_by_fqcn(project):
 
 
 def test_a_refusal_names_the_fix(project):
-    res = project.run("ansible-playbook", "vacc.qwen3.plan", "-e", "qwen3_model=Qwen3-4B-AWQ", "-e", "vacc_cards=2",
-                      "-e", "qwen3_tp=8")
+    res = project.run(
+        "ansible-playbook",
+        "vacc.qwen3.plan",
+        "-e",
+        "qwen3_model=Qwen3-4B-AWQ",
+        "-e",
+        "vacc_cards=2",
+        "-e",
+        "qwen3_tp=8",
+    )
     assert res.returncode != 0
     assert "Qwen3-4B-AWQ does not load at TP8 on this platform; set qwen3_tp to 2 or 4" in res.flat, res.all
 
@@ -145,7 +194,9 @@ def test_deploy_check_stops_at_the_unreachable_host(project):
     assert res.returncode != 0
     # The roles resolve from the installed collection; the first host contact fails with ssh's sentence.
     assert "vacc.qwen3._common : Plan this host" in res.flat, res.all
-    assert "Failed to connect to the host via ssh: ssh: connect to host 127.0.0.1 port 1: Connection refused" in res.flat, res.all
+    assert (
+        "Failed to connect to the host via ssh: ssh: connect to host 127.0.0.1 port 1: Connection refused" in res.flat
+    ), res.all
     assert re.search(r"va16-01\s*: ok=\d+\s+changed=0\s+unreachable=1\s+failed=0", res.all), res.all
     assert "Traceback" not in res.all
 
@@ -159,19 +210,54 @@ def test_the_awx_kit_of_the_installed_collection(project, artifacts):
     shutil.copytree(kit, repo)
     shutil.copy(artifacts["vacc.qwen3"][0], repo / "collections")
     synced = repo / "synced"
-    res = subprocess.run([os.path.join(project.bin, "ansible-galaxy"), "collection", "install", "-r",
-                          "collections/requirements.yml", "-p", str(synced), "--offline", "--no-deps"],
-                         cwd=repo, env=project.env, capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(
+        [
+            os.path.join(project.bin, "ansible-galaxy"),
+            "collection",
+            "install",
+            "-r",
+            "collections/requirements.yml",
+            "-p",
+            str(synced),
+            "--offline",
+            "--no-deps",
+        ],
+        cwd=repo,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert (synced / "ansible_collections" / "vacc" / "qwen3" / "MANIFEST.json").exists()
     # The job: the synced collection first, its dependencies from the project (AWX: the EE or Galaxy).
-    env = dict(project.env, ANSIBLE_COLLECTIONS_PATH="%s:%s" % (synced, project.path / "collections"),
-               ANSIBLE_CONFIG=str(project.path / "ansible.cfg"))
-    (repo / "answers.json").write_text(json.dumps({"survey_qwen3_model": None, "survey_vacc_cards": "",
-                                                   "survey_qwen3_tp": "2", "survey_qwen3_instances": 2}))
-    res = subprocess.run([os.path.join(project.bin, "ansible-playbook"), "-i", str(project.path / "hosts.yml"),
-                          "plan.yml", "-e", "@answers.json"], cwd=repo, env=env, capture_output=True, text=True,
-                         timeout=300, check=False)
+    env = dict(
+        project.env,
+        ANSIBLE_COLLECTIONS_PATH="%s:%s" % (synced, project.path / "collections"),
+        ANSIBLE_CONFIG=str(project.path / "ansible.cfg"),
+    )
+    (repo / "answers.json").write_text(
+        json.dumps(
+            {"survey_qwen3_model": None, "survey_vacc_cards": "", "survey_qwen3_tp": "2", "survey_qwen3_instances": 2}
+        )
+    )
+    res = subprocess.run(
+        [
+            os.path.join(project.bin, "ansible-playbook"),
+            "-i",
+            str(project.path / "hosts.yml"),
+            "plan.yml",
+            "-e",
+            "@answers.json",
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     flat = " ".join((res.stdout + res.stderr).split())
     assert res.returncode == 0, res.stdout + res.stderr
     # The model from the inventory (its answer was blank), TP and instances from the answers.

@@ -37,8 +37,9 @@ def playbook(*extra, timeout=600):
     exe = str(exe) if exe.exists() else shutil.which("ansible-playbook")
     if not exe:
         pytest.fail("ansible-playbook not found: run make venv")
-    return subprocess.run([exe, "tests/engine/build.yml", *extra], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [exe, "tests/engine/build.yml", *extra], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,25 +82,40 @@ def test_shaped_like_vendor_image(image):
 
 def test_recipe_fixes(image):
     # torchvision/torchaudio/torchcodec gone; torch is the CPU build; the platform is CPU.
-    code = ("import importlib.util as u, torch; from vllm.platforms import current_platform as p; "
-            "print([m for m in ('torchvision','torchaudio','torchcodec') if u.find_spec(m)], "
-            "torch.__version__, p.device_type)")
+    code = (
+        "import importlib.util as u, torch; from vllm.platforms import current_platform as p; "
+        "print([m for m in ('torchvision','torchaudio','torchcodec') if u.find_spec(m)], "
+        "torch.__version__, p.device_type)"
+    )
     out = run_in(f'python -c "{code}"').stdout.strip().splitlines()[-1]
     assert out == "[] 2.13.0+cpu cpu"
 
 
 def test_bench_serve_help(image):
     out = run_in("vllm bench serve --help=all").stdout
-    for flag in ("--dataset-name", "--random-input-len", "--random-output-len", "--max-concurrency",
-                 "--ignore-eos", "--served-model-name", "--save-result", "--result-dir",
-                 "--result-filename"):
+    for flag in (
+        "--dataset-name",
+        "--random-input-len",
+        "--random-output-len",
+        "--max-concurrency",
+        "--ignore-eos",
+        "--served-model-name",
+        "--save-result",
+        "--result-dir",
+        "--result-filename",
+    ):
         assert flag in out, flag
     # The vendor's patched benchmark adds --server-num; upstream vLLM has none: callers must drop it.
     assert "--server-num" not in out
 
 
 def test_role_reuses_image(image):
-    res = playbook("-e", f"lab_engine_image_name={IMAGE.rsplit(':', 1)[0]}", "-e", f"lab_engine_image_tag={IMAGE.rsplit(':', 1)[1]}")
+    res = playbook(
+        "-e",
+        f"lab_engine_image_name={IMAGE.rsplit(':', 1)[0]}",
+        "-e",
+        f"lab_engine_image_tag={IMAGE.rsplit(':', 1)[1]}",
+    )
     assert res.returncode == 0, res.stdout[-3000:]
     assert "changed=0" in res.stdout, res.stdout[-3000:]
     assert "stand-in for harbor.vastaitech.com/ai_deliver/vllm_vacc" in res.stdout
@@ -108,10 +124,17 @@ def test_role_reuses_image(image):
 def test_build_inputs_name_the_wheel_variable(image):
     # A missing image forces a build; no wheel must stop it before building, with the variable named
     # (in check mode too: the inputs are checked either way).
-    res = playbook("--check", "--tags", "lab_engine_image_build",
-                   "-e", "lab_engine_image_name=vacc-qwen3/no-such-image",
-                   "-e", f"lab_engine_image_base={IMAGE}",
-                   "-e", "lab_engine_image_torch_wheel_dir=/nonexistent")
+    res = playbook(
+        "--check",
+        "--tags",
+        "lab_engine_image_build",
+        "-e",
+        "lab_engine_image_name=vacc-qwen3/no-such-image",
+        "-e",
+        f"lab_engine_image_base={IMAGE}",
+        "-e",
+        "lab_engine_image_torch_wheel_dir=/nonexistent",
+    )
     assert res.returncode != 0
     assert "Set lab_engine_image_torch_wheel to the path" in res.stdout
 
@@ -124,10 +147,35 @@ def served(image):
     key = secrets.token_hex(8)
     name = f"vacc-qwen3-engine-test-{secrets.token_hex(3)}"
     # --ipc=host as in the vendor's command: vLLM's engine needs more than Docker's 64 MiB /dev/shm.
-    sh("docker", "run", "-d", "--name", name, "--ipc=host", "-p", "127.0.0.1::8000",
-       "-v", f"{Path(model).resolve()}:/weights/tiny:ro", "-e", "VLLM_CPU_KVCACHE_SPACE=1", IMAGE,
-       "vllm", "serve", "/weights/tiny", "--served-model-name", "tiny", "--max-model-len", "2048",
-       "--dtype", "bfloat16", "--enforce-eager", "--api-key", key, "--reasoning-parser", "qwen3")
+    sh(
+        "docker",
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--ipc=host",
+        "-p",
+        "127.0.0.1::8000",
+        "-v",
+        f"{Path(model).resolve()}:/weights/tiny:ro",
+        "-e",
+        "VLLM_CPU_KVCACHE_SPACE=1",
+        IMAGE,
+        "vllm",
+        "serve",
+        "/weights/tiny",
+        "--served-model-name",
+        "tiny",
+        "--max-model-len",
+        "2048",
+        "--dtype",
+        "bfloat16",
+        "--enforce-eager",
+        "--api-key",
+        key,
+        "--reasoning-parser",
+        "qwen3",
+    )
     try:
         port = sh("docker", "port", name, "8000/tcp").stdout.strip().splitlines()[0].rsplit(":", 1)[1]
         base = f"http://127.0.0.1:{port}"
@@ -151,11 +199,19 @@ def served(image):
 
 def test_serve_chat_with_usage(served):
     dummy, base, key = served
-    body = json.dumps({"model": "tiny", "max_tokens": 8,
-                       "messages": [{"role": "user", "content": "hi"}],
-                       "chat_template_kwargs": {"enable_thinking": False}}).encode()
-    req = urllib.request.Request(f"{base}/v1/chat/completions", data=body, headers={
-        "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    body = json.dumps(
+        {
+            "model": "tiny",
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": "hi"}],
+            "chat_template_kwargs": {"enable_thinking": False},
+        }
+    ).encode()
+    req = urllib.request.Request(
+        f"{base}/v1/chat/completions",
+        data=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=120) as r:
         out = json.load(r)
     # 13 = <|im_start|>user\nhi<|im_end|>\n + the non-thinking generation prompt (real Qwen3 tokenizer).
@@ -170,12 +226,41 @@ def test_serve_chat_with_usage(served):
 
 def test_bench_serve_in_container(served):
     name, dummy, key = served
-    res = sh("docker", "exec", "-e", f"OPENAI_API_KEY={key}", name, "vllm", "bench", "serve",
-             "--host", "127.0.0.1", "--port", "8000", "--model", "/weights/tiny",
-             "--served-model-name", "tiny", "--dataset-name", "random", "--random-input-len", "32",
-             "--random-output-len", "16", "--num-prompts", "4", "--max-concurrency", "2",
-             "--ignore-eos", "--save-result", "--result-dir", "/tmp/bench",
-             "--result-filename", "result.json", timeout=600)
+    res = sh(
+        "docker",
+        "exec",
+        "-e",
+        f"OPENAI_API_KEY={key}",
+        name,
+        "vllm",
+        "bench",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8000",
+        "--model",
+        "/weights/tiny",
+        "--served-model-name",
+        "tiny",
+        "--dataset-name",
+        "random",
+        "--random-input-len",
+        "32",
+        "--random-output-len",
+        "16",
+        "--num-prompts",
+        "4",
+        "--max-concurrency",
+        "2",
+        "--ignore-eos",
+        "--save-result",
+        "--result-dir",
+        "/tmp/bench",
+        "--result-filename",
+        "result.json",
+        timeout=600,
+    )
     result = json.loads(sh("docker", "exec", name, "cat", "/tmp/bench/result.json").stdout)
     assert result["completed"] == 4 and result["failed"] == 0, res.stdout[-2000:]
     assert result["total_input_tokens"] == 4 * 32

@@ -1,4 +1,5 @@
 """The fleet lab as the fleet tests find and leave it (tools/fleet_lab.py)."""
+
 import contextlib
 import json
 import subprocess
@@ -14,7 +15,11 @@ INVENTORY = ROOT / "inventories" / "fleet"
 
 def _out(*cmd, check=True):
     res = subprocess.run([str(c) for c in cmd], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
-    assert not check or res.returncode == 0, "%s\n%s\n%s" % (" ".join(map(str, cmd)), res.stdout[-4000:], res.stderr[-2000:])
+    assert not check or res.returncode == 0, "%s\n%s\n%s" % (
+        " ".join(map(str, cmd)),
+        res.stdout[-4000:],
+        res.stderr[-2000:],
+    )
     return res.stdout.strip()
 
 
@@ -24,7 +29,7 @@ def fleet(*args):
 
 def fleet_servers():
     names = _out("docker", "ps", "-a", "--filter", "label=vacc.qwen3.lab=fleet-host", "--format", "{{.Names}}").split()
-    return sorted(n[len("vacc-"):] for n in names if n != "vacc-fleet-gw")
+    return sorted(n[len("vacc-") :] for n in names if n != "vacc-fleet-gw")
 
 
 def fleet_link():

@@ -10,6 +10,7 @@ successor is fed from the seed, and once restarted it resumes.
 Uses this checkout's fleet when one is up (its link set to TEST_MBIT, put back afterwards), else starts
 three servers and removes them at the end; a fleet started by another checkout is refused.
 """
+
 import contextlib
 import hashlib
 import importlib.util
@@ -28,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 _SPEC = importlib.util.spec_from_file_location("model_verify", ROOT / "plugins" / "modules" / "model_verify.py")
 mv = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(mv)
-_SPEC = importlib.util.spec_from_file_location("relay", ROOT / "roles" / "model_download" / "files" / "vacc_weights_relay.py")
+_SPEC = importlib.util.spec_from_file_location(
+    "relay", ROOT / "roles" / "model_download" / "files" / "vacc_weights_relay.py"
+)
 relay = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(relay)
 BIN = Path(sys.executable).parent
@@ -39,17 +42,34 @@ SERVERS = ["fleet-1", "fleet-2", "fleet-3"]
 TEST_MBIT = 200  # S/B = 3.8 s: long enough to act mid-transfer (progress is read every 20 ms), short for a fast test
 PIECE = 1 << 20
 # SSH from the controller notices a dead server within seconds (Ansible's default master has no keepalive).
-ENV = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS="4",
-           ANSIBLE_DEPRECATION_WARNINGS="0",
-           ANSIBLE_SSH_ARGS="-C -o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=2 -o ServerAliveCountMax=3")
-BROADCAST = ["-e", "model_download_strategy=broadcast", "-e", "model_download_broadcast_piece_mib=1",
-             "-e", "model_download_broadcast_streams=1", "-e", "model_download_broadcast_poll=1",
-             "-e", "model_download_broadcast_stall_timeout=5", "-e", "model_download_broadcast_start_grace=30"]
+ENV = dict(
+    os.environ,
+    ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+    ANSIBLE_NOCOLOR="1",
+    ANSIBLE_FORKS="4",
+    ANSIBLE_DEPRECATION_WARNINGS="0",
+    ANSIBLE_SSH_ARGS="-C -o ControlMaster=auto -o ControlPersist=60s -o ServerAliveInterval=2 -o ServerAliveCountMax=3",
+)
+BROADCAST = [
+    "-e",
+    "model_download_strategy=broadcast",
+    "-e",
+    "model_download_broadcast_piece_mib=1",
+    "-e",
+    "model_download_broadcast_streams=1",
+    "-e",
+    "model_download_broadcast_poll=1",
+    "-e",
+    "model_download_broadcast_stall_timeout=5",
+    "-e",
+    "model_download_broadcast_start_grace=30",
+]
 
 
 def run(cmd, timeout=300, check=True):
-    res = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout,
-                         check=False)
+    res = subprocess.run(
+        [str(c) for c in cmd], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if check:
         assert res.returncode == 0, "%s\n%s\n%s" % (" ".join(map(str, cmd)), res.stdout[-4000:], res.stderr[-2000:])
     return res
@@ -67,12 +87,27 @@ def lab():
 
 
 def play(*extra, background=False, log=None):
-    cmd = [BIN / "ansible-playbook", "-i", INVENTORY, ROOT / "playbooks" / "download.yml", "--limit", ":".join(SERVERS),
-           *BROADCAST, *extra]
+    cmd = [
+        BIN / "ansible-playbook",
+        "-i",
+        INVENTORY,
+        ROOT / "playbooks" / "download.yml",
+        "--limit",
+        ":".join(SERVERS),
+        *BROADCAST,
+        *extra,
+    ]
     if background:
         with open(log, "w") as out:
-            return subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=ENV, stdout=out,  # pylint: disable=consider-using-with
-                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            return subprocess.Popen(
+                [str(c) for c in cmd],
+                cwd=ROOT,
+                env=ENV,
+                stdout=out,  # pylint: disable=consider-using-with
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
     return run(cmd, check=False)
 
 
@@ -174,7 +209,16 @@ def test_broadcast_gives_every_server_the_hubs_copy_and_a_rerun_changes_nothing(
         assert p["state"] == "done" and p["bytes_done"] == p["bytes_total"] == s and p["bytes_received"] == s, p
         assert p["pieces_total"] == sum(-(-f.stat().st_size // PIECE) for f in HUB.iterdir() if f.is_file()), p
     # vacc.qwen3.status shows each server's copy.
-    run([BIN / "ansible-playbook", "-i", INVENTORY, ROOT / "playbooks" / "status.yml", "-e", "qwen3_results_dir=%s" % tmp_path])
+    run(
+        [
+            BIN / "ansible-playbook",
+            "-i",
+            INVENTORY,
+            ROOT / "playbooks" / "status.yml",
+            "-e",
+            "qwen3_results_dir=%s" % tmp_path,
+        ]
+    )
     rows = {r["host"]: r for r in json.loads((tmp_path / "status" / "fleet.json").read_text())["servers"]}
     assert all(rows[h]["weights"].startswith("broadcast done, ") for h in SERVERS[1:]), rows
     second = ok(play())
@@ -185,8 +229,11 @@ def test_a_killed_relay_resumes_and_its_successor_is_fed_from_further_up(lab, tm
     wipe("fleet-2", "fleet-3")
     s = size()
     with background_play(tmp_path / "killed.log") as job:
-        wait_for(lambda: progress("fleet-2").get("state") == "running" and progress("fleet-2")["bytes_done"] >= 0.3 * s,
-                 120, "fleet-2 to hold 30 % of the checkpoint")
+        wait_for(
+            lambda: progress("fleet-2").get("state") == "running" and progress("fleet-2")["bytes_done"] >= 0.3 * s,
+            120,
+            "fleet-2 to hold 30 % of the checkpoint",
+        )
         docker("exec", "vacc-fleet-2", "kill", "-9", str(progress("fleet-2")["pid"]))
         job.wait(timeout=240)
     log = (tmp_path / "killed.log").read_text()
@@ -229,8 +276,8 @@ def test_corrupt_pieces_are_found_and_fetched_again(lab):  # pylint: disable=unu
     if not all(mv.verify(str(copy(h)))["verified"] for h in SERVERS):
         ok(play())
     offset = 40 * PIECE + 123
-    corrupt("fleet-2", offset, keep_mtime=True)    # rot on the upstream: found when it forwards the piece
-    corrupt("fleet-3", offset, keep_mtime=False)   # a changed file on the receiver: found when it starts
+    corrupt("fleet-2", offset, keep_mtime=True)  # rot on the upstream: found when it forwards the piece
+    corrupt("fleet-3", offset, keep_mtime=False)  # a changed file on the receiver: found when it starts
     res = ok(play())
     p3 = progress("fleet-3")
     assert p3["state"] == "done" and p3["bytes_received"] == PIECE and p3["refetched"] == 1, p3
@@ -247,8 +294,11 @@ def test_a_dead_middle_server_is_skipped_and_resumes_when_it_is_back(lab, tmp_pa
     seed_before = tx("fleet-1")
     try:
         with background_play(tmp_path / "dead.log") as job:
-            wait_for(lambda: progress("fleet-3").get("state") == "running" and progress("fleet-3")["bytes_done"] >= 0.2 * s,
-                     120, "fleet-3 to hold 20 % of the checkpoint")
+            wait_for(
+                lambda: progress("fleet-3").get("state") == "running" and progress("fleet-3")["bytes_done"] >= 0.2 * s,
+                120,
+                "fleet-3 to hold 20 % of the checkpoint",
+            )
             docker("kill", "vacc-fleet-2")  # the server dies: no FIN, no RST, silence
             job.wait(timeout=240)
         log = (tmp_path / "dead.log").read_text()

@@ -5,6 +5,7 @@ Runs after `make fleet` (`make test-fleet-lab` does that first) with the same FL
 FLEET_LINK_MBIT; starts the fleet itself when there is none. Tests that change the fleet put the
 settings back, and the last one removes the fleet and starts it again as it was.
 """
+
 import json
 import os
 import re
@@ -25,14 +26,20 @@ LAB_LABEL = "vacc.qwen3.lab=fleet-host"
 HOSTS = os.environ.get("FLEET_HOSTS", "3")
 LINK = os.environ.get("FLEET_LINK_MBIT", "")
 TEST_MBIT = 80  # 20 MB take 2 s at this rate, and SSH on 2 cores is far faster unshaped (~750 Mbit/s)
-ENV = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-           ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-           ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+ENV = dict(
+    os.environ,
+    ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+    ANSIBLE_NOCOLOR="1",
+    ANSIBLE_DEPRECATION_WARNINGS="0",
+    ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+    ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+)
 
 
 def run(cmd, timeout=300, check=True):
-    res = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=ENV, capture_output=True, text=True,
-                         timeout=timeout, check=False)
+    res = subprocess.run(
+        [str(c) for c in cmd], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if check:
         assert res.returncode == 0, "%s\n%s\n%s" % (" ".join(map(str, cmd)), res.stdout[-3000:], res.stderr[-3000:])
     return res
@@ -84,14 +91,25 @@ def test_inventory_groups_and_distinct_names(inventory):
     assert inventory["qwen3_gateway"]["hosts"] == ["fleet-gw"]
     hostvars = inventory["_meta"]["hostvars"]
     gateway = json.loads(docker("network", "inspect", "vacc-fleet"))[0]["IPAM"]["Config"][0]["Gateway"]
-    for key in ("qwen3_service_name", "qwen3_service_port", "qwen3_service_monitor_port",
-                "qwen3_weights_dir", "qwen3_service_config_dir", "vllm_service_lb_build_dir"):
+    for key in (
+        "qwen3_service_name",
+        "qwen3_service_port",
+        "qwen3_service_monitor_port",
+        "qwen3_weights_dir",
+        "qwen3_service_config_dir",
+        "vllm_service_lb_build_dir",
+    ):
         values = [hostvars[h][key] for h in servers]
         assert len(set(values)) == len(values), (key, values)
     for i, host in enumerate(servers, 1):
         hv = hostvars[host]
         assert (hv["qwen3_service_port"], hv["qwen3_service_monitor_port"]) == (18100 + i, 19100 + i)
-        assert hv["qwen3_service_address"] == hv["qwen3_service_bind_address"] == hv["qwen3_service_monitor_bind"] == gateway
+        assert (
+            hv["qwen3_service_address"]
+            == hv["qwen3_service_bind_address"]
+            == hv["qwen3_service_monitor_bind"]
+            == gateway
+        )
         assert hv["qwen3_weights_dir"] == "/var/lib/vacc-qwen3-fleet/%s/weights" % host
         assert hv["ansible_connection"] == "ssh" and hv["vacc_dies"] == 4
     assert hostvars["fleet-gw"]["gateway_port"] == 18100
@@ -141,7 +159,7 @@ def test_fleet_containers_and_network_are_labelled(inventory):
     for name in names:
         labels = json.loads(docker("inspect", "-f", "{{json .Config.Labels}}", name))
         assert labels["vacc.qwen3.lab"] == "fleet-host", name
-        assert labels["vacc.qwen3.fleet.host"] == name[len("vacc-"):]
+        assert labels["vacc.qwen3.fleet.host"] == name[len("vacc-") :]
         assert docker("inspect", "-f", "{{.State.Running}}", name) == "true"
     assert docker("network", "inspect", "-f", '{{index .Labels "vacc.qwen3.lab"}}', "vacc-fleet") == "fleet-network"
 
@@ -158,8 +176,10 @@ def test_up_again_changes_nothing(inventory):  # pylint: disable=unused-argument
 
 def transfer_mbit(src, dst, size=20_000_000):
     """Mbit/s of `size` random bytes sent from src to dst over SSH, timed by dd on the receiver."""
-    cmd = ("head -c %d /dev/urandom >/tmp/fleet-blob && ssh %s dd of=/dev/null bs=1M </tmp/fleet-blob; "
-           "rc=$?; rm -f /tmp/fleet-blob; exit $rc" % (size, dst))
+    cmd = (
+        "head -c %d /dev/urandom >/tmp/fleet-blob && ssh %s dd of=/dev/null bs=1M </tmp/fleet-blob; "
+        "rc=$?; rm -f /tmp/fleet-blob; exit $rc" % (size, dst)
+    )
     out = ansible(src, "ansible.builtin.shell", cmd)[src]["stderr"]
     match = re.search(r"^(\d+) bytes .* copied, ([\d.]+) s", out, re.M)
     assert match and int(match.group(1)) == size, out
@@ -177,7 +197,10 @@ def test_link_limit(inventory):  # pylint: disable=unused-argument
             assert re.search(r"qdisc tbf \S+ root .*rate %dMbit" % TEST_MBIT, qdisc), qdisc
         mbit = transfer_mbit("fleet-1", "fleet-2")
         # Ethernet/IP/TCP headers take ~4 % of the shaped rate; dd times from its start to EOF.
-        assert TEST_MBIT * 0.75 <= mbit <= TEST_MBIT * 1.25, "measured %.1f Mbit/s at a %d mbit limit" % (mbit, TEST_MBIT)
+        assert TEST_MBIT * 0.75 <= mbit <= TEST_MBIT * 1.25, "measured %.1f Mbit/s at a %d mbit limit" % (
+            mbit,
+            TEST_MBIT,
+        )
         print("fleet-1 -> fleet-2 at %d mbit: %.1f Mbit/s" % (TEST_MBIT, mbit))
         assert fleet_ids() == before, "changing the limit must not recreate hosts"
     finally:
@@ -196,11 +219,15 @@ def test_down_removes_everything_by_label(inventory):  # pylint: disable=unused-
     suffix = uuid.uuid4().hex[:8]
     engine, engine_net, decoy = "fleet-test-engine-" + suffix, "fleet-test-net-" + suffix, "vacc-fleet-decoy-" + suffix
     base = "vacc-qwen3/debian-base:bookworm"
-    ansible("fleet-1", "ansible.builtin.command",
-            "docker network create --label vacc.qwen3.host=fleet-1 %s" % engine_net)
-    ansible("fleet-1", "ansible.builtin.command",
-            "docker run -d --name %s --network %s --label vacc.qwen3.host=fleet-1 -v %s/fleet-1:/data %s sleep infinity"
-            % (engine, engine_net, DATA_ROOT, base))
+    ansible(
+        "fleet-1", "ansible.builtin.command", "docker network create --label vacc.qwen3.host=fleet-1 %s" % engine_net
+    )
+    ansible(
+        "fleet-1",
+        "ansible.builtin.command",
+        "docker run -d --name %s --network %s --label vacc.qwen3.host=fleet-1 -v %s/fleet-1:/data %s sleep infinity"
+        % (engine, engine_net, DATA_ROOT, base),
+    )
     docker("create", "--name", decoy, base, "true")
     try:
         out = fleet("down")

@@ -15,6 +15,7 @@ ROLLOUT_SERVERS (default 3) sizes the fleet and ROLLOUT_PACE_S (default 1) the c
 runs all but the canary on 2 servers with a 3 s pause (its `test-fleet` stage); make test-rollout runs all
 of them on 3.
 """
+
 import json
 import os
 import re
@@ -41,8 +42,10 @@ TIMINGS = {}
 def run(cmd, check=True, timeout=1800, **kw):
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False, **kw)
     if check and res.returncode:
-        raise AssertionError("%s failed (rc %d):\n%s\n%s" % (" ".join(map(str, cmd)), res.returncode,
-                                                             res.stdout[-6000:], res.stderr[-2000:]))
+        raise AssertionError(
+            "%s failed (rc %d):\n%s\n%s"
+            % (" ".join(map(str, cmd)), res.returncode, res.stdout[-6000:], res.stderr[-2000:])
+        )
     return res
 
 
@@ -65,7 +68,11 @@ def containers(label):
 
 
 def instance_of(server):
-    [c] = [c for c in containers("vacc.qwen3.host=" + server) if c["Config"]["Labels"].get("vacc.qwen3.component") == "instance"]
+    [c] = [
+        c
+        for c in containers("vacc.qwen3.host=" + server)
+        if c["Config"]["Labels"].get("vacc.qwen3.component") == "instance"
+    ]
     return c
 
 
@@ -82,11 +89,21 @@ class Clients(object):
         self.threads = [threading.Thread(target=self.loop, daemon=True) for dummy in range(threads)]
 
     def one(self):
-        body = json.dumps({"model": MODEL, "stream": True, "max_tokens": 12,
-                           "messages": [{"role": "user", "content": "Count to ten."}],
-                           "chat_template_kwargs": {"enable_thinking": False}}).encode()
-        req = urllib.request.Request(self.url + "/v1/chat/completions", data=body, method="POST", headers={
-            "Authorization": "Bearer " + self.key, "Content-Type": "application/json"})
+        body = json.dumps(
+            {
+                "model": MODEL,
+                "stream": True,
+                "max_tokens": 12,
+                "messages": [{"role": "user", "content": "Count to ten."}],
+                "chat_template_kwargs": {"enable_thinking": False},
+            }
+        ).encode()
+        req = urllib.request.Request(
+            self.url + "/v1/chat/completions",
+            data=body,
+            method="POST",
+            headers={"Authorization": "Bearer " + self.key, "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=300) as resp:
             chunks, done = 0, False
             for raw in resp:
@@ -138,7 +155,9 @@ def fleet():
         results = ROOT / "results" / "fleet"
         results.mkdir(parents=True, exist_ok=True)
         TIMINGS["servers"] = len(SERVERS)
-        (results / ("timings-%d-servers.json" % len(SERVERS))).write_text(json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n")
+        (results / ("timings-%d-servers.json" % len(SERVERS))).write_text(
+            json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n"
+        )
 
 
 def models(fleet):
@@ -149,15 +168,22 @@ def models(fleet):
 
 def test_the_gateway_is_one_endpoint_with_the_key(fleet):
     assert models(fleet) == [MODEL]
-    for path, key, status in (("/v1/models", None, 401), ("/v1/models", "wrong", 401), ("/metrics", fleet["key"], 404),
-                              ("/invocations", fleet["key"], 404)):
+    for path, key, status in (
+        ("/v1/models", None, 401),
+        ("/v1/models", "wrong", 401),
+        ("/metrics", fleet["key"], 404),
+        ("/invocations", fleet["key"], 404),
+    ):
         req = urllib.request.Request(fleet["url"] + path, headers={"Authorization": "Bearer " + key} if key else {})
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(req, timeout=10)
         assert info.value.code == status, path
     body = json.dumps({"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}).encode()
-    req = urllib.request.Request(fleet["url"] + "/v1/chat/completions", data=body, headers={
-        "Authorization": "Bearer " + fleet["key"], "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        fleet["url"] + "/v1/chat/completions",
+        data=body,
+        headers={"Authorization": "Bearer " + fleet["key"], "Content-Type": "application/json"},
+    )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=10)
     assert info.value.code == 404 and b"not served by this fleet" in info.value.read()
@@ -182,9 +208,19 @@ def test_rolling_change_under_load_with_a_corrupted_checkpoint(fleet):
     # The corrupted shard came back whole from the seed (fleet-1): verified on fleet-2, the seed's fingerprint.
     fingerprints = {}
     for server in ("fleet-1", "fleet-2"):
-        out = run([str(Path(sys.executable).with_name("ansible")), "-i", str(INVENTORY), server, "-m",
-                   "vacc.qwen3.model_verify", "-a", "path=/var/lib/vacc-qwen3-fleet/%s/weights/qwen3-tiny" % server,
-                   "-o"]).stdout
+        out = run(
+            [
+                str(Path(sys.executable).with_name("ansible")),
+                "-i",
+                str(INVENTORY),
+                server,
+                "-m",
+                "vacc.qwen3.model_verify",
+                "-a",
+                "path=/var/lib/vacc-qwen3-fleet/%s/weights/qwen3-tiny" % server,
+                "-o",
+            ]
+        ).stdout
         fingerprints[server] = json.loads(out.split("=>", 1)[1])["fingerprint"]
     assert fingerprints["fleet-1"] == fingerprints["fleet-2"]
     TIMINGS["requests_during_upgrade"] = clients.ok
@@ -197,12 +233,22 @@ def test_a_broken_image_is_rolled_back_on_the_first_server_only(fleet):
     # Asked first, the image that cannot run `vllm --version` is refused before any server is drained or changed.
     probed = playbook("deploy.yml", "-e", "qwen3_service_image=" + BROKEN_IMAGE, check=False)
     assert probed.returncode != 0
-    assert "did not answer `vllm --version` and `vllm serve --help`" in " ".join(probed.stdout.split()), probed.stdout[-4000:]
+    assert "did not answer `vllm --version` and `vllm serve --help`" in " ".join(probed.stdout.split()), probed.stdout[
+        -4000:
+    ]
     assert {s: instance_of(s)["Id"] for s in SERVERS} == before, "a refused image changed a server"
     # Unprobed (an engine that breaks only when it starts: memory, the card), the health gate and the rollback catch it.
     with Clients(fleet["url"], fleet["key"]) as clients:
-        res = playbook("deploy.yml", "-e", "qwen3_service_image=" + BROKEN_IMAGE, "-e", "vllm_service_wait_timeout=300",
-                       "-e", "vllm_service_probe=false", check=False)
+        res = playbook(
+            "deploy.yml",
+            "-e",
+            "qwen3_service_image=" + BROKEN_IMAGE,
+            "-e",
+            "vllm_service_wait_timeout=300",
+            "-e",
+            "vllm_service_probe=false",
+            check=False,
+        )
     TIMINGS["rollback_s"] = res.seconds
     assert res.returncode != 0
     flat = " ".join(res.stdout.split())
@@ -244,11 +290,17 @@ def test_an_unreachable_server_stops_the_rollout_and_status_says_so(fleet, tmp_p
 def test_a_canary_that_misses_the_slo_is_rolled_back_before_any_other_server(fleet, tmp_path):
     before = {s: instance_of(s)["Id"] for s in SERVERS}
     seed_before = instance_of("fleet-1")["Config"]["Cmd"]
-    args = json.dumps({"qwen3_service_extra_args": ["--dtype", "bfloat16", "--seed", "9"],
-                       "qwen3_deploy_canary_benchmark": True, "qwen3_results_dir": str(tmp_path),
-                       "benchmark_cases": [{"name": "canary", "input_len": 16, "output_len": 4,
-                                            "max_concurrency": 1, "num_prompts": 2}],
-                       "benchmark_slo": {"p99_ttft_ms": 0.001}})  # no engine answers in a microsecond
+    args = json.dumps(
+        {
+            "qwen3_service_extra_args": ["--dtype", "bfloat16", "--seed", "9"],
+            "qwen3_deploy_canary_benchmark": True,
+            "qwen3_results_dir": str(tmp_path),
+            "benchmark_cases": [
+                {"name": "canary", "input_len": 16, "output_len": 4, "max_concurrency": 1, "num_prompts": 2}
+            ],
+            "benchmark_slo": {"p99_ttft_ms": 0.001},
+        }
+    )  # no engine answers in a microsecond
     with Clients(fleet["url"], fleet["key"]) as clients:
         res = playbook("deploy.yml", "-e", args, check=False)
     TIMINGS["canary_rollback_s"] = res.seconds

@@ -3,6 +3,7 @@
 Runs ansible-playbook on localhost (local connection) with a fake `vasmi` on PATH that lists one
 VA10L card (4 dies) while the inventory asks for TP4 x 2 instances on 2 cards (8 dies).
 """
+
 import glob
 import json
 import os
@@ -12,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-
 from fake_checkpoint import CONFIG, single
 
 FP8 = {"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic", "weight_block_size": [128, 128]}
@@ -36,18 +36,44 @@ def _run(tmp_path, extra, vasmi=True):
         (bindir / "vasmi").write_text(FAKE_VASMI)
         (bindir / "vasmi").chmod(0o755)
     marker = tmp_path / "changed"
-    env = dict(os.environ, PATH="%s:%s" % (bindir, os.environ.get("PATH", "")),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
-    args = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", PLAYBOOK,
-            "-e", "ansible_python_interpreter=%s" % sys.executable,
-            "-e", "test_marker=%s" % marker, "-e", "qwen3_api_key=preflight-test-key",
-            "-e", "qwen3_model=Qwen3-30B-A3B-FP8 vacc_card=VA10L vacc_cards=2 qwen3_tp=4 qwen3_instances=2",
-            "-e", "preflight_require_docker=false preflight_min_memory_gb=1 qwen3_weights_dir=%s" % tmp_path]
+    env = dict(
+        os.environ,
+        PATH="%s:%s" % (bindir, os.environ.get("PATH", "")),
+        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_STDOUT_CALLBACK="default",
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+    )
+    args = [
+        ANSIBLE_PLAYBOOK,
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        PLAYBOOK,
+        "-e",
+        "ansible_python_interpreter=%s" % sys.executable,
+        "-e",
+        "test_marker=%s" % marker,
+        "-e",
+        "qwen3_api_key=preflight-test-key",
+        "-e",
+        "qwen3_model=Qwen3-30B-A3B-FP8 vacc_card=VA10L vacc_cards=2 qwen3_tp=4 qwen3_instances=2",
+        "-e",
+        "preflight_require_docker=false preflight_min_memory_gb=1 qwen3_weights_dir=%s" % tmp_path,
+    ]
     for item in extra:
         args += ["-e", item]
-    proc = subprocess.run(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=300, check=False)
+    proc = subprocess.run(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        timeout=300,
+        check=False,
+    )
     return proc, marker
 
 
@@ -62,8 +88,10 @@ def test_too_few_dies_fails_before_any_change(tmp_path):
     proc, marker = _run(tmp_path, [])
     out = proc.stdout
     assert proc.returncode == 2, out
-    assert ("localhost has 4 dies (vasmi) but the plan needs 8 (TP4 x 2 instance(s)), so lower "
-            "qwen3_tp or qwen3_instances, or set vacc_dies if detection is wrong.") in re.sub(r"\s+", " ", out)
+    assert (
+        "localhost has 4 dies (vasmi) but the plan needs 8 (TP4 x 2 instance(s)), so lower "
+        "qwen3_tp or qwen3_instances, or set vacc_dies if detection is wrong."
+    ) in re.sub(r"\s+", " ", out)
     assert not marker.exists()
     assert _recap(out)["changed"] == 0 and _recap(out)["failed"] == 1
 
@@ -114,19 +142,24 @@ def test_a_python_without_requests_is_named_with_its_fix(tmp_path):
     """A managed host's Python that lacks what community.docker needs is not reported as a dead engine."""
     res = subprocess.run(["/usr/bin/python3", "-c", "import requests"], capture_output=True, check=False)
     assert res.returncode != 0, "this check needs a Python without requests at /usr/bin/python3"
-    proc, marker = _run(tmp_path, ["vacc_dies=8", "preflight_require_docker=true",
-                                   "ansible_python_interpreter=/usr/bin/python3"])
+    proc, marker = _run(
+        tmp_path, ["vacc_dies=8", "preflight_require_docker=true", "ansible_python_interpreter=/usr/bin/python3"]
+    )
     flat = re.sub(r"\s+", " ", proc.stdout.replace("\\n", " "))
     assert proc.returncode == 2, proc.stdout
-    assert "localhost: the Python that Ansible runs there lacks what community.docker needs (Failed to import the " \
-           "required Python library (requests)" in flat, proc.stdout
+    assert (
+        "localhost: the Python that Ansible runs there lacks what community.docker needs (Failed to import the "
+        "required Python library (requests)" in flat
+    ), proc.stdout
     assert "apt-get install python3-requests python3-docker on Debian, or pip install requests docker" in flat
     assert "the Docker engine does not answer" not in flat and not marker.exists()
 
 
 def test_a_dead_engine_is_named_with_its_fix(tmp_path):
-    proc, marker = _run(tmp_path, ["vacc_dies=8", "preflight_require_docker=true",
-                                   "preflight_docker_socket=%s" % (tmp_path / "no-docker.sock")])
+    proc, marker = _run(
+        tmp_path,
+        ["vacc_dies=8", "preflight_require_docker=true", "preflight_docker_socket=%s" % (tmp_path / "no-docker.sock")],
+    )
     flat = re.sub(r"\s+", " ", proc.stdout.replace("\\n", " "))
     assert proc.returncode == 2, proc.stdout
     assert "localhost: the Docker engine does not answer on %s" % (tmp_path / "no-docker.sock") in flat

@@ -1,6 +1,7 @@
 """playbooks/teardown.yml on this machine: each role removes its own, found by labels (service and
 host), never by a name pattern; the weights only when asked; a hostile name is refused before
 anything is removed, in check mode too."""
+
 import os
 import subprocess
 import sys
@@ -14,10 +15,22 @@ SERVICE = "vacc-teardown-test"
 
 def teardown(tmp_path, *extra):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    cmd = [ANSIBLE_PLAYBOOK, "-i", os.path.join(ROOT, "inventories/local"), os.path.join(ROOT, "playbooks/teardown.yml"),
-           "-e", "qwen3_service_name=%s" % SERVICE, "-e", "qwen3_api_key=teardown-test-key",
-           "-e", "webui_data_volume=%s-webui" % SERVICE,
-           "-e", "qwen3_service_config_dir=%s" % (tmp_path / "etc"), "-e", "qwen3_weights_dir=%s" % tmp_path] + list(extra)
+    cmd = [
+        ANSIBLE_PLAYBOOK,
+        "-i",
+        os.path.join(ROOT, "inventories/local"),
+        os.path.join(ROOT, "playbooks/teardown.yml"),
+        "-e",
+        "qwen3_service_name=%s" % SERVICE,
+        "-e",
+        "qwen3_api_key=teardown-test-key",
+        "-e",
+        "webui_data_volume=%s-webui" % SERVICE,
+        "-e",
+        "qwen3_service_config_dir=%s" % (tmp_path / "etc"),
+        "-e",
+        "qwen3_weights_dir=%s" % tmp_path,
+    ] + list(extra)
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -30,8 +43,9 @@ def _container(name, **labels):
 
 
 def _names():
-    return subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
-                          check=False).stdout.split()
+    return subprocess.run(
+        ["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=False
+    ).stdout.split()
 
 
 def test_teardown_removes_its_own_and_keeps_others(tmp_path):
@@ -43,8 +57,11 @@ def test_teardown_removes_its_own_and_keeps_others(tmp_path):
     }
     for name, labels in created.items():
         _container(name, **labels)
-    subprocess.run(["docker", "network", "create", "--label", "vacc.qwen3.host=localhost", SERVICE + "_net"],
-                   capture_output=True, check=False)
+    subprocess.run(
+        ["docker", "network", "create", "--label", "vacc.qwen3.host=localhost", SERVICE + "_net"],
+        capture_output=True,
+        check=False,
+    )
     (tmp_path / "etc" / SERVICE).mkdir(parents=True)
     (tmp_path / "etc" / SERVICE / "api_key").write_text("x\n")
     (tmp_path / "qwen3-tiny").mkdir()
@@ -56,8 +73,9 @@ def test_teardown_removes_its_own_and_keeps_others(tmp_path):
         assert "vacc-teardown-mine_0" not in names and "vacc-teardown-mine-ui" not in names
         assert "vacc-teardown-other-service" in names and "vacc-teardown-other-host" in names
         assert not (tmp_path / "etc" / SERVICE).exists()
-        nets = subprocess.run(["docker", "network", "ls", "--format", "{{.Name}}"], capture_output=True, text=True,
-                              check=False).stdout.split()
+        nets = subprocess.run(
+            ["docker", "network", "ls", "--format", "{{.Name}}"], capture_output=True, text=True, check=False
+        ).stdout.split()
         assert SERVICE + "_net" not in nets
         assert (tmp_path / "qwen3-tiny" / "config.json").exists(), "weights stay by default"
         res = teardown(tmp_path, "-e", "teardown_remove_weights=true")

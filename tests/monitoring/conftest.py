@@ -5,7 +5,6 @@ import os
 
 import pytest
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
-
 from monitoring_helpers import HERE, ansible_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -33,8 +33,10 @@ VOLUME = "vacc-mon-prometheus"
 def run(cmd, timeout=600, check=True, **kw):
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, **kw)
     if check and res.returncode:
-        raise AssertionError("%s failed (rc %d):\n%s\n%s"
-                             % (" ".join(map(str, cmd)), res.returncode, res.stdout[-3000:], res.stderr[-3000:]))
+        raise AssertionError(
+            "%s failed (rc %d):\n%s\n%s"
+            % (" ".join(map(str, cmd)), res.returncode, res.stdout[-3000:], res.stderr[-3000:])
+        )
     return res
 
 
@@ -104,11 +106,14 @@ def http_ok(url, headers=None, timeout=5):
 
 
 def chat(port, max_tokens=8, timeout=300):
-    body = json.dumps({"model": SERVED, "messages": [{"role": "user", "content": "hi"}],
-                       "max_tokens": max_tokens}).encode()
-    req = urllib.request.Request("http://127.0.0.1:%d/v1/chat/completions" % port, data=body,
-                                 headers={"Authorization": "Bearer " + KEY_FILE.read_text().strip(),
-                                          "Content-Type": "application/json"})
+    body = json.dumps(
+        {"model": SERVED, "messages": [{"role": "user", "content": "hi"}], "max_tokens": max_tokens}
+    ).encode()
+    req = urllib.request.Request(
+        "http://127.0.0.1:%d/v1/chat/completions" % port,
+        data=body,
+        headers={"Authorization": "Bearer " + KEY_FILE.read_text().strip(), "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.status, json.loads(r.read())
 

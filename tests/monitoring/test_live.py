@@ -16,14 +16,30 @@ import time
 import urllib.request
 from pathlib import Path
 
+import local_service
 import pytest
 import yaml
-
-import local_service
 from conftest import TIMINGS
-from monitoring_helpers import (DOOR_MONITOR, DOOR_PUBLIC, ENGINES, HERE, INVENTORY, NODE_PORT, PROM_PORT,
-                                PROM_URL, ROOT, VOLUME, ansible_playbook, api, chat, query,
-                                remove_containers, run, value, wait_for)
+from monitoring_helpers import (
+    DOOR_MONITOR,
+    DOOR_PUBLIC,
+    ENGINES,
+    HERE,
+    INVENTORY,
+    NODE_PORT,
+    PROM_PORT,
+    PROM_URL,
+    ROOT,
+    VOLUME,
+    ansible_playbook,
+    api,
+    chat,
+    query,
+    remove_containers,
+    run,
+    value,
+    wait_for,
+)
 
 PLAYBOOK = ROOT / "playbooks" / "monitoring.yml"
 RESULTS = ROOT / "results" / "monitoring"
@@ -34,14 +50,21 @@ N_REQUESTS = 6
 def settings_file(tmp):
     """This test's Prometheus and node exporter, with short intervals so the waits below take seconds."""
     settings = {
-        "monitoring_prometheus_container": "vacc-mon-prometheus", "monitoring_prometheus_data_volume": VOLUME,
-        "monitoring_listen_port": PROM_PORT, "monitoring_config_dir": str(tmp / "prometheus"),
-        "monitoring_node_exporter_container": "vacc-mon-node-exporter", "monitoring_node_exporter_port": NODE_PORT,
+        "monitoring_prometheus_container": "vacc-mon-prometheus",
+        "monitoring_prometheus_data_volume": VOLUME,
+        "monitoring_listen_port": PROM_PORT,
+        "monitoring_config_dir": str(tmp / "prometheus"),
+        "monitoring_node_exporter_container": "vacc-mon-node-exporter",
+        "monitoring_node_exporter_port": NODE_PORT,
         "monitoring_textfile_dir": str(tmp / "textfile"),
-        "monitoring_scrape_interval": "%ds" % SCRAPE_S, "monitoring_scrape_timeout": "%ds" % SCRAPE_S,
-        "monitoring_evaluation_interval": "%ds" % EVAL_S, "monitoring_alert_instance_down_for": "%ds" % DOWN_FOR_S,
-        "monitoring_vasmi_interval": 5, "monitoring_fleet_page_dir": str(RESULTS),
-        "monitoring_fleet_page_window": 5}
+        "monitoring_scrape_interval": "%ds" % SCRAPE_S,
+        "monitoring_scrape_timeout": "%ds" % SCRAPE_S,
+        "monitoring_evaluation_interval": "%ds" % EVAL_S,
+        "monitoring_alert_instance_down_for": "%ds" % DOWN_FOR_S,
+        "monitoring_vasmi_interval": 5,
+        "monitoring_fleet_page_dir": str(RESULTS),
+        "monitoring_fleet_page_window": 5,
+    }
     (tmp / "vars.yml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return tmp / "vars.yml"
 
@@ -86,24 +109,38 @@ def test_every_target_is_up(stack):
     for t in targets:
         by_job.setdefault(t["labels"]["job"], []).append(t)
     assert {job: len(ts) for job, ts in by_job.items()} == {
-        "prometheus": 1, "vacc_qwen3_engine": 2, "vacc_qwen3_door": 1, "vacc_qwen3_node": 1}
+        "prometheus": 1,
+        "vacc_qwen3_engine": 2,
+        "vacc_qwen3_door": 1,
+        "vacc_qwen3_node": 1,
+    }
     assert all(t["health"] == "up" for t in targets), [(t["scrapeUrl"], t["lastError"]) for t in targets]
     # Engines are reached through the door's monitor listener, never on their own port (nor the public one).
     assert sorted(t["scrapeUrl"] for t in by_job["vacc_qwen3_engine"]) == [
-        "http://127.0.0.1:%d/engine/%d/metrics" % (DOOR_MONITOR, i) for i in range(2)]
+        "http://127.0.0.1:%d/engine/%d/metrics" % (DOOR_MONITOR, i) for i in range(2)
+    ]
     assert {t["labels"]["instance_name"] for t in by_job["vacc_qwen3_engine"]} == set(ENGINES)
     assert "Targets: 4 in" in stack["first"].stdout and "up: 5/5" in stack["first"].stdout
 
 
 def test_vllm_metric_names_the_rules_use_exist(stack):
     """The rules read these names; vLLM 0.32 must really expose them (KV cache: kv_cache_usage_perc)."""
-    for name in ("vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
-                 "vllm:time_to_first_token_seconds_bucket", "vllm:request_queue_time_seconds_bucket",
-                 "vllm:request_success_total", "haproxy_backend_current_queue",
-                 "haproxy_backend_queue_time_average_seconds", "vacc_vasmi_up"):
-        assert query('count(%s)' % name), "%s is not scraped" % name
-    reasons = {r["metric"]["finished_reason"] for r in query(
-        'vllm:request_success_total{job="vacc_qwen3_engine", instance_name="vllm_service_0"}')}
+    for name in (
+        "vllm:num_requests_running",
+        "vllm:num_requests_waiting",
+        "vllm:kv_cache_usage_perc",
+        "vllm:time_to_first_token_seconds_bucket",
+        "vllm:request_queue_time_seconds_bucket",
+        "vllm:request_success_total",
+        "haproxy_backend_current_queue",
+        "haproxy_backend_queue_time_average_seconds",
+        "vacc_vasmi_up",
+    ):
+        assert query("count(%s)" % name), "%s is not scraped" % name
+    reasons = {
+        r["metric"]["finished_reason"]
+        for r in query('vllm:request_success_total{job="vacc_qwen3_engine", instance_name="vllm_service_0"}')
+    }
     assert {"stop", "length"} <= reasons, reasons
     # No vasmi here: the collector says so, with no numbers.
     assert value('vacc_vasmi_up{job="vacc_qwen3_node"}') == 0
@@ -157,16 +194,23 @@ def test_n_requests_raise_the_success_counter_by_n(stack):
     # The engines and the door are scraped separately: wait until both scrapes saw all N.
     (after, door_after), seen_s = wait_for(
         "success counters + %d" % N_REQUESTS,
-        lambda: (value(counter), value(door_2xx)) if (value(counter) or 0) >= before + N_REQUESTS
-        and (value(door_2xx) or 0) >= door_before + N_REQUESTS else None, 60)
+        lambda: (
+            (value(counter), value(door_2xx))
+            if (value(counter) or 0) >= before + N_REQUESTS and (value(door_2xx) or 0) >= door_before + N_REQUESTS
+            else None
+        ),
+        60,
+    )
     assert (after, door_after) == (before + N_REQUESTS, door_before + N_REQUESTS)
     TIMINGS["requests_s"] = round(sent - t0, 1)
     TIMINGS["counter_seen_after_s"] = seen_s
 
 
 def test_fleet_page_renders_in_chromium(stack):
-    for need, why in ((Path("/usr/bin/chromium"), "Debian's chromium"),
-                      (HERE / "node_modules" / "playwright-core", "playwright-core")):
+    for need, why in (
+        (Path("/usr/bin/chromium"), "Debian's chromium"),
+        (HERE / "node_modules" / "playwright-core", "playwright-core"),
+    ):
         if not need.exists():
             pytest.fail("%s missing (%s): run tests/monitoring/setup.sh" % (why, need))
     # The TTFT p99 and the request rate need a rate window with requests in it: the previous test's.
@@ -178,9 +222,17 @@ def test_fleet_page_renders_in_chromium(stack):
     assert not any(tag in html for tag in ("<script", "<link", "<img", " src=", "@import", "url(")), "an external asset"
     shot = RESULTS / "fleet.png"
     t0 = time.monotonic()
-    res = run(["node", str(HERE / "fleet_page.mjs")], check=False, timeout=120,
-              env={"PATH": "/usr/bin:/bin", "FLEET_PAGE": str(page), "FLEET_SCREENSHOT": str(shot),
-                   "FLEET_PANELS": "targets-up,running,ttft-p99,kv-cache,success-rate"})
+    res = run(
+        ["node", str(HERE / "fleet_page.mjs")],
+        check=False,
+        timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "FLEET_PAGE": str(page),
+            "FLEET_SCREENSHOT": str(shot),
+            "FLEET_PANELS": "targets-up,running,ttft-p99,kv-cache,success-rate",
+        },
+    )
     TIMINGS["browser_s"] = round(time.monotonic() - t0, 1)
     seen = json.loads(res.stdout.strip().splitlines()[-1])
     assert res.returncode == 0 and seen["ok"], seen
@@ -195,7 +247,7 @@ def test_dashboard_queries_are_valid_promql(stack):
     exprs += [v["query"]["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
     with_data = 0
     for expr in exprs:
-        concrete = (expr.replace("$__rate_interval", "1m").replace("$host", ".*").replace("$instance_name", ".*"))
+        concrete = expr.replace("$__rate_interval", "1m").replace("$host", ".*").replace("$instance_name", ".*")
         if concrete.startswith("label_values("):  # Grafana's function: the series selector inside
             concrete = "count by (%s) (%s)" % (concrete.rsplit(",", 1)[1].strip(" )"), concrete[13:].rsplit(",", 1)[0])
         body = api("/api/v1/query", {"query": concrete})
@@ -206,22 +258,46 @@ def test_dashboard_queries_are_valid_promql(stack):
 
 def test_existing_prometheus_gets_rules_and_targets_only(stack, tmp_path):
     """monitoring_prometheus_url: the running Prometheus stands in for one of yours."""
+
     # Others share this Docker engine: look only at this test's containers and at any Prometheus.
     def ours():
-        return sorted(run(["docker", "ps", "-aq", "--filter", "name=vacc-mon"]).stdout.split()
-                      + run(["docker", "ps", "-aq", "--filter", "label=vacc.qwen3.component=prometheus"]).stdout.split())
+        return sorted(
+            run(["docker", "ps", "-aq", "--filter", "name=vacc-mon"]).stdout.split()
+            + run(["docker", "ps", "-aq", "--filter", "label=vacc.qwen3.component=prometheus"]).stdout.split()
+        )
+
     containers = ours()
-    res = playbook(stack, "-e", "monitoring_prometheus_url=%s" % PROM_URL, "-e", "monitoring_config_dir=%s" % tmp_path,
-                   "-e", "monitoring_fleet_page_dir=%s" % tmp_path, "--skip-tags", "monitoring_exporter")
+    res = playbook(
+        stack,
+        "-e",
+        "monitoring_prometheus_url=%s" % PROM_URL,
+        "-e",
+        "monitoring_config_dir=%s" % tmp_path,
+        "-e",
+        "monitoring_fleet_page_dir=%s" % tmp_path,
+        "--skip-tags",
+        "monitoring_exporter",
+    )
     assert res.returncode == 0, res.stdout[-5000:]
     assert ours() == containers
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.html", "fleet.json", "planned_images.json",
-                                                          "rules", "scrape_configs.yml", "targets"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "fleet.html",
+        "fleet.json",
+        "planned_images.json",
+        "rules",
+        "scrape_configs.yml",
+        "targets",
+    ]
     snippet = yaml.safe_load((tmp_path / "scrape_configs.yml").read_text())
     assert [j["job_name"] for j in snippet["scrape_configs"]] == [
-        "vacc_qwen3_engine", "vacc_qwen3_door", "vacc_qwen3_gateway", "vacc_qwen3_node"]
+        "vacc_qwen3_engine",
+        "vacc_qwen3_door",
+        "vacc_qwen3_gateway",
+        "vacc_qwen3_node",
+    ]
     assert json.loads((tmp_path / "targets" / "engine.json").read_text()) == json.loads(
-        (stack["tmp"] / "prometheus" / "targets" / "engine.json").read_text())
+        (stack["tmp"] / "prometheus" / "targets" / "engine.json").read_text()
+    )
 
 
 def test_stopped_instance_goes_down_and_its_alert_fires(stack):

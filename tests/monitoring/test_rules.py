@@ -7,25 +7,51 @@ import json
 import shutil
 
 import pytest
-
-from ansible_collections.vacc.qwen3.plugins.plugin_utils import _service_textfile as service_textfile
 from monitoring_helpers import HERE, PROMETHEUS_IMAGE, ROOT, ansible_playbook, run
 
-PLANNED = '{"planned_images": [{"host": "srv1", "service": "vllm_service", "image": "img:new"},' \
-          ' {"host": "srv3", "service": "vllm_service", "image": "img:new"}]}'
+from ansible_collections.vacc.qwen3.plugins.plugin_utils import _service_textfile as service_textfile
+
+PLANNED = (
+    '{"planned_images": [{"host": "srv1", "service": "vllm_service", "image": "img:new"},'
+    ' {"host": "srv3", "service": "vllm_service", "image": "img:new"}]}'
+)
 
 
 def render(tmp_path, *extra):
-    res = ansible_playbook(HERE / "render_rules.yml", "-e", "rules_dir=%s" % tmp_path, "-e", PLANNED, *extra,
-                           inventory=HERE / "inventory-localhost.yml")
+    res = ansible_playbook(
+        HERE / "render_rules.yml",
+        "-e",
+        "rules_dir=%s" % tmp_path,
+        "-e",
+        PLANNED,
+        *extra,
+        inventory=HERE / "inventory-localhost.yml",
+    )
     assert res.returncode == 0, res.stdout[-3000:]
     shutil.copy(HERE / "rules_test.yml", tmp_path / "rules_test.yml")
 
 
 def promtool(tmp_path, *args):
     # As root: pytest's tmp_path is private to root, the image's user is prometheus.
-    return run(["docker", "run", "--rm", "--network", "none", "--user", "0", "-v", "%s:/rules:ro" % tmp_path, "-w", "/rules",
-                PROMETHEUS_IMAGE, "promtool", *args], check=False)
+    return run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--user",
+            "0",
+            "-v",
+            "%s:/rules:ro" % tmp_path,
+            "-w",
+            "/rules",
+            PROMETHEUS_IMAGE,
+            "promtool",
+            *args,
+        ],
+        check=False,
+    )
 
 
 def test_rules_pass_promtool_check_and_their_unit_tests(images, tmp_path):
@@ -38,9 +64,14 @@ def test_rules_pass_promtool_check_and_their_unit_tests(images, tmp_path):
     assert "SUCCESS" in tested.stdout
 
 
-@pytest.mark.parametrize("override, alert", [("monitoring_max_concurrency=5", "Qwen3InstanceSaturated"),
-                                             ("monitoring_ttft_p99_slo_ms=20000", "Qwen3TTFTAboveSLO"),
-                                             ("monitoring_alert_instance_down_for=5m", "Qwen3InstanceDown")])
+@pytest.mark.parametrize(
+    "override, alert",
+    [
+        ("monitoring_max_concurrency=5", "Qwen3InstanceSaturated"),
+        ("monitoring_ttft_p99_slo_ms=20000", "Qwen3TTFTAboveSLO"),
+        ("monitoring_alert_instance_down_for=5m", "Qwen3InstanceDown"),
+    ],
+)
 def test_the_unit_tests_see_the_thresholds(images, tmp_path, override, alert):
     """Another threshold makes exactly that alert's test fail: the tests are not vacuous."""
     render(tmp_path, "-e", override)
@@ -50,16 +81,22 @@ def test_the_unit_tests_see_the_thresholds(images, tmp_path, override, alert):
 
 
 def check_metrics(text):
-    return run(["docker", "run", "--rm", "-i", "--network", "none", PROMETHEUS_IMAGE, "promtool", "check", "metrics"],
-               check=False, input=text)
+    return run(
+        ["docker", "run", "--rm", "-i", "--network", "none", PROMETHEUS_IMAGE, "promtool", "check", "metrics"],
+        check=False,
+        input=text,
+    )
 
 
 def test_service_textfile_passes_promtool_check_metrics(images):
     text = service_textfile.render(
         {"name": "vllm_service", "image": "vacc-qwen3/vllm-cpu-standin:0.32.0"},
-        [{"name": "vllm_service_%d" % i, "image": "vacc-qwen3/vllm-cpu-standin:0.32.0", "image_id": "sha256:1"}
-         for i in range(2)],
-        plan={"model": "Qwen3-0.6B", "served_model_name": "qwen3-tiny", "instances": 2, "tp": 2})
+        [
+            {"name": "vllm_service_%d" % i, "image": "vacc-qwen3/vllm-cpu-standin:0.32.0", "image_id": "sha256:1"}
+            for i in range(2)
+        ],
+        plan={"model": "Qwen3-0.6B", "served_model_name": "qwen3-tiny", "instances": 2, "tp": 2},
+    )
     res = check_metrics(text)
     assert res.returncode == 0 and not res.stdout.strip() and not res.stderr.strip(), res.stdout + res.stderr
 
@@ -71,12 +108,25 @@ def test_vasmi_textfile_passes_promtool_check_metrics(images, tmp_path):
     exe = tmp_path / "vasmi"
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
-    answer = {"elem": [{"vals": {"dieId": {"value": "0"}, "dieTemp": {"value": "47 C"}, "memUsed": {"value": "1 GiB"},
-                                 "aiUtil": {"value": "37%"}}}]}
+    answer = {
+        "elem": [
+            {
+                "vals": {
+                    "dieId": {"value": "0"},
+                    "dieTemp": {"value": "47 C"},
+                    "memUsed": {"value": "1 GiB"},
+                    "aiUtil": {"value": "37%"},
+                }
+            }
+        ]
+    }
 
     class Proc(object):
         returncode, stdout, stderr = 0, json.dumps(answer).encode(), b""
-    for samples in (vne.collect(vasmi=None, path_env="/nonexistent"),
-                    vne.collect(vasmi=str(exe), run=lambda argv, **kw: Proc())):
+
+    for samples in (
+        vne.collect(vasmi=None, path_env="/nonexistent"),
+        vne.collect(vasmi=str(exe), run=lambda argv, **kw: Proc()),
+    ):
         res = check_metrics(vne.render(samples))
         assert res.returncode == 0 and not res.stdout.strip() and not res.stderr.strip(), res.stdout + res.stderr

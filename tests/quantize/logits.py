@@ -2,6 +2,7 @@
 gptqmodel) against its BF16 source (loaded by transformers), over a few prompts.
 
 Usage: python logits.py SOURCE QUANTIZED  -> prints {"cosine": [..], "min": x} as JSON"""
+
 import json
 import sys
 

@@ -6,6 +6,7 @@ Needs `make lab` (the tiny checkpoints in the local inventory's weights director
 gptqmodel's venv (about 100 s; kept in the weights directory) and transformers 4.53 under .cache/.
 Each quantization of the tiny MoE (16 calibration texts) takes seconds to a minute, with the machine's load.
 """
+
 import hashlib
 import json
 import os
@@ -34,15 +35,25 @@ SAMPLES, MOE_SAMPLES = 16, 62
 
 
 def env():
-    return dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    return dict(
+        os.environ,
+        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
+    )
 
 
 def play(tmp, extra, timeout=900):
     """The playbook with the local inventory, the test's output places and SAMPLES calibration texts."""
     base = {"quantize_results_dir": str(tmp / "results"), "quantize_samples": SAMPLES}
-    args = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventories/local"),
-            os.path.join(ROOT, "playbooks/quantize.yml"), "-e", json.dumps(dict(base, **extra))]
+    args = [
+        os.path.join(BIN, "ansible-playbook"),
+        "-i",
+        os.path.join(ROOT, "inventories/local"),
+        os.path.join(ROOT, "playbooks/quantize.yml"),
+        "-e",
+        json.dumps(dict(base, **extra)),
+    ]
     proc = subprocess.run(args, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout, check=False)
     proc.out = proc.stdout + proc.stderr
     return proc
@@ -86,7 +97,13 @@ def test_moe_quantized_by_the_recipe(moe):
     tmp, dest, proc = moe
     cfg = json.loads((dest / "config.json").read_text())
     qc = cfg["quantization_config"]
-    assert (qc["quant_method"], qc["bits"], qc["group_size"], qc["desc_act"], qc["sym"]) == ("gptq", 4, 128, False, True)
+    assert (qc["quant_method"], qc["bits"], qc["group_size"], qc["desc_act"], qc["sym"]) == (
+        "gptq",
+        4,
+        128,
+        False,
+        True,
+    )
     t = tensors(str(dest))
     experts = [k for k in t if ".mlp.experts." in k and k.endswith(".qweight")]
     assert len(experts) == 2 * 8 * 3, "every expert's gate/up/down of both layers is quantized"
@@ -110,8 +127,18 @@ def test_moe_quantized_by_the_recipe(moe):
 def test_catalog_row(moe):
     tmp, dest, dummy = moe
     rows = yaml.safe_load((tmp / "results" / "qwen3-tiny-moe-GPTQ-Int4.catalog.yml").read_text())
-    assert rows == [{"name": "qwen3-tiny-moe-GPTQ-Int4", "family": "30B-A3B", "dtype": "INT4", "quant_method": "gptq",
-                     "tp": [2, 4], "thinking": "hybrid", "hf_repo": None, "modelscope_repo": None}]
+    assert rows == [
+        {
+            "name": "qwen3-tiny-moe-GPTQ-Int4",
+            "family": "30B-A3B",
+            "dtype": "INT4",
+            "quant_method": "gptq",
+            "tp": [2, 4],
+            "thinking": "hybrid",
+            "hf_repo": None,
+            "modelscope_repo": None,
+        }
+    ]
 
 
 def test_the_plan_serves_the_row(moe, tmp_path):
@@ -121,24 +148,53 @@ def test_the_plan_serves_the_row(moe, tmp_path):
     row_file = tmp / "results" / "qwen3-tiny-moe-GPTQ-Int4.catalog.yml"
     plans = tmp_path / "plans"
     proc = subprocess.run(
-        [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(ROOT, "inventories/local"),
-         os.path.join(ROOT, "playbooks/plan.yml"), "-e", "qwen3_catalog_extra=%s" % row_file,
-         "-e", "qwen3_model=qwen3-tiny-moe-GPTQ-Int4", "-e", "qwen3_tp=2", "-e", "qwen3_plan_dir=%s" % plans,
-         "-e", "qwen3_secrets_dir=%s" % (tmp_path / "secrets")],
-        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300, check=False)
+        [
+            os.path.join(BIN, "ansible-playbook"),
+            "-i",
+            os.path.join(ROOT, "inventories/local"),
+            os.path.join(ROOT, "playbooks/plan.yml"),
+            "-e",
+            "qwen3_catalog_extra=%s" % row_file,
+            "-e",
+            "qwen3_model=qwen3-tiny-moe-GPTQ-Int4",
+            "-e",
+            "qwen3_tp=2",
+            "-e",
+            "qwen3_plan_dir=%s" % plans,
+            "-e",
+            "qwen3_secrets_dir=%s" % (tmp_path / "secrets"),
+        ],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     plan = json.loads((plans / "localhost.json").read_text())
     plan = plan.get("plan", plan)
     assert (plan["model"], plan["dtype"], plan["quant_method"], plan["kind"], plan["tp"], plan["source"]) == (
-        "qwen3-tiny-moe-GPTQ-Int4", "INT4", "gptq", "moe", 2, "inventory")
+        "qwen3-tiny-moe-GPTQ-Int4",
+        "INT4",
+        "gptq",
+        "moe",
+        2,
+        "inventory",
+    )
 
     from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
     _AnsibleCollectionFinder(paths=[os.path.join(ROOT, "collections")], scan_sys_paths=True)._install()
     from ansible_collections.vacc.qwen3.plugins.plugin_utils import _planner  # pylint: disable=import-error
 
     rows = yaml.safe_load(row_file.read_text())
     cfg = json.loads((dest / "config.json").read_text())
-    checkpoint = {"path": str(dest), "quantization_config": cfg["quantization_config"], "torch_dtype": cfg.get("torch_dtype")}
+    checkpoint = {
+        "path": str(dest),
+        "quantization_config": cfg["quantization_config"],
+        "torch_dtype": cfg.get("torch_dtype"),
+    }
     assert _planner.plan("qwen3-tiny-moe-GPTQ-Int4", tp=2, extra=rows, checkpoint=checkpoint)["source"] == "inventory"
     wrong = dict(checkpoint, quantization_config=dict(cfg["quantization_config"], bits=8))
     with pytest.raises(_planner.PlanError, match="bits"):
@@ -172,8 +228,13 @@ def test_metadata_read_by_the_engines_transformers(moe, old_transformers):
     dummy, dest, dummy = moe
     seen = {}
     for name, path in (("source", MOE), ("quantized", str(dest))):
-        proc = subprocess.run([old_transformers, os.path.join(HERE, "old_transformers.py"), path],
-                              capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            [old_transformers, os.path.join(HERE, "old_transformers.py"), path],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         seen[name] = json.loads(proc.stdout)
     q, s = seen["quantized"], seen["source"]
@@ -184,8 +245,14 @@ def test_metadata_read_by_the_engines_transformers(moe, old_transformers):
 
 def test_logits_close_to_the_source(moe):
     dummy, dest, dummy = moe
-    proc = subprocess.run([QVENV_PY, os.path.join(HERE, "logits.py"), MOE, str(dest)], capture_output=True, text=True,
-                          timeout=300, check=False, env=dict(os.environ, GPTQMODEL_CPU_WORKERS="2"))
+    proc = subprocess.run(
+        [QVENV_PY, os.path.join(HERE, "logits.py"), MOE, str(dest)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=dict(os.environ, GPTQMODEL_CPU_WORKERS="2"),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     print("logits cosine, quantized vs BF16:", got)
@@ -203,8 +270,15 @@ def test_same_inputs_same_tensors(moe):
 
 def test_dense_quantized(tmp_path):
     dest = tmp_path / "qwen3-tiny-GPTQ-Int4"
-    proc = play(tmp_path, {"quantize_source": DENSE, "quantize_dest": str(dest), "quantize_name": "qwen3-tiny-GPTQ-Int4",
-                           "quantize_family": "0.6B"})
+    proc = play(
+        tmp_path,
+        {
+            "quantize_source": DENSE,
+            "quantize_dest": str(dest),
+            "quantize_name": "qwen3-tiny-GPTQ-Int4",
+            "quantize_family": "0.6B",
+        },
+    )
     assert proc.returncode == 0, proc.out[-5000:]
     t = tensors(str(dest))
     assert len([k for k in t if k.endswith(".qweight")]) == 2 * 7 and "lm_head.weight" not in t
@@ -234,7 +308,11 @@ def test_quantized_router_refused(moe, tmp_path):
     off, blobs = len(body), []
     for s, (dtype, shape) in extra.items():
         data = np.zeros(shape, dtype={"I32": np.int32, "F16": np.float16}[dtype]).tobytes()
-        header["model.layers.0.mlp.gate." + s] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(data)]}
+        header["model.layers.0.mlp.gate." + s] = {
+            "dtype": dtype,
+            "shape": shape,
+            "data_offsets": [off, off + len(data)],
+        }
         off += len(data)
         blobs.append(data)
     if meta:
@@ -242,18 +320,38 @@ def test_quantized_router_refused(moe, tmp_path):
     raw = json.dumps(header).encode()
     raw += b" " * (-len(raw) % 8)
     (bad / "model.safetensors").write_bytes(struct.pack("<Q", len(raw)) + raw + body + b"".join(blobs))
-    proc = subprocess.run([os.path.join(BIN, "ansible"), "localhost", "-i", os.path.join(ROOT, "inventories/local"),
-                           "-m", "vacc.qwen3.gptq_verify", "-a", "path=%s source=%s" % (bad, MOE),
-                           "-e", "ansible_python_interpreter=%s" % QVENV_PY],
-                          cwd=ROOT, env=env(), capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [
+            os.path.join(BIN, "ansible"),
+            "localhost",
+            "-i",
+            os.path.join(ROOT, "inventories/local"),
+            "-m",
+            "vacc.qwen3.gptq_verify",
+            "-a",
+            "path=%s source=%s" % (bad, MOE),
+            "-e",
+            "ansible_python_interpreter=%s" % QVENV_PY,
+        ],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode != 0
-    assert "Refused: model.layers.0.mlp.gate is quantized, but the recipe leaves it unquantized" in proc.stdout, proc.stdout[-3000:]
+    assert "Refused: model.layers.0.mlp.gate is quantized, but the recipe leaves it unquantized" in proc.stdout, (
+        proc.stdout[-3000:]
+    )
 
 
 def test_bad_group_size_refused_before_anything(tmp_path):
     proc = play(tmp_path, {"quantize_dest": str(tmp_path / "x"), "quantize_group_size": 96}, timeout=300)
     assert proc.returncode != 0
-    assert "are not all multiples of quantize_group_size 96: choose a group size that divides them" in proc.out, proc.out[-3000:]
+    assert "are not all multiples of quantize_group_size 96: choose a group size that divides them" in proc.out, (
+        proc.out[-3000:]
+    )
     assert not (tmp_path / "x").exists() and not (tmp_path / ".x.work").exists()
 
 
@@ -264,7 +362,10 @@ def test_serving_stops_here():
     with open("/proc/cpuinfo", encoding="utf-8") as f:
         flags = set(next(line for line in f if line.startswith("flags")).split(":", 1)[1].split())
     has_gpu = shutil.which("nvidia-smi") is not None
-    print("CPU flags: avx2=%s avx512f=%s amx_tile=%s; CUDA GPU: %s" % (
-        "avx2" in flags, "avx512f" in flags, "amx_tile" in flags, has_gpu))
+    print(
+        "CPU flags: avx2=%s avx512f=%s amx_tile=%s; CUDA GPU: %s"
+        % ("avx2" in flags, "avx512f" in flags, "amx_tile" in flags, has_gpu)
+    )
     assert "amx_tile" not in flags and not has_gpu, (
-        "this machine could serve the GPTQ checkpoint (AMX or a CUDA GPU): serve it with playbooks/deploy.yml here")
+        "this machine could serve the GPTQ checkpoint (AMX or a CUDA GPU): serve it with playbooks/deploy.yml here"
+    )

@@ -3,6 +3,7 @@ connections from another address do not keep a keyed client out; /health is the 
 clients that give up take their requests with them; each limit answers at once with an OpenAI-shaped
 error, which the official SDK reads as such. Every loop is bounded; only 127.0.0.1 and the door's own
 container on the service's network are contacted."""
+
 import http.client
 import json
 import os
@@ -16,10 +17,9 @@ import urllib.request
 from pathlib import Path
 
 import httpx2
+import local_service
 import openai
 import pytest
-
-import local_service
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_FILE = ROOT / "inventories" / "local" / ".secrets" / "api_key"
@@ -58,13 +58,17 @@ def read_answer(s, head_only=False):
 def assert_openai_error(status, body):
     """The shape OpenAI's API (and the official SDK) uses: {"error": {"message", "type", "param", "code"}}."""
     err = json.loads(body)["error"]
-    assert isinstance(err["message"], str) and err["message"].endswith(".") and err["type"] and err["code"] == status, body
+    assert isinstance(err["message"], str) and err["message"].endswith(".") and err["type"] and err["code"] == status, (
+        body
+    )
     return err
 
 
 def sdk_error(client, status, body):
     """What the official SDK makes of an answer with this status and body."""
-    response = httpx2.Response(status, content=body.encode(), request=httpx2.Request("POST", "http://127.0.0.1:8000/v1/x"))
+    response = httpx2.Response(
+        status, content=body.encode(), request=httpx2.Request("POST", "http://127.0.0.1:8000/v1/x")
+    )
     return client._make_status_error_from_response(response)  # pylint: disable=protected-access
 
 
@@ -84,8 +88,21 @@ def wait_for_rate_to_clear(key, bound=40):
 
 
 def runtime(command):
-    return subprocess.run(["docker", "exec", "vllm_service_lb", "sh", "-c", 'echo "$1" | socat stdio /run/haproxy-admin.sock',
-                           "sh", command], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [
+            "docker",
+            "exec",
+            "vllm_service_lb",
+            "sh",
+            "-c",
+            'echo "$1" | socat stdio /run/haproxy-admin.sock',
+            "sh",
+            command,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +122,9 @@ def chat(key, max_tokens=4, timeout=30.0):
     body = json.dumps({"model": MODEL, "max_tokens": max_tokens, "messages": [{"role": "user", "content": "hi"}]})
     conn = http.client.HTTPConnection(*DOOR, timeout=timeout)
     try:
-        conn.request("POST", "/v1/chat/completions", body, {"Authorization": "Bearer " + key,
-                                                            "Content-Type": "application/json"})
+        conn.request(
+            "POST", "/v1/chat/completions", body, {"Authorization": "Bearer " + key, "Content-Type": "application/json"}
+        )
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:
@@ -154,14 +172,22 @@ def test_the_key_one_header_compared_whole(key, client):
     wrong = openai.OpenAI(base_url="http://127.0.0.1:8000/v1", api_key=key[:-1] + "x", max_retries=0)
     with pytest.raises(openai.AuthenticationError) as err:
         wrong.models.list()
-    assert err.value.code == "401" and err.value.type == "authentication_error" and "API key" in err.value.body["message"]
+    assert (
+        err.value.code == "401" and err.value.type == "authentication_error" and "API key" in err.value.body["message"]
+    )
     # Two Authorization headers (the right key in one of them): refused at the door, whatever their order.
     for first, second in ((key, "wrong"), ("wrong", key), (key, key)):
-        status, head, body = raw(("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-                                  "Authorization: Bearer %s\r\n\r\n" % (first, second)).encode())
+        status, head, body = raw(
+            (
+                "GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                "Authorization: Bearer %s\r\n\r\n" % (first, second)
+            ).encode()
+        )
         assert status == 401 and "exactly one" in assert_openai_error(401, body)["message"]
     # The key with a comma after it is not the key (a whole-line match, not a list of values).
-    status, head, body = raw(("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s, x\r\n\r\n" % key).encode())
+    status, head, body = raw(
+        ("GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s, x\r\n\r\n" % key).encode()
+    )
     assert status == 401
     with pytest.raises(openai.NotFoundError) as err:
         client.files.list()
@@ -173,17 +199,25 @@ def test_body_limits_answer_at_once(key, client):
     auth = ("Authorization: Bearer %s\r\n" % key).encode()
     # Announced too large: 413 before a byte of the body is sent.
     t0 = time.monotonic()
-    status, head, body = raw(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth
-                             + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY + 1))
+    status, head, body = raw(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        + auth
+        + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY + 1)
+    )
     assert status == 413 and time.monotonic() - t0 < 2
     assert_openai_error(413, body)
     # Through the SDK: a prompt over the limit.
     with pytest.raises(openai.APIStatusError) as err:
-        client.chat.completions.create(model=MODEL, max_tokens=4, messages=[{"role": "user", "content": "x" * (MAX_BODY + 10)}])
+        client.chat.completions.create(
+            model=MODEL, max_tokens=4, messages=[{"role": "user", "content": "x" * (MAX_BODY + 10)}]
+        )
     assert err.value.status_code == 413 and err.value.type == "invalid_request_error"
     # A body of unknown length (chunked) cannot be held to the limit: 411.
-    status, head, body = raw(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth
-                             + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+    status, head, body = raw(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        + auth
+        + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+    )
     assert status == 411
     assert_openai_error(411, body)
 
@@ -192,8 +226,10 @@ def test_slow_clients_get_408(key, client):
     """Headers that never end, then a keyed body that never ends: each cut after its timeout with a 408. The
     body's is an OpenAI error; the headers' is HAProxy 2.6's own (written before there is a request to answer)."""
     auth = ("Authorization: Bearer %s\r\n" % key).encode()
-    for payload in (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n",
-                    b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth + b"Content-Length: 100\r\n\r\n{"):
+    for payload in (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n",
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth + b"Content-Length: 100\r\n\r\n{",
+    ):
         t0 = time.monotonic()
         status, head, body = raw(payload, timeout=HEADER_TIMEOUT + 20)
         took = time.monotonic() - t0
@@ -214,7 +250,9 @@ def test_per_source_limits_answer_429(key, client):
     finally:
         for s in socks:
             s.close()
-    assert set(statuses[:SOURCE_CONNECTIONS - 4]) == {401} and set(statuses[SOURCE_CONNECTIONS + 2:]) == {429}, statuses
+    assert set(statuses[: SOURCE_CONNECTIONS - 4]) == {401} and set(statuses[SOURCE_CONNECTIONS + 2 :]) == {429}, (
+        statuses
+    )
     # Requests per 10 s, on one kept-alive connection: past SOURCE_RATE, 429 at once.
     conn = http.client.HTTPConnection(*DOOR, timeout=10)
     codes = []
@@ -281,8 +319,26 @@ def test_slow_connections_from_another_address_do_not_keep_a_keyed_client_out(ke
     image = docker_inspect("vllm_service_0")["Config"]["Image"]
     name = "vacc_abuse_attacker"
     subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
-    attacker = subprocess.Popen(["docker", "run", "--rm", "--name", name, "--network", network, "--entrypoint", "python3",
-                                 image, "-c", ATTACK, "vllm_service_lb", "40"], stdout=subprocess.PIPE, text=True)
+    attacker = subprocess.Popen(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            network,
+            "--entrypoint",
+            "python3",
+            image,
+            "-c",
+            ATTACK,
+            "vllm_service_lb",
+            "40",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = []
         deadline = time.monotonic() + 60
@@ -321,10 +377,18 @@ def test_abandoned_requests_leave_the_door(key):
     """40 clients ask for 1500 tokens each and give up: within 5 s the door queues nothing and holds no
     connection to an engine (abortonclose), so the engines are told (vLLM aborts a request whose connection
     closes). The engines' own gauges are not asserted here: see the README's Security section."""
-    body = json.dumps({"model": MODEL, "max_tokens": 1500, "ignore_eos": True,
-                       "messages": [{"role": "user", "content": "Tell me a long story."}]}).encode()
-    head = ("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (key, len(body))).encode()
+    body = json.dumps(
+        {
+            "model": MODEL,
+            "max_tokens": 1500,
+            "ignore_eos": True,
+            "messages": [{"role": "user", "content": "Tell me a long story."}],
+        }
+    ).encode()
+    head = (
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (key, len(body))
+    ).encode()
     socks = []
     try:
         for _ in range(40):
@@ -342,21 +406,45 @@ def test_abandoned_requests_leave_the_door(key):
     t0 = time.monotonic()
     while door_busy() != (0, 0) and time.monotonic() - t0 < 5:
         time.sleep(0.2)  # the polling period; the loop ends when the condition holds
-    assert door_busy() == (0, 0), "the door still queues or holds requests 5 s after the clients left: %s" % (door_busy(),)
+    assert door_busy() == (0, 0), "the door still queues or holds requests 5 s after the clients left: %s" % (
+        door_busy(),
+    )
 
 
 def test_a_limit_that_is_not_a_number_is_refused_before_any_change(key):
     config = ROOT / "inventories" / "local"
-    before = subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", "vllm_service_lb"], capture_output=True,
-                            text=True, check=True).stdout
-    res = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(config), "playbooks/deploy.yml",
-                          "-e", "vllm_service_door_source_rate=lots"], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"), check=False)
+    before = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.StartedAt}}", "vllm_service_lb"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    res = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("ansible-playbook")),
+            "-i",
+            str(config),
+            "playbooks/deploy.yml",
+            "-e",
+            "vllm_service_door_source_rate=lots",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+        check=False,
+    )
     assert res.returncode != 0
     # The role's argument spec refuses it first, naming the variable and the type it needs.
-    assert "argument 'vllm_service_door_source_rate' is of type str and we were unable to convert to int" in res.stdout, \
-        res.stdout[-3000:]
+    assert (
+        "argument 'vllm_service_door_source_rate' is of type str and we were unable to convert to int" in res.stdout
+    ), res.stdout[-3000:]
     assert "changed=0" in res.stdout, res.stdout[-2000:]
-    after = subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", "vllm_service_lb"], capture_output=True,
-                           text=True, check=True).stdout
+    after = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.StartedAt}}", "vllm_service_lb"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert before == after and chat(key)[0] == 200

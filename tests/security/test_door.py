@@ -2,6 +2,7 @@
 stand-in behind its door; two instances, then one): every path vLLM serves, without the key, with a
 wrong key and with the right one, through every port the service publishes; the key on no command
 line, in no container's configuration, in no plan file; a failing health gate's output redacted."""
+
 import json
 import os
 import re
@@ -13,25 +14,33 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import local_service
 import pytest
 from stub_engine import build_stub_engine
-
-import local_service
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_FILE = ROOT / "inventories" / "local" / ".secrets" / "api_key"
 DOOR_PATHS = {"/v1/models", "/v1/chat/completions", "/v1/completions"}  # vllm_service_door_paths
 MODEL = "qwen3-tiny"
-BODIES = {"/v1/chat/completions": {"model": MODEL, "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]},
-          "/v1/completions": {"model": MODEL, "max_tokens": 4, "prompt": "hi"}}
+BODIES = {
+    "/v1/chat/completions": {"model": MODEL, "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]},
+    "/v1/completions": {"model": MODEL, "max_tokens": 4, "prompt": "hi"},
+}
 
 
 def playbook(name, *extra, timeout=1200):
     exe = Path(sys.executable).with_name("ansible-playbook")
     exe = str(exe) if exe.exists() else shutil.which("ansible-playbook")
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    return subprocess.run([exe, "-i", "inventories/local", "playbooks/" + name, *extra], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [exe, "-i", "inventories/local", "playbooks/" + name, *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def docker_json(*args):
@@ -39,12 +48,26 @@ def docker_json(*args):
 
 
 def service_containers():
-    ids = subprocess.run(["docker", "ps", "-q", "--filter", "label=vacc.qwen3.host=localhost",
-                          "--filter", "label=vacc.qwen3.service=vllm_service"],
-                         capture_output=True, text=True, check=True).stdout.split()
+    ids = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-q",
+            "--filter",
+            "label=vacc.qwen3.host=localhost",
+            "--filter",
+            "label=vacc.qwen3.service=vllm_service",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     # Open WebUI carries the service's labels too; it is not part of the service's shape.
-    return [c for c in (docker_json("inspect", *ids) if ids else [])
-            if c["Config"]["Labels"].get("vacc.qwen3.component") != "webui"]
+    return [
+        c
+        for c in (docker_json("inspect", *ids) if ids else [])
+        if c["Config"]["Labels"].get("vacc.qwen3.component") != "webui"
+    ]
 
 
 def request(url, method="GET", key=None, body=None):
@@ -77,10 +100,13 @@ def key():
 @pytest.fixture(scope="module")
 def vllm_paths(key):
     """Every (method, path) the engine itself serves, from its own OpenAPI document (read inside it)."""
-    script = ("import json,urllib.request;d=json.load(urllib.request.urlopen('http://127.0.0.1:8000/openapi.json'));"
-              "print(json.dumps(sorted([m.upper(),p] for p,ms in d['paths'].items() for m in ms)))")
-    out = subprocess.run(["docker", "exec", "vllm_service_0", "python3", "-c", script], capture_output=True,
-                         text=True, check=True).stdout
+    script = (
+        "import json,urllib.request;d=json.load(urllib.request.urlopen('http://127.0.0.1:8000/openapi.json'));"
+        "print(json.dumps(sorted([m.upper(),p] for p,ms in d['paths'].items() for m in ms)))"
+    )
+    out = subprocess.run(
+        ["docker", "exec", "vllm_service_0", "python3", "-c", script], capture_output=True, text=True, check=True
+    ).stdout
     paths = [tuple(x) for x in json.loads(out)]
     assert ("POST", "/invocations") in paths and ("GET", "/metrics") in paths and len(paths) > 15
     # Path parameters filled in; the docs pages vLLM serves besides its API.
@@ -104,7 +130,9 @@ def check_door(key, vllm_paths, instances):
     ports = published(containers)
     # Only the door publishes: the API on all addresses, the monitor listener on 127.0.0.1 only.
     assert sorted((ip, port, name) for ip, port, name in ports) == [
-        ("0.0.0.0", 8000, "vllm_service_lb"), ("127.0.0.1", 9000, "vllm_service_lb")]
+        ("0.0.0.0", 8000, "vllm_service_lb"),
+        ("127.0.0.1", 9000, "vllm_service_lb"),
+    ]
     for method, path in vllm_paths:
         for who, auth in (("no key", None), ("wrong key", "not-the-key"), ("the key", key)):
             status, body = request("http://127.0.0.1:8000" + path, method, auth, BODIES.get(path))
@@ -166,8 +194,16 @@ def test_no_secret_on_a_command_line_or_in_any_container_configuration(key):
     names = {c["Name"].lstrip("/") for c in containers}
     assert {"vllm_service_0", "vllm_service_1", "vllm_service_lb", "vast-webui"} <= names, names
     for c in containers:
-        config = json.dumps([c["Config"].get("Cmd"), c["Config"].get("Entrypoint"), c.get("Args"), c["Config"].get("Env"),
-                             c["Config"].get("Labels"), c.get("HostConfig")])
+        config = json.dumps(
+            [
+                c["Config"].get("Cmd"),
+                c["Config"].get("Entrypoint"),
+                c.get("Args"),
+                c["Config"].get("Env"),
+                c["Config"].get("Labels"),
+                c.get("HostConfig"),
+            ]
+        )
         for name, value in secrets.items():
             assert value not in config, (c["Name"], name)
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
@@ -207,29 +243,54 @@ def test_a_failing_health_gate_shows_redacted_logs(key, tmp_path, engine, reques
     --max-model-len exits, and the gate says so within seconds, not at its timeout; an engine that just
     never answers fails at the timeout, each instance listed with the door's check."""
     name = "vacc_gate_test"
-    extra = ["-e", "qwen3_service_name=%s" % name, "-e", "qwen3_service_port=18290",
-             "-e", "qwen3_service_monitor_port=19290", "-e", "qwen3_service_config_dir=%s" % (tmp_path / "etc"),
-             "-e", "vllm_service_wait_timeout=%d" % (300 if engine == "exits" else 12),
-             "-e", "vllm_service_wait_delay=2", "-e", "vllm_service_log_tail=400"]
+    extra = [
+        "-e",
+        "qwen3_service_name=%s" % name,
+        "-e",
+        "qwen3_service_port=18290",
+        "-e",
+        "qwen3_service_monitor_port=19290",
+        "-e",
+        "qwen3_service_config_dir=%s" % (tmp_path / "etc"),
+        "-e",
+        "vllm_service_wait_timeout=%d" % (300 if engine == "exits" else 12),
+        "-e",
+        "vllm_service_wait_delay=2",
+        "-e",
+        "vllm_service_log_tail=400",
+    ]
     if engine == "hangs":
         # An image that cannot be asked (its `vllm` never answers) is not probed: this is the gate's test.
-        extra += ["-e", "qwen3_service_image=%s" % request.getfixturevalue("hanging_image"),
-                  "-e", "vllm_service_probe=false"]
+        extra += [
+            "-e",
+            "qwen3_service_image=%s" % request.getfixturevalue("hanging_image"),
+            "-e",
+            "vllm_service_probe=false",
+        ]
     try:
         t0 = time.monotonic()
-        res = playbook("deploy.yml", *extra, "-e",
-                       json.dumps({"qwen3_service_extra_args": ["--dtype", "bfloat16", "--api-key", key,
-                                                                "--max-model-len", "999999999"]}))
+        res = playbook(
+            "deploy.yml",
+            *extra,
+            "-e",
+            json.dumps(
+                {"qwen3_service_extra_args": ["--dtype", "bfloat16", "--api-key", key, "--max-model-len", "999999999"]}
+            ),
+        )
         seconds = time.monotonic() - t0
         assert res.returncode != 0
         out = res.stdout + res.stderr
         flat = " ".join(out.split())
         assert "did not come up behind" in out and "the containers' last log lines follow" in out
         if engine == "exits":
-            assert re.search(r"vacc_gate_test_\d exited( with exit code 1)? and was restarted \d+ time", flat), flat[-3000:]
+            assert re.search(r"vacc_gate_test_\d exited( with exit code 1)? and was restarted \d+ time", flat), flat[
+                -3000:
+            ]
             assert seconds < 240, "the gate waited for its timeout: %ds" % seconds
         else:
-            assert re.search(r"not UP at the door vacc_gate_test_lb within 12 s: vacc_gate_test_0 \(\w+", flat), flat[-3000:]
+            assert re.search(r"not UP at the door vacc_gate_test_lb within 12 s: vacc_gate_test_0 \(\w+", flat), flat[
+                -3000:
+            ]
         assert "<redacted>" in out, "the log tail should have shown the key, redacted"
         assert key not in out
     finally:

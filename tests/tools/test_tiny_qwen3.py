@@ -42,8 +42,13 @@ def _script_deps():
 
 def _make(out, *args):
     _script_deps()
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), *args],
-                          capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 0, f"make_tiny_qwen3 failed:\n{proc.stdout}\n{proc.stderr}"
     return out
 
@@ -64,19 +69,21 @@ def _expected_shapes():
     shapes = {"model.embed_tokens.weight": [v, h], "model.norm.weight": [h]}
     for i in range(2):
         p = f"model.layers.{i}."
-        shapes.update({
-            p + "input_layernorm.weight": [h],
-            p + "post_attention_layernorm.weight": [h],
-            p + "self_attn.q_proj.weight": [heads * hd, h],
-            p + "self_attn.k_proj.weight": [kv * hd, h],
-            p + "self_attn.v_proj.weight": [kv * hd, h],
-            p + "self_attn.o_proj.weight": [h, heads * hd],
-            p + "self_attn.q_norm.weight": [hd],
-            p + "self_attn.k_norm.weight": [hd],
-            p + "mlp.gate_proj.weight": [inter, h],
-            p + "mlp.up_proj.weight": [inter, h],
-            p + "mlp.down_proj.weight": [h, inter],
-        })
+        shapes.update(
+            {
+                p + "input_layernorm.weight": [h],
+                p + "post_attention_layernorm.weight": [h],
+                p + "self_attn.q_proj.weight": [heads * hd, h],
+                p + "self_attn.k_proj.weight": [kv * hd, h],
+                p + "self_attn.v_proj.weight": [kv * hd, h],
+                p + "self_attn.o_proj.weight": [h, heads * hd],
+                p + "self_attn.q_norm.weight": [hd],
+                p + "self_attn.k_norm.weight": [hd],
+                p + "mlp.gate_proj.weight": [inter, h],
+                p + "mlp.up_proj.weight": [inter, h],
+                p + "mlp.down_proj.weight": [h, inter],
+            }
+        )
     return shapes
 
 
@@ -87,8 +94,15 @@ def model(tmp_path_factory):
 
 def test_files(model):
     names = {p.name for p in model.iterdir()}
-    assert {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
-            "tokenizer_config.json", "vocab.json", "merges.txt"} <= names
+    assert {
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "vocab.json",
+        "merges.txt",
+    } <= names
     assert "model.safetensors.index.json" not in names
     assert not [p for p in model.parent.iterdir() if p.name.startswith(".")], "temp dir left behind"
 
@@ -154,11 +168,21 @@ def test_chat_template_renders(model):
 def test_config(model):
     c = json.loads((model / "config.json").read_text())
     assert c["architectures"] == ["Qwen3ForCausalLM"] and c["model_type"] == "qwen3"
-    expected = {"vocab_size": 151936, "hidden_size": 256, "num_hidden_layers": 2,
-                "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 128,
-                "intermediate_size": 512, "tie_word_embeddings": True,
-                "max_position_embeddings": 40960, "rope_theta": 1000000,
-                "torch_dtype": "bfloat16", "bos_token_id": 151643, "eos_token_id": 151645}
+    expected = {
+        "vocab_size": 151936,
+        "hidden_size": 256,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "head_dim": 128,
+        "intermediate_size": 512,
+        "tie_word_embeddings": True,
+        "max_position_embeddings": 40960,
+        "rope_theta": 1000000,
+        "torch_dtype": "bfloat16",
+        "bos_token_id": 151643,
+        "eos_token_id": 151645,
+    }
     assert {k: c[k] for k in expected} == expected
     g = json.loads((model / "generation_config.json").read_text())
     assert g["eos_token_id"] == [151645, 151643] and g["pad_token_id"] == 151643
@@ -173,7 +197,7 @@ def test_safetensors_header(model):
     assert {v["dtype"] for v in header.values()} == {"BF16"}
     assert "lm_head.weight" not in header  # tied embeddings
     spans = sorted(v["data_offsets"] for v in header.values())
-    for (a, b), (c, dummy) in zip(spans, spans[1:]):
+    for (dummy, b), (c, dummy2) in zip(spans, spans[1:]):
         assert b == c  # contiguous, no gaps or overlaps
     for v in header.values():
         a, b = v["data_offsets"]
@@ -187,7 +211,7 @@ def test_safetensors_header(model):
 def test_weights_are_sane(model):
     np = _need("numpy")
     n, header = _header(model / "model.safetensors")
-    raw = (model / "model.safetensors").read_bytes()[8 + n:]
+    raw = (model / "model.safetensors").read_bytes()[8 + n :]
 
     def tensor(name):
         a, b = header[name]["data_offsets"]
@@ -232,14 +256,15 @@ def test_sharded(model, tmp_path):
             a, b = v["data_offsets"]
             sa, sb = single[k]["data_offsets"]
             # Same tensor bytes as the single-file checkpoint of the same seed.
-            assert raw[8 + n + a:8 + n + b] == single_raw[8 + n1 + sa:8 + n1 + sb], k
+            assert raw[8 + n + a : 8 + n + b] == single_raw[8 + n1 + sa : 8 + n1 + sb], k
             total += b - a
     assert index["metadata"]["total_size"] == total
 
 
 def test_refuses_to_clobber(model):
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(model)],
-                          capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(model)], capture_output=True, text=True, timeout=600, check=False
+    )
     assert proc.returncode != 0 and "--force" in proc.stderr
     assert (model / "model.safetensors").exists()
 
@@ -248,8 +273,13 @@ def test_bad_tiktoken(tmp_path):
     _script_deps()
     bad = tmp_path / "bad.tiktoken"
     bad.write_text("SGVsbG8= 0\n")
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path / "m"), "--tiktoken", str(bad)],
-                          capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(tmp_path / "m"), "--tiktoken", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode != 0 and "not Qwen's tiktoken" in proc.stderr
     assert not (tmp_path / "m").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temp dir left behind"

@@ -1,4 +1,5 @@
 """Reading EvalScope's outputs (1.x layout) into items and a summary, comparing, publishing atomically."""
+
 import json
 import os
 
@@ -9,19 +10,35 @@ from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_stats 
 
 
 def _review(index, value, prompt, status="success"):
-    return {"index": index, "target": ["1"],
-            "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": "x"}],
-            "sample_score": {"score": {"value": {"accuracy": value}, "status": status,
-                                       "extracted_prediction": "1", "main_score_name": "accuracy"},
-                             "sample_id": index}}
+    return {
+        "index": index,
+        "target": ["1"],
+        "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": "x"}],
+        "sample_score": {
+            "score": {
+                "value": {"accuracy": value},
+                "status": status,
+                "extracted_prediction": "1",
+                "main_score_name": "accuracy",
+            },
+            "sample_id": index,
+        },
+    }
 
 
 def _report(dataset, subsets, score):
-    return {"schema_version": 2, "dataset_name": dataset,
-            "primary_metric_identity": {"name": "accuracy", "aggregation": "mean", "dimensions": {}},
-            "metrics": [{"identity": {"name": "accuracy", "aggregation": "mean", "dimensions": {}}, "score": score,
-                         "categories": [{"name": ["default"],
-                                         "subsets": [{"name": s, "is_aggregate": False} for s in subsets]}]}]}
+    return {
+        "schema_version": 2,
+        "dataset_name": dataset,
+        "primary_metric_identity": {"name": "accuracy", "aggregation": "mean", "dimensions": {}},
+        "metrics": [
+            {
+                "identity": {"name": "accuracy", "aggregation": "mean", "dimensions": {}},
+                "score": score,
+                "categories": [{"name": ["default"], "subsets": [{"name": s, "is_aggregate": False} for s in subsets]}],
+            }
+        ],
+    }
 
 
 def make_run(root, results, model="m", mode="non-thinking", datasets=("gsm8k",), report=True, extra_rows=()):
@@ -44,17 +61,27 @@ def make_run(root, results, model="m", mode="non-thinking", datasets=("gsm8k",),
     with open(os.path.join(root, "task.json"), "w") as f:
         json.dump({"model": model, "datasets": list(datasets), "limit": None}, f)
     with open(os.path.join(root, "meta.json"), "w") as f:
-        json.dump({"settled": {"mode": mode, "preset": "sample",
-                               "sources": {d: {"source": "local", "sample": True} for d in datasets}}}, f)
+        json.dump(
+            {
+                "settled": {
+                    "mode": mode,
+                    "preset": "sample",
+                    "sources": {d: {"source": "local", "sample": True} for d in datasets},
+                }
+            },
+            f,
+        )
     with open(os.path.join(root, "state.json"), "w") as f:
         json.dump({"status": "finished"}, f)
     return root
 
 
 def test_build_writes_items_and_summary(tmp_path):
-    run = make_run(str(tmp_path / "r"), {"gsm8k": {"main": [1.0] * 15 + [0.0] * 5},
-                                         "ceval": {"a": [1.0, 0.0], "b": [1.0, 1.0, 0.0]}},
-                   datasets=("gsm8k", "ceval"))
+    run = make_run(
+        str(tmp_path / "r"),
+        {"gsm8k": {"main": [1.0] * 15 + [0.0] * 5}, "ceval": {"a": [1.0, 0.0], "b": [1.0, 1.0, 0.0]}},
+        datasets=("gsm8k", "ceval"),
+    )
     summary, items = ar.build(run, {"run_id": "r", "model": {"name": "Qwen3-0.6B"}})
     g = summary["gsm8k"]
     assert (g["score"], g["n"], g["correct"], g["ci_method"]) == (0.75, 20, 15, "wilson")
@@ -62,7 +89,10 @@ def test_build_writes_items_and_summary(tmp_path):
     assert g["evalscope_score"] == 0.75 and "note" not in g
     assert g["mode"] == "non-thinking" and g["sample"] is True and g["items"] == "items/gsm8k.jsonl"
     c = summary["ceval"]
-    assert (c["n"], c["correct"]) == (5, 3) and c["subsets"] == {"a": {"n": 2, "score": 0.5}, "b": {"n": 3, "score": 0.666667}}
+    assert (c["n"], c["correct"]) == (5, 3) and c["subsets"] == {
+        "a": {"n": 2, "score": 0.5},
+        "b": {"n": 3, "score": 0.666667},
+    }
     rows = [json.loads(x) for x in open(os.path.join(run, "items", "ceval.jsonl"))]
     assert [r["id"] for r in rows] == ["a/0", "a/1", "b/0", "b/1", "b/2"]
     assert rows[0]["correct"] is True and rows[1]["correct"] is False and len(rows[0]["input_sha"]) == 16
@@ -80,16 +110,23 @@ def test_interrupted_lines_and_duplicates_from_a_resume_are_handled(tmp_path):
 
 
 def test_unusable_scores_are_excluded_and_counted(tmp_path):
-    run = make_run(str(tmp_path / "r"), {"gsm8k": {"main": [1.0, 0.0]}},
-                   extra_rows=[json.dumps(_review(5, 0.0, "p", status="error"))])
+    run = make_run(
+        str(tmp_path / "r"),
+        {"gsm8k": {"main": [1.0, 0.0]}},
+        extra_rows=[json.dumps(_review(5, 0.0, "p", status="error"))],
+    )
     summary, dummy = ar.build(run, {})
     assert summary["gsm8k"]["n"] == 2 and summary["gsm8k"]["excluded"] == 1
 
 
 def test_without_a_report_the_review_files_are_found_by_name(tmp_path):
     # An unfinished run has no report: gsm8k's files, not gsm8k_v's.
-    run = make_run(str(tmp_path / "r"), {"gsm8k": {"main": [1.0, 0.0]}, "gsm8k_v": {"main": [1.0] * 4}},
-                   datasets=("gsm8k", "gsm8k_v"), report=False)
+    run = make_run(
+        str(tmp_path / "r"),
+        {"gsm8k": {"main": [1.0, 0.0]}, "gsm8k_v": {"main": [1.0] * 4}},
+        datasets=("gsm8k", "gsm8k_v"),
+        report=False,
+    )
     summary, dummy = ar.build(run, {})
     assert summary["gsm8k"]["n"] == 2 and summary["gsm8k_v"]["n"] == 4
 
@@ -135,15 +172,22 @@ def test_quantized_30b_a3b_against_its_bf16_source_shows_the_vendor_rows(tmp_pat
     cur = make_run(str(tmp_path / "int4"), {"gsm8k": {"main": [1.0] * 17 + [0.0] * 3}})
     ar.build(base, {})
     summary, items = ar.build(cur, {})
-    model = {"name": "Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4", "family": "30B-A3B", "thinking": "instruct", "dtype": "INT4"}
+    model = {
+        "name": "Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4",
+        "family": "30B-A3B",
+        "thinking": "instruct",
+        "dtype": "INT4",
+    }
     cmp = ar.compare(summary, items, {"model": model}, base, alpha=0.05, tolerance=0.0)
     assert cmp["verdict"] == "no significant regression"
     rows = {r["dataset"]: r for r in cmp["reference_rows"]}
     assert sorted(rows) == ["aime25", "gpqa_diamond", "ifeval", "live_code_bench", "mmlu_pro"]
     assert (rows["mmlu_pro"]["bf16"], rows["mmlu_pro"]["w4a16"], rows["mmlu_pro"]["delta"]) == (0.7751, 0.7466, -0.0285)
     assert rows["aime25"]["model"] == "Qwen3-30B-A3B-Instruct-2507"
-    assert any("vendor reference (Qwen3-30B-A3B-Instruct-2507): BF16 0.5630, GPTQ-Int4 0.4910" in line
-               for line in ar.table(summary, cmp))
+    assert any(
+        "vendor reference (Qwen3-30B-A3B-Instruct-2507): BF16 0.5630, GPTQ-Int4 0.4910" in line
+        for line in ar.table(summary, cmp)
+    )
     thinking = ar.compare(summary, items, {"model": dict(model, thinking="thinking")}, base, alpha=0.05, tolerance=0.0)
     assert {r["dataset"]: r["w4a16"] for r in thinking["reference_rows"]}["aime25"] == 0.8334
     for other in (dict(model, family="8B"), dict(model, thinking="hybrid")):

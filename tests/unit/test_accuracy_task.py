@@ -1,4 +1,5 @@
 """Settling an accuracy run: presets, local datasets, mode, Qwen3's sampling, the plan's limits."""
+
 import pytest
 
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_task as at
@@ -55,8 +56,10 @@ def test_the_sample_preset_is_offline_and_copied_into_the_run():
     assert task["dataset_args"]["ceval"]["subset_list"] == ["middle_school_mathematics"]
     assert meta["offline"] is True
     assert meta["sources"]["gsm8k"]["sample"] is True and meta["sources"]["gsm8k"]["source"] == "local"
-    assert meta["copies"] == [{"name": "gsm8k", "path": "/c/roles/accuracy/files/datasets/gsm8k"},
-                              {"name": "ceval", "path": "/c/roles/accuracy/files/datasets/ceval"}]
+    assert meta["copies"] == [
+        {"name": "gsm8k", "path": "/c/roles/accuracy/files/datasets/gsm8k"},
+        {"name": "ceval", "path": "/c/roles/accuracy/files/datasets/ceval"},
+    ]
     assert task["generation_config"]["max_tokens"] == 256
 
 
@@ -81,7 +84,7 @@ def test_explicit_sampling_wins():
 
 
 def test_max_tokens_stays_within_the_context_less_a_prompt_budget():
-    out = at.settle(_settings())                       # 0.6B at TP2: max_model_len 32768
+    out = at.settle(_settings())  # 0.6B at TP2: max_model_len 32768
     assert out["task"]["generation_config"]["max_tokens"] == 32768 - 4096
     out = at.settle(_settings(max_tokens=40000))
     assert out["task"]["generation_config"]["max_tokens"] == 32768 - 4096
@@ -91,8 +94,8 @@ def test_max_tokens_stays_within_the_context_less_a_prompt_budget():
 
 
 def test_eval_batch_size_stays_within_what_the_service_admits():
-    assert at.settle(_settings())["task"]["eval_batch_size"] == 8          # 4 x 2 instances
-    out = at.settle(_settings(preset="precision_llm", offline=False))     # the guide's 16
+    assert at.settle(_settings())["task"]["eval_batch_size"] == 8  # 4 x 2 instances
+    out = at.settle(_settings(preset="precision_llm", offline=False))  # the guide's 16
     assert out["task"]["eval_batch_size"] == 8
     assert any("eval_batch_size 16 lowered to 8" in n for n in out["notes"])
     assert at.settle(_settings(eval_batch_size=2))["task"]["eval_batch_size"] == 2
@@ -106,7 +109,7 @@ def test_the_precision_llm_preset_is_the_guides_script():
     gen = task["generation_config"]
     assert (gen["max_tokens"], gen["temperature"], gen["top_p"], gen["top_k"], gen["n"]) == (16384, 0.6, 0.95, 20, 1)
     assert gen["stream"] is True and gen["timeout"] == 6000000
-    assert out["meta"]["mode"] == "thinking"          # the script leaves Qwen3's template thinking
+    assert out["meta"]["mode"] == "thinking"  # the script leaves Qwen3's template thinking
     assert out["meta"]["offline"] is False and task["dataset_hub"] == "modelscope"
 
 
@@ -119,7 +122,9 @@ def test_offline_refuses_datasets_that_are_not_local():
 
 
 def test_a_local_dataset_must_have_the_subsets_asked_for():
-    with pytest.raises(at.AccuracyTaskError, match="lacks the subset.s. computer_network, high_school_mathematics, law"):
+    with pytest.raises(
+        at.AccuracyTaskError, match="lacks the subset.s. computer_network, high_school_mathematics, law"
+    ):
         at.settle(_settings(dataset_dir="/d", local_readmes={"gsm8k": GSM8K_README, "ceval": CEVAL_README}))
     with pytest.raises(at.AccuracyTaskError, match="names no subsets"):
         at.settle(_settings(dataset_dir="/d", local_readmes={"gsm8k": "# nothing", "ceval": CEVAL_README}))
@@ -155,6 +160,8 @@ def test_datasets_and_limits_override_the_preset():
 
 
 def test_extra_generation_settings_merge():
-    gen = _sample(generation_config={"seed": 7, "extra_body": {"repetition_penalty": 1.05}})["task"]["generation_config"]
+    gen = _sample(generation_config={"seed": 7, "extra_body": {"repetition_penalty": 1.05}})["task"][
+        "generation_config"
+    ]
     assert gen["seed"] == 7
     assert gen["extra_body"] == {"chat_template_kwargs": {"enable_thinking": False}, "repetition_penalty": 1.05}

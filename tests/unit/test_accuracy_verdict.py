@@ -1,5 +1,6 @@
 """Verdicts on constructed per-item results: the statistics, the baseline (McNemar) and published
 comparisons, and what makes two runs not comparable."""
+
 import math
 from itertools import combinations
 
@@ -9,11 +10,11 @@ from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_publis
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_stats as st
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _accuracy_verdict as av
 
-
 # ---- statistics -------------------------------------------------------------------------------
 
+
 def _binom_cdf_brute(k, n, p):
-    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(0, k + 1))
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(0, k + 1))
 
 
 @pytest.mark.parametrize("n,p", [(1, 0.5), (10, 0.3), (37, 0.9), (200, 0.504)])
@@ -64,13 +65,32 @@ def test_binomial_below():
 
 # ---- baseline comparisons -----------------------------------------------------------------------
 
+
 def _run(correct_ids, n=100, mode="non-thinking", subset="main", sha="s", few_shot=None, subset_list=None):
-    items = [{"id": "%s/%d" % (subset, i), "subset": subset, "index": i, "correct": i in correct_ids,
-              "score": 1.0 if i in correct_ids else 0.0, "input_sha": "%s%d" % (sha, i)} for i in range(n)]
+    items = [
+        {
+            "id": "%s/%d" % (subset, i),
+            "subset": subset,
+            "index": i,
+            "correct": i in correct_ids,
+            "score": 1.0 if i in correct_ids else 0.0,
+            "input_sha": "%s%d" % (sha, i),
+        }
+        for i in range(n)
+    ]
     k = len([i for i in range(n) if i in correct_ids])
     lo, hi = st.wilson_interval(k, n)
-    entry = {"score": k / n, "n": n, "correct": k, "ci95": [lo, hi], "binary": True, "metric": "accuracy",
-             "mode": mode, "few_shot": few_shot, "subset_list": subset_list}
+    entry = {
+        "score": k / n,
+        "n": n,
+        "correct": k,
+        "ci95": [lo, hi],
+        "binary": True,
+        "metric": "accuracy",
+        "mode": mode,
+        "few_shot": few_shot,
+        "subset_list": subset_list,
+    }
     return entry, items
 
 
@@ -80,8 +100,8 @@ def _compare(cur, ref, dataset="gsm8k", **kw):
 
 
 def test_a_clear_drop_on_paired_items_is_a_regression():
-    base = set(range(90))                          # 90 of 100 right
-    cur = (base - set(range(12))) | {95, 96}       # 12 now wrong, 2 now right: 80 of 100
+    base = set(range(90))  # 90 of 100 right
+    cur = (base - set(range(12))) | {95, 96}  # 12 now wrong, 2 now right: 80 of 100
     [v] = _compare(_run(cur), _run(base))
     assert v["verdict"] == av.REGRESSION
     assert (v["worse"], v["better"]) == (12, 2)
@@ -93,7 +113,7 @@ def test_a_clear_drop_on_paired_items_is_a_regression():
 
 def test_noise_is_no_significant_regression():
     base = set(range(90))
-    cur = (base - {1, 2, 3}) | {91, 92}            # 3 worse, 2 better
+    cur = (base - {1, 2, 3}) | {91, 92}  # 3 worse, 2 better
     [v] = _compare(_run(cur), _run(base))
     assert v["verdict"] == av.NO_REGRESSION
     assert v["p_value"] == pytest.approx(st.mcnemar_exact(3, 2)[0], rel=1e-3)
@@ -121,14 +141,17 @@ def test_paired_test_sees_what_unpaired_scores_hide():
     assert v["delta"] == 0 and (v["worse"], v["better"]) == (20, 20) and v["verdict"] == av.NO_REGRESSION
 
 
-@pytest.mark.parametrize("change,reason", [
-    (dict(mode="thinking"), "modes differ"),
-    (dict(n=80), "sample sizes differ"),
-    (dict(few_shot=0), "few-shot settings differ"),
-    (dict(subset_list=["main"]), "subsets differ"),
-    (dict(sha="other"), "different prompts under the same ids"),
-    (dict(subset="other"), "item sets differ"),
-])
+@pytest.mark.parametrize(
+    "change,reason",
+    [
+        (dict(mode="thinking"), "modes differ"),
+        (dict(n=80), "sample sizes differ"),
+        (dict(few_shot=0), "few-shot settings differ"),
+        (dict(subset_list=["main"]), "subsets differ"),
+        (dict(sha="other"), "different prompts under the same ids"),
+        (dict(subset="other"), "item sets differ"),
+    ],
+)
 def test_not_comparable_runs_say_why(change, reason):
     [v] = _compare(_run(set(range(40)), **change), _run(set(range(40))))
     assert v["verdict"] == av.NOT_COMPARABLE
@@ -138,8 +161,12 @@ def test_not_comparable_runs_say_why(change, reason):
 
 def test_datasets_in_only_one_run_are_not_comparable():
     cur, ref = _run(set(range(40))), _run(set(range(40)))
-    verdicts = av.compare_baseline({"gsm8k": cur[0], "ceval": cur[0]}, {"gsm8k": cur[1], "ceval": cur[1]},
-                                   {"gsm8k": ref[0], "math_500": ref[0]}, {"gsm8k": ref[1], "math_500": ref[1]})
+    verdicts = av.compare_baseline(
+        {"gsm8k": cur[0], "ceval": cur[0]},
+        {"gsm8k": cur[1], "ceval": cur[1]},
+        {"gsm8k": ref[0], "math_500": ref[0]},
+        {"gsm8k": ref[1], "math_500": ref[1]},
+    )
     by = {v["dataset"]: v for v in verdicts}
     assert by["gsm8k"]["verdict"] == av.NO_REGRESSION
     assert by["ceval"]["verdict"] == av.NOT_COMPARABLE and "baseline has no ceval" in by["ceval"]["reasons"][0]
@@ -182,8 +209,7 @@ HYBRID_8B = {"name": "Qwen3-8B", "family": "8B", "thinking": "hybrid", "dtype": 
 
 
 def _ceval(correct, n=1346, mode="non-thinking", **extra):
-    e = {"score": correct / n, "n": n, "correct": correct, "binary": True, "mode": mode, "limit": None,
-         "sample": False}
+    e = {"score": correct / n, "n": n, "correct": correct, "binary": True, "mode": mode, "limit": None, "sample": False}
     e.update(extra)
     return e
 
@@ -197,14 +223,14 @@ def test_published_figures_are_kept_with_their_source_and_mode():
 
 
 def test_a_full_run_at_the_published_level_is_no_regression():
-    [v] = av.compare_published({"ceval": _ceval(1049)}, HYBRID_8B)    # 77.9 % of 1346 = 1048.5
+    [v] = av.compare_published({"ceval": _ceval(1049)}, HYBRID_8B)  # 77.9 % of 1346 = 1048.5
     assert v["verdict"] == av.NO_REGRESSION
     assert v["reference"] == pytest.approx(0.779)
     assert "non-thinking" in v["reference_source"] and "2505.09388" in v["reference_source"]
 
 
 def test_a_full_run_well_below_the_published_figure_is_a_regression():
-    [v] = av.compare_published({"ceval": _ceval(990)}, HYBRID_8B)     # 73.6 %
+    [v] = av.compare_published({"ceval": _ceval(990)}, HYBRID_8B)  # 73.6 %
     assert v["verdict"] == av.REGRESSION
     assert v["p_value"] == pytest.approx(st.binomial_below(990, 1346, 0.779), rel=1e-3)
     assert v["delta"] == pytest.approx(990 / 1346 - 0.779, abs=1e-4)
@@ -220,13 +246,16 @@ def test_the_mode_picks_the_published_column():
     assert plain["reference"] == pytest.approx(0.779) and plain["verdict"] == av.NO_REGRESSION
 
 
-@pytest.mark.parametrize("entry,model,reason", [
-    (_ceval(10, n=10, sample=True), HYBRID_8B, "made-up sample"),
-    (_ceval(40, n=50, limit=50), HYBRID_8B, "limited"),
-    (_ceval(400, n=500), HYBRID_8B, "whole benchmark has 1346"),
-    (_ceval(1049), dict(HYBRID_8B, thinking="instruct"), "hybrid Qwen3 models"),
-    (_ceval(1049), dict(HYBRID_8B, family="235B-A22B"), "no C-Eval figure for Qwen3-235B-A22B"),
-])
+@pytest.mark.parametrize(
+    "entry,model,reason",
+    [
+        (_ceval(10, n=10, sample=True), HYBRID_8B, "made-up sample"),
+        (_ceval(40, n=50, limit=50), HYBRID_8B, "limited"),
+        (_ceval(400, n=500), HYBRID_8B, "whole benchmark has 1346"),
+        (_ceval(1049), dict(HYBRID_8B, thinking="instruct"), "hybrid Qwen3 models"),
+        (_ceval(1049), dict(HYBRID_8B, family="235B-A22B"), "no C-Eval figure for Qwen3-235B-A22B"),
+    ],
+)
 def test_published_not_comparable(entry, model, reason):
     [v] = av.compare_published({"ceval": entry}, model)
     assert v["verdict"] == av.NOT_COMPARABLE

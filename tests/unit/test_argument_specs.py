@@ -14,6 +14,7 @@ For every directory under roles/ (whatever roles exist when the tests run):
     role's). A second call, limited to the validation tasks by tags, checks that each role's own
     defaults pass.
 """
+
 import json
 import os
 import subprocess
@@ -25,7 +26,9 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES_DIR = os.path.join(ROOT, "roles")
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from qwen3_specs import load_yaml as _yaml, roles  # noqa: E402  (the generators' own reader)
+from qwen3_specs import load_yaml as _yaml  # noqa: E402  (the generators' own reader)
+from qwen3_specs import roles
+
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 ROLES = roles(ROOT)
 
@@ -90,8 +93,12 @@ def test_every_option_is_typed_and_described(role):
                 problems.append(where + ": no description")
             if opt.get("type") == "list" and not opt.get("elements"):
                 problems.append(where + ": a list without elements")
-            if opt.get("choices") and "default" in opt and opt["default"] not in opt["choices"] \
-                    and "{{" not in str(opt["default"]):
+            if (
+                opt.get("choices")
+                and "default" in opt
+                and opt["default"] not in opt["choices"]
+                and "{{" not in str(opt["default"])
+            ):
                 problems.append(where + ": default %r is not one of %r" % (opt["default"], opt["choices"]))
     assert not problems, "roles/%s:\n  " % role + "\n  ".join(problems)
 
@@ -110,8 +117,10 @@ def test_shared_variables_agree_with_common():
                     continue
                 for key in ("type", "choices", "elements"):
                     if opt.get(key) != common[var].get(key):
-                        problems.append("%s.%s.%s: %s %r, _common says %r"
-                                        % (role, entry, var, key, opt.get(key), common[var].get(key)))
+                        problems.append(
+                            "%s.%s.%s: %s %r, _common says %r"
+                            % (role, entry, var, key, opt.get(key), common[var].get(key))
+                        )
     assert not problems, "\n".join(problems)
 
 
@@ -142,8 +151,10 @@ def expected_messages(role):
     messages = []
     for kind, var in probes(role).items():
         if kind == "choice":
-            messages.append("value of %s must be one of: %s, got: %s"
-                            % (var, ", ".join(str(c) for c in options[var]["choices"]), WRONG["choice"]))
+            messages.append(
+                "value of %s must be one of: %s, got: %s"
+                % (var, ", ".join(str(c) for c in options[var]["choices"]), WRONG["choice"])
+            )
         else:
             messages.append("argument '%s' is of type str and we were unable to convert to %s" % (var, kind))
     return messages
@@ -154,20 +165,61 @@ def run_roles(tmp_path, extra_vars, *args, roles=None):
     roles = roles or SPEC_ROLES
     # The hosts are unreachable (ssh to a closed port): a task that needed one fails as unreachable
     # and shows up in the results, and nothing of a role can touch this machine.
-    inventory = {"all": {"hosts": {"probe_" + r: {"probe_role": r, "ansible_connection": "ssh",
-                                                  "ansible_host": "127.0.0.1", "ansible_port": 1}
-                                   for r in roles}}}
-    playbook = [{"name": "Probe the roles", "hosts": "all", "gather_facts": False,
-                 "tasks": [{"name": "Run the role", "tags": ["always"],
-                            "ansible.builtin.include_role": {"name": "vacc.qwen3.{{ probe_role }}"}}]}]
+    inventory = {
+        "all": {
+            "hosts": {
+                "probe_" + r: {
+                    "probe_role": r,
+                    "ansible_connection": "ssh",
+                    "ansible_host": "127.0.0.1",
+                    "ansible_port": 1,
+                }
+                for r in roles
+            }
+        }
+    }
+    playbook = [
+        {
+            "name": "Probe the roles",
+            "hosts": "all",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "name": "Run the role",
+                    "tags": ["always"],
+                    "ansible.builtin.include_role": {"name": "vacc.qwen3.{{ probe_role }}"},
+                }
+            ],
+        }
+    ]
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
     (tmp_path / "probe.yml").write_text(yaml.safe_dump(playbook, sort_keys=False))
     (tmp_path / "extra_vars.json").write_text(json.dumps(extra_vars))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_NOCOLOR="1", PWD=str(tmp_path))
-    res = subprocess.run([PLAYBOOK_BIN, "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "probe.yml"),
-                          "--check", "-e", "@" + str(tmp_path / "extra_vars.json")] + list(args),
-                         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120, check=False)
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        ANSIBLE_STDOUT_CALLBACK="json",
+        ANSIBLE_NOCOLOR="1",
+        PWD=str(tmp_path),
+    )
+    res = subprocess.run(
+        [
+            PLAYBOOK_BIN,
+            "-i",
+            str(tmp_path / "inventory.yml"),
+            str(tmp_path / "probe.yml"),
+            "--check",
+            "-e",
+            "@" + str(tmp_path / "extra_vars.json"),
+        ]
+        + list(args),
+        cwd=str(tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     try:
         out = json.loads(res.stdout)
     except ValueError:
@@ -202,7 +254,7 @@ def test_wrong_values_fail_in_validation_before_any_task(role, wrong_runs):
     mine = [i for i, n in enumerate(names) if n.startswith("vacc.qwen3.%s : %s" % (role, VALIDATION_TASK))]
     assert len(mine) == 1 and mine[0] == len(names) - 1, names  # nothing runs after the role's validation
     # Before it: the include, and only the _common dependency (its validation and the planning step).
-    assert all(n.startswith("vacc.qwen3._common : ") for n in names[1:mine[0]]), names
+    assert all(n.startswith("vacc.qwen3._common : ") for n in names[1 : mine[0]]), names
     result = tasks[mine[0]][1]
     assert result.get("failed"), result
     assert result["msg"].startswith("Validation of arguments failed:"), result["msg"]

@@ -1,6 +1,7 @@
 """docs/awx-project/, the AWX kit: the generated job templates match the specs and the catalog, satisfy
 AWX's survey rules, and their wrapper playbooks take blank answers as unset; configure.yml parses;
 execution-environment.yml makes an ansible-builder context."""
+
 import functools
 import json
 import os
@@ -75,7 +76,7 @@ def test_wrapper_takes_the_answers_then_runs_the_collections_playbook(name):
     # Every optional question is asked under the prefix and taken by the survey play; required ones (they
     # have a default, so never blank) keep their names: hosts and serial are read before any host's facts.
     assert all(v.startswith(PREFIX) for v in optional), optional
-    assert plays[0]["vars"]["qwen3_survey_questions"] == [v[len(PREFIX):] for v in optional]
+    assert plays[0]["vars"]["qwen3_survey_questions"] == [v[len(PREFIX) :] for v in optional]
     assert not any(q["variable"].startswith(PREFIX) for q in template["survey_spec"]["spec"] if q["required"])
 
 
@@ -128,11 +129,12 @@ def test_survey_variables_are_declared(name):
         assert in_roles or in_common or var in play_vars, (
             "%s: survey variable %s is in no argument spec of the roles %s runs (%s), nor a shared "
             "qwen3_/vacc_ option of roles/_common"
-            % (name, var, runs(template), ", ".join(sorted(_playbook_roles(os.path.join(ROOT, runs(template)))))))
+            % (name, var, runs(template), ", ".join(sorted(_playbook_roles(os.path.join(ROOT, runs(template))))))
+        )
 
 
 def _unprefixed(variable):
-    return variable[len(PREFIX):] if variable.startswith(PREFIX) else variable
+    return variable[len(PREFIX) :] if variable.startswith(PREFIX) else variable
 
 
 def _option(template, var):
@@ -166,7 +168,9 @@ def test_question_matches_spec_and_catalog(name, question):
         assert _inputs.VENDOR_IMAGE in _image_choices()
     elif var == "qwen3_model":
         assert question["choices"] == [m["name"] for m in models] and len(question["choices"]) == 45
-        assert set(question["choices"]) == {m["name"] for r in qwen3_catalog.revisions() for m in qwen3_catalog.guide(r).catalog()}
+        assert set(question["choices"]) == {
+            m["name"] for r in qwen3_catalog.revisions() for m in qwen3_catalog.guide(r).catalog()
+        }
     elif var == "qwen3_guide_revision":
         assert question["type"] == "multiplechoice" and question["choices"] == qwen3_catalog.revisions()
     elif var == "qwen3_tp":
@@ -240,24 +244,57 @@ def test_survey_spec_passes_awx_rules(name):
 
 # ---------------------------------------------------------------- blank answers, as AWX sends them
 
-SURVEY_INVENTORY = {"all": {"children": {"vacc_servers": {"hosts": {"probe": {
-    "ansible_host": "127.0.0.1", "ansible_port": 1, "qwen3_model": "Qwen3-8B-AWQ", "qwen3_tp": 4}}}}}}
+SURVEY_INVENTORY = {
+    "all": {
+        "children": {
+            "vacc_servers": {
+                "hosts": {
+                    "probe": {
+                        "ansible_host": "127.0.0.1",
+                        "ansible_port": 1,
+                        "qwen3_model": "Qwen3-8B-AWQ",
+                        "qwen3_tp": 4,
+                    }
+                }
+            }
+        }
+    }
+}
 
 
 def _wrapper(tmp_path, answers):
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(SURVEY_INVENTORY))
     (tmp_path / "answers.json").write_text(json.dumps(dict(answers, qwen3_secrets_dir=str(tmp_path / "secrets"))))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    res = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
-                          os.path.join(KIT, "plan.yml"), "-e", "@" + str(tmp_path / "answers.json")],
-                         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(
+        [
+            os.path.join(BIN, "ansible-playbook"),
+            "-i",
+            str(tmp_path / "hosts.yml"),
+            os.path.join(KIT, "plan.yml"),
+            "-e",
+            "@" + str(tmp_path / "answers.json"),
+        ],
+        cwd=str(tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return res.returncode, " ".join((res.stdout + res.stderr).split())
 
 
-@pytest.mark.parametrize("answers", [{}, {"survey_qwen3_model": "", "survey_qwen3_tp": ""},
-                                     {"survey_qwen3_model": None, "survey_qwen3_tp": None, "survey_vacc_cards": None},
-                                     {"survey_qwen3_model": "null", "survey_qwen3_tp": " "}],
-                         ids=["nothing", "empty strings", "nulls", "null as text"])
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {},
+        {"survey_qwen3_model": "", "survey_qwen3_tp": ""},
+        {"survey_qwen3_model": None, "survey_qwen3_tp": None, "survey_vacc_cards": None},
+        {"survey_qwen3_model": "null", "survey_qwen3_tp": " "},
+    ],
+    ids=["nothing", "empty strings", "nulls", "null as text"],
+)
 def test_a_blank_answer_leaves_the_inventorys_value(tmp_path, answers):
     rc, out = _wrapper(tmp_path, answers)
     assert rc == 0, out
@@ -265,7 +302,9 @@ def test_a_blank_answer_leaves_the_inventorys_value(tmp_path, answers):
 
 
 def test_an_answer_beats_the_inventory(tmp_path):
-    rc, out = _wrapper(tmp_path, {"survey_qwen3_model": "Qwen3-0.6B", "survey_qwen3_tp": "2", "survey_qwen3_instances": 2})
+    rc, out = _wrapper(
+        tmp_path, {"survey_qwen3_model": "Qwen3-0.6B", "survey_qwen3_tp": "2", "survey_qwen3_instances": 2}
+    )
     assert rc == 0, out
     assert "probe: Qwen3-0.6B (BF16, dense) on 1 x VA16 (4 dies): TP2 x 2 instance(s)" in out, out
 
@@ -275,8 +314,15 @@ def test_an_answer_beats_the_inventory(tmp_path):
 
 def test_configure_playbook_syntax():
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    res = subprocess.run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", os.path.join(KIT, "configure.yml")],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(
+        [os.path.join(BIN, "ansible-playbook"), "--syntax-check", os.path.join(KIT, "configure.yml")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -298,6 +344,7 @@ def test_configure_playbook_reads_the_generated_file_and_defaults_no_secret():
 
 def _bundled(collection):
     import ansible_collections
+
     for base in ansible_collections.__path__:
         manifest = os.path.join(base, *collection.split("."), "MANIFEST.json")
         if os.path.exists(manifest):
@@ -308,15 +355,32 @@ def _bundled(collection):
 def test_execution_environment_context(tmp_path):
     builder = os.path.join(BIN, "ansible-builder")
     assert os.path.exists(builder), "ansible-builder is missing: pip install -r requirements-dev.txt"
-    res = subprocess.run([builder, "create", "-f", os.path.join(ROOT, "execution-environment.yml"),
-                          "-c", str(tmp_path / "context"), "--output-filename", "Containerfile"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(
+        [
+            builder,
+            "create",
+            "-f",
+            os.path.join(ROOT, "execution-environment.yml"),
+            "-c",
+            str(tmp_path / "context"),
+            "--output-filename",
+            "Containerfile",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     context = tmp_path / "context"
     containerfile = (context / "Containerfile").read_text()
     assert "ansible-galaxy collection install" in containerfile
-    pins = dict(line.split("==") for line in open(os.path.join(ROOT, "requirements-dev.txt"))
-                if "==" in line and not line.startswith("#"))
+    pins = dict(
+        line.split("==")
+        for line in open(os.path.join(ROOT, "requirements-dev.txt"))
+        if "==" in line and not line.startswith("#")
+    )
     assert "ansible-core==%s" % pins["ansible-core"].strip() in containerfile
 
     requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text())["collections"]

@@ -1,4 +1,5 @@
 """The fleet pass of vacc.qwen3.plan at scale: 1000 never-contacted hosts in under a minute (tools/bench_plan.py)."""
+
 import os
 import sys
 

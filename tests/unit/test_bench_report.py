@@ -21,34 +21,77 @@ ROOT = Path(__file__).resolve().parents[2]
 # ---------------------------------------------------------------------------------------------
 # Constructed inputs
 
-def vllm_result(num_prompts=3, completed=None, input_len=128, output_len=1024, concurrency=1, duration=10.0,
-                ttft=(100.0, 90.0, 180.0), tpot=(20.0, 19.5, 30.0), itl=(20.0, 19.0, 40.0),
-                e2el=(2000.0, 1900.0, 2500.0), detailed=False, backend="openai", out_tokens=None,
-                in_tokens=None, failed=0, **extra):
+
+def vllm_result(
+    num_prompts=3,
+    completed=None,
+    input_len=128,
+    output_len=1024,
+    concurrency=1,
+    duration=10.0,
+    ttft=(100.0, 90.0, 180.0),
+    tpot=(20.0, 19.5, 30.0),
+    itl=(20.0, 19.0, 40.0),
+    e2el=(2000.0, 1900.0, 2500.0),
+    detailed=False,
+    backend="openai",
+    out_tokens=None,
+    in_tokens=None,
+    failed=0,
+    **extra,
+):
     """A `vllm bench serve --save-result` JSON (vLLM 0.32 keys); latencies as (mean, median, p99)."""
     completed = num_prompts - failed if completed is None else completed
     out_total = completed * output_len if out_tokens is None else out_tokens
     in_total = completed * input_len if in_tokens is None else in_tokens
     data = {
-        "date": "20261126-120000", "endpoint_type": backend, "backend": backend, "label": None,
-        "model_id": "/weights/Qwen3-8B", "tokenizer_id": "/weights/Qwen3-8B", "num_prompts": num_prompts,
-        "vacc_qwen3_input_len": str(input_len), "vacc_qwen3_output_len": str(output_len),
-        "request_rate": "inf", "burstiness": 1.0, "max_concurrency": concurrency,
-        "duration": duration, "completed": completed, "failed": failed,
-        "total_input_tokens": in_total, "total_output_tokens": out_total,
-        "request_throughput": completed / duration, "request_goodput": None,
-        "output_throughput": out_total / duration, "total_token_throughput": (in_total + out_total) / duration,
-        "max_output_tokens_per_s": out_total / duration * 1.3, "max_concurrent_requests": concurrency, "rtfx": 0.0,
+        "date": "20261126-120000",
+        "endpoint_type": backend,
+        "backend": backend,
+        "label": None,
+        "model_id": "/weights/Qwen3-8B",
+        "tokenizer_id": "/weights/Qwen3-8B",
+        "num_prompts": num_prompts,
+        "vacc_qwen3_input_len": str(input_len),
+        "vacc_qwen3_output_len": str(output_len),
+        "request_rate": "inf",
+        "burstiness": 1.0,
+        "max_concurrency": concurrency,
+        "duration": duration,
+        "completed": completed,
+        "failed": failed,
+        "total_input_tokens": in_total,
+        "total_output_tokens": out_total,
+        "request_throughput": completed / duration,
+        "request_goodput": None,
+        "output_throughput": out_total / duration,
+        "total_token_throughput": (in_total + out_total) / duration,
+        "max_output_tokens_per_s": out_total / duration * 1.3,
+        "max_concurrent_requests": concurrency,
+        "rtfx": 0.0,
     }
     for name, (mean, median, p99) in (("ttft", ttft), ("tpot", tpot), ("itl", itl), ("e2el", e2el)):
-        data.update({"mean_%s_ms" % name: mean, "median_%s_ms" % name: median,
-                     "std_%s_ms" % name: mean / 10.0, "p99_%s_ms" % name: p99})
+        data.update(
+            {
+                "mean_%s_ms" % name: mean,
+                "median_%s_ms" % name: median,
+                "std_%s_ms" % name: mean / 10.0,
+                "p99_%s_ms" % name: p99,
+            }
+        )
     if detailed:
-        data.update({"input_lens": [input_len] * num_prompts, "output_lens": [output_len] * completed,
-                     "ttfts": [ttft[0] / 1000.0] * num_prompts,
-                     "itls": [[itl[0] / 1000.0] * (output_len - 1)] * num_prompts,
-                     "latencies": [e2el[0] / 1000.0] * num_prompts, "start_times": [0.0] * num_prompts,
-                     "generated_texts": ["x"] * num_prompts, "errors": [""] * num_prompts})
+        data.update(
+            {
+                "input_lens": [input_len] * num_prompts,
+                "output_lens": [output_len] * completed,
+                "ttfts": [ttft[0] / 1000.0] * num_prompts,
+                "itls": [[itl[0] / 1000.0] * (output_len - 1)] * num_prompts,
+                "latencies": [e2el[0] / 1000.0] * num_prompts,
+                "start_times": [0.0] * num_prompts,
+                "generated_texts": ["x"] * num_prompts,
+                "errors": [""] * num_prompts,
+            }
+        )
     data.update(extra)
     return data
 
@@ -61,12 +104,31 @@ def case(input_len, output_len, concurrency, prompts, **extra):
 
 
 def manifest(host, cases, instances=2, server_num=None, slo=None, backend="openai", **extra):
-    m = {"host": host, "run_id": "run1", "model": "Qwen3-8B", "served_model_name": "Qwen3-8B", "card": "VA16",
-         "cards": 1, "tp": 2, "plan_instances": instances, "instances": instances, "max_concurrency_per_instance": 4,
-         "max_model_len": 65536, "thinking": "hybrid", "reasoning_parser": "qwen3", "runner": "exec",
-         "container": "vllm_service_0", "image": "harbor.vastaitech.com/ai_deliver/vllm_vacc:AI3.2_GR_1202",
-         "endpoint": "http://vllm_service_lb:8000", "endpoint_path": "/v1/completions", "backend": backend,
-         "server_num": server_num, "save_detailed": True, "slo": slo or {}, "cases": cases}
+    m = {
+        "host": host,
+        "run_id": "run1",
+        "model": "Qwen3-8B",
+        "served_model_name": "Qwen3-8B",
+        "card": "VA16",
+        "cards": 1,
+        "tp": 2,
+        "plan_instances": instances,
+        "instances": instances,
+        "max_concurrency_per_instance": 4,
+        "max_model_len": 65536,
+        "thinking": "hybrid",
+        "reasoning_parser": "qwen3",
+        "runner": "exec",
+        "container": "vllm_service_0",
+        "image": "harbor.vastaitech.com/ai_deliver/vllm_vacc:AI3.2_GR_1202",
+        "endpoint": "http://vllm_service_lb:8000",
+        "endpoint_path": "/v1/completions",
+        "backend": backend,
+        "server_num": server_num,
+        "save_detailed": True,
+        "slo": slo or {},
+        "cases": cases,
+    }
     m.update(extra)
     return m
 
@@ -91,36 +153,62 @@ def fleet(tmp_path):
         a_cases[1]["name"]: vllm_result(6, concurrency=2, duration=70.0),
         a_cases[2]["name"]: vllm_result(12, concurrency=4, duration=80.0, ttft=(400.0, 300.0, 2500.0)),
         # Multi-token chunks: ITL far above TPOT.
-        a_cases[3]["name"]: vllm_result(24, concurrency=8, duration=90.0, ttft=(900.0, 800.0, 3000.0),
-                                        tpot=(40.0, 38.0, 60.0), itl=(120.0, 110.0, 300.0)),
+        a_cases[3]["name"]: vllm_result(
+            24,
+            concurrency=8,
+            duration=90.0,
+            ttft=(900.0, 800.0, 3000.0),
+            tpot=(40.0, 38.0, 60.0),
+            itl=(120.0, 110.0, 300.0),
+        ),
     }
-    write_host(run, manifest("va16-a", a_cases, slo={"p99_ttft_ms": 2000, "mean_tpot_ms": 100,
-                                                     "min_output_throughput": 10}), a_results)
+    write_host(
+        run,
+        manifest("va16-a", a_cases, slo={"p99_ttft_ms": 2000, "mean_tpot_ms": 100, "min_output_throughput": 10}),
+        a_results,
+    )
     b_cases = [case(128, 1024, 1, 3), case(128, 1024, 4, 12), case(2048, 256, 4, 12), case(128, 1024, 8, 24)]
-    failure = bc.case_record(b_cases[2], rc=1, log_text="loading\nTraceback ...\nValueError: Initial test run failed",
-                             host="va16-b")
+    failure = bc.case_record(
+        b_cases[2], rc=1, log_text="loading\nTraceback ...\nValueError: Initial test run failed", host="va16-b"
+    )
     b_results = {
         # Usage missing: re-tokenised output is short of 3 x 1024; a zero TTFT.
-        b_cases[0]["name"]: vllm_result(3, concurrency=1, duration=50.0, out_tokens=3000, in_tokens=390,
-                                        ttft=(0.0, 0.0, 0.0), backend="openai-chat"),
+        b_cases[0]["name"]: vllm_result(
+            3, concurrency=1, duration=50.0, out_tokens=3000, in_tokens=390, ttft=(0.0, 0.0, 0.0), backend="openai-chat"
+        ),
         b_cases[1]["name"]: vllm_result(12, concurrency=4, duration=55.0, backend="openai-chat"),
         b_cases[2]["name"]: failure["content"],
         # b_cases[3] never ran: no file.
     }
-    write_host(run, manifest("va16-b", b_cases, instances=4, server_num=4, backend="openai-chat",
-                             endpoint_path="/v1/chat/completions"), b_results)
+    write_host(
+        run,
+        manifest(
+            "va16-b", b_cases, instances=4, server_num=4, backend="openai-chat", endpoint_path="/v1/chat/completions"
+        ),
+        b_results,
+    )
     return run, {"va16-a": (a_cases, a_results), "va16-b": (b_cases, b_results)}
 
 
 # ---------------------------------------------------------------------------------------------
 # Cases and the command
 
+
 def test_default_cases_are_the_guides_example_and_a_sweep():
     cases = bc.default_cases(128, 1024, max_concurrency=8, prompts_per_concurrency=3)
-    assert [c["name"] for c in cases] == ["in128-out1024-c1-n3", "in128-out1024-c2-n6", "in128-out1024-c4-n12",
-                                          "in128-out1024-c8-n24"]
-    assert cases[0] == {"input_len": 128, "output_len": 1024, "max_concurrency": 1, "num_prompts": 3,
-                        "name": "in128-out1024-c1-n3"}
+    assert [c["name"] for c in cases] == [
+        "in128-out1024-c1-n3",
+        "in128-out1024-c2-n6",
+        "in128-out1024-c4-n12",
+        "in128-out1024-c8-n24",
+    ]
+    assert cases[0] == {
+        "input_len": 128,
+        "output_len": 1024,
+        "max_concurrency": 1,
+        "num_prompts": 3,
+        "name": "in128-out1024-c1-n3",
+    }
     assert bc.concurrency_sweep(12) == [1, 2, 4, 8, 12]
     assert bc.concurrency_sweep(1) == [1]
     # Another prompt count per level keeps the guide's example beside the sweep's first point.
@@ -130,10 +218,12 @@ def test_default_cases_are_the_guides_example_and_a_sweep():
 
 def test_cases_defaults_and_refusals():
     assert len(bc.default_cases(32, 16, 8)) == 4
-    given = bc.normalize_cases([{"input_len": "64", "output_len": 8, "max_concurrency": 2, "num_prompts": 4}],
-                               max_model_len=2048)
-    assert given == [{"input_len": 64, "output_len": 8, "max_concurrency": 2, "num_prompts": 4,
-                      "name": "in64-out8-c2-n4"}]
+    given = bc.normalize_cases(
+        [{"input_len": "64", "output_len": 8, "max_concurrency": 2, "num_prompts": 4}], max_model_len=2048
+    )
+    assert given == [
+        {"input_len": 64, "output_len": 8, "max_concurrency": 2, "num_prompts": 4, "name": "in64-out8-c2-n4"}
+    ]
 
     def refused(cases, **kw):
         with pytest.raises(bc.BenchReportError) as info:
@@ -141,19 +231,28 @@ def test_cases_defaults_and_refusals():
         return str(info.value)
 
     assert "over the service's max_model_len 2048" in refused(
-        [{"input_len": 2000, "output_len": 100, "max_concurrency": 1, "num_prompts": 1}], max_model_len=2048)
+        [{"input_len": 2000, "output_len": 100, "max_concurrency": 1, "num_prompts": 1}], max_model_len=2048
+    )
     # The guide's prefill limit: in60000 at TP2 (max-input-len 56k = 57344) is refused.
-    assert refused([{"input_len": 60000, "output_len": 16, "max_concurrency": 1, "num_prompts": 1}],
-                   max_model_len=65536, max_input_len=57344) == (
+    assert refused(
+        [{"input_len": 60000, "output_len": 16, "max_concurrency": 1, "num_prompts": 1}],
+        max_model_len=65536,
+        max_input_len=57344,
+    ) == (
         "benchmark case in60000-out16-c1-n1 has input_len 60000, over the service's max-input-len 57344 (the "
-        "guide's prefill limit); use input_len <= 57344.")
+        "guide's prefill limit); use input_len <= 57344."
+    )
     assert "lacks num_prompts" in refused([{"input_len": 1, "output_len": 1, "max_concurrency": 1}])
     assert "positive integer" in refused([{"input_len": 0, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}])
     assert "unknown keys concurrency" in refused(
-        [{"input_len": 1, "output_len": 1, "concurrency": 1, "num_prompts": 1, "max_concurrency": 1}])
-    assert "names must be unique" in refused([{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}] * 2)
+        [{"input_len": 1, "output_len": 1, "concurrency": 1, "num_prompts": 1, "max_concurrency": 1}]
+    )
+    assert "names must be unique" in refused(
+        [{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1}] * 2
+    )
     assert "not usable as a file name" in refused(
-        [{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1, "name": "../x"}])
+        [{"input_len": 1, "output_len": 1, "max_concurrency": 1, "num_prompts": 1, "name": "../x"}]
+    )
 
 
 def test_bench_cases_action_refuses_with_the_sentence_alone(tmp_path):
@@ -171,13 +270,27 @@ def test_bench_cases_action_refuses_with_the_sentence_alone(tmp_path):
         max_input_len: 57344
 """)
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json")
-    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                          "-c", "local", str(playbook)], cwd=str(ROOT), env=env, capture_output=True, text=True,
-                         timeout=120, check=False)
+    res = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            str(playbook),
+        ],
+        cwd=str(ROOT),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     result = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     assert result["failed"] and result["msg"] == (
         "benchmark case in60000-out16-c1-n3 has input_len 60000, over the service's max-input-len 57344 (the "
-        "guide's prefill limit); use input_len <= 57344.")
+        "guide's prefill limit); use input_len <= 57344."
+    )
 
 
 HELP_UPSTREAM = """usage: vllm bench serve [options]
@@ -206,8 +319,16 @@ def test_help_flags_and_the_argv():
     assert bc.missing_flags(flags) == []
     assert bc.missing_flags(["--num-prompts"])[0] == "--dataset-name"
     c = case(128, 1024, 4, 12)
-    argv = bc.serve_argv(c, "http://vllm_service_lb:8000/", "/weights/Qwen3-8B", "Qwen3-8B", "/tmp/b", flags,
-                         server_num=2, metadata={"vacc_qwen3_case": c["name"], "vacc_qwen3_host": "h"})
+    argv = bc.serve_argv(
+        c,
+        "http://vllm_service_lb:8000/",
+        "/weights/Qwen3-8B",
+        "Qwen3-8B",
+        "/tmp/b",
+        flags,
+        server_num=2,
+        metadata={"vacc_qwen3_case": c["name"], "vacc_qwen3_host": "h"},
+    )
     assert argv[:3] == ["vllm", "bench", "serve"]
     pairs = dict(zip(argv[3::1], argv[4::1]))
     assert pairs["--base-url"] == "http://vllm_service_lb:8000"
@@ -249,12 +370,22 @@ def test_case_record_keeps_vllms_json_or_records_the_failure():
 
 
 def test_slo_keys():
-    parsed = bc.parse_slo({"p99_ttft_ms": 2000, "mean_tpot_ms": "100", "min_output_throughput": 10,
-                           "p99.9_e2el_ms": 5, "min_output_throughput_per_instance": 3})
+    parsed = bc.parse_slo(
+        {
+            "p99_ttft_ms": 2000,
+            "mean_tpot_ms": "100",
+            "min_output_throughput": 10,
+            "p99.9_e2el_ms": 5,
+            "min_output_throughput_per_instance": 3,
+        }
+    )
     assert [(p["key"], p["bound"], p["field"], p["limit"]) for p in parsed] == [
-        ("p99_ttft_ms", "max", "p99_ttft_ms", 2000.0), ("mean_tpot_ms", "max", "mean_tpot_ms", 100.0),
-        ("min_output_throughput", "min", "output_throughput", 10.0), ("p99.9_e2el_ms", "max", "p99.9_e2el_ms", 5.0),
-        ("min_output_throughput_per_instance", "min", "output_throughput_per_instance", 3.0)]
+        ("p99_ttft_ms", "max", "p99_ttft_ms", 2000.0),
+        ("mean_tpot_ms", "max", "mean_tpot_ms", 100.0),
+        ("min_output_throughput", "min", "output_throughput", 10.0),
+        ("p99.9_e2el_ms", "max", "p99.9_e2el_ms", 5.0),
+        ("min_output_throughput_per_instance", "min", "output_throughput_per_instance", 3.0),
+    ]
     with pytest.raises(bc.BenchReportError, match="ttft_p99 is unknown"):
         bc.parse_slo({"ttft_p99": 1})
     with pytest.raises(bc.BenchReportError, match="must be a number"):
@@ -263,6 +394,7 @@ def test_slo_keys():
 
 # ---------------------------------------------------------------------------------------------
 # The report
+
 
 def md_tables(md, host, title):
     """Rows (dicts) of the Markdown table under '## host' / '### title'."""
@@ -286,8 +418,14 @@ class Page(HTMLParser):
         elif tag == "tr":
             self._tr = a
         elif tag == "td" and "data-key" in a:
-            self.cells.append(dict(a, table=self._table.get("data-table"), host=self._table.get("data-host"),
-                                   case=self._tr.get("data-case")))
+            self.cells.append(
+                dict(
+                    a,
+                    table=self._table.get("data-table"),
+                    host=self._table.get("data-host"),
+                    case=self._tr.get("data-case"),
+                )
+            )
         elif tag == "svg":
             self.svgs.append(a)
         elif tag == "circle":
@@ -311,8 +449,12 @@ def test_report_tables_equal_the_jsons(fleet):
                 continue
             row = thr[c["name"]]
             assert row["status"] == "ok" and int(row["completed"]) == data["completed"]
-            for col, key in (("req/s", "request_throughput"), ("output tok/s", "output_throughput"),
-                             ("total tok/s", "total_token_throughput"), ("duration s", "duration")):
+            for col, key in (
+                ("req/s", "request_throughput"),
+                ("output tok/s", "output_throughput"),
+                ("total tok/s", "total_token_throughput"),
+                ("duration s", "duration"),
+            ):
                 assert row[col] == "%.2f" % data[key], (host, c["name"], col)
             for metric, label in bc.METRICS:
                 for stat in bc.STATS:
@@ -337,7 +479,9 @@ def test_report_html_is_self_contained_with_values_and_plots(fleet):
             continue
         data = hosts[cell["host"]][1].get(cell["case"])
         if isinstance(data, dict) and cell["data-key"] in data:
-            assert cell["data-value"] == repr(data[cell["data-key"]]) or cell["data-value"] == str(data[cell["data-key"]])
+            assert cell["data-value"] == repr(data[cell["data-key"]]) or cell["data-value"] == str(
+                data[cell["data-key"]]
+            )
     checked = [c for c in page.cells if c["data-key"] == "p99_ttft_ms"]
     assert len(checked) == 6  # 4 ok cases on va16-a, 2 on va16-b
     # Plots: one throughput chart per length group, and TTFT / TPOT / E2EL panels per host side by side.
@@ -348,8 +492,13 @@ def test_report_html_is_self_contained_with_values_and_plots(fleet):
     assert len(thr) == 6
     for p in thr:
         host = p["data-series"]
-        match = [d for d in hosts[host][1].values() if isinstance(d, dict) and d.get("max_concurrency") ==
-                 int(float(p["data-x"])) and d.get("status") != "failed"]
+        match = [
+            d
+            for d in hosts[host][1].values()
+            if isinstance(d, dict)
+            and d.get("max_concurrency") == int(float(p["data-x"]))
+            and d.get("status") != "failed"
+        ]
         assert float(p["data-y"]) == match[0]["output_throughput"]
     ttft_a = [p for p in page.points if p["kind"] == "ttft" and p["chart_host"] == "va16-a"]
     assert len(ttft_a) == 8  # mean and p99 at 4 concurrencies
@@ -366,8 +515,16 @@ def test_report_csv_parses_to_the_jsons(fleet):
         if row["status"] != "ok":
             assert row["error"]
             continue
-        for key in ("request_throughput", "output_throughput", "total_token_throughput", "mean_ttft_ms",
-                    "median_tpot_ms", "p99_itl_ms", "p99_e2el_ms", "duration"):
+        for key in (
+            "request_throughput",
+            "output_throughput",
+            "total_token_throughput",
+            "mean_ttft_ms",
+            "median_tpot_ms",
+            "p99_itl_ms",
+            "p99_e2el_ms",
+            "duration",
+        ):
             assert float(row[key]) == data[key], (row["case"], key)
         assert int(row["completed"]) == data["completed"] and int(row["input_len"]) == 128
 
@@ -378,7 +535,8 @@ def test_failures_are_listed(fleet):
     failed = {(f["host"], f["case"]): f for f in summary["failed_cases"]}
     assert set(failed) == {("va16-b", "in2048-out256-c4-n12"), ("va16-b", "in128-out1024-c8-n24")}
     assert failed[("va16-b", "in2048-out256-c4-n12")]["error"] == (
-        "vllm bench serve exited with rc 1: ValueError: Initial test run failed")
+        "vllm bench serve exited with rc 1: ValueError: Initial test run failed"
+    )
     assert failed[("va16-b", "in128-out1024-c8-n24")]["status"] == "missing"
     assert "| va16-b | in2048-out256-c4-n12 | failed | vllm bench serve exited with rc 1" in summary["failed_table"]
     assert "## Failed cases" in Path(summary["files"]["md"]).read_text()
@@ -392,7 +550,8 @@ def test_partly_failed_requests_fail_the_case(tmp_path):
     write_host(run, manifest("h", [c]), {c["name"]: data})
     summary = br.write_report(str(run), latest_link=False)
     assert summary["failed_cases"][0]["error"] == (
-        "1 of 4 requests failed: Bad Request: This model's maximum context length is 2048 tokens")
+        "1 of 4 requests failed: Bad Request: This model's maximum context length is 2048 tokens"
+    )
 
 
 def test_pitfall_notes(fleet):
@@ -405,8 +564,9 @@ def test_pitfall_notes(fleet):
     for code in ("output_tokens", "input_tokens", "ttft_zero", "chat_ttft"):
         assert ("va16-b", "in128-out1024-c1-n3", code) in notes, code
     assert ("va16-b", "in128-out1024-c4-n12", "chat_ttft") in notes
-    assert not any(h == "va16-a" and code in ("output_tokens", "input_tokens", "ttft_zero", "chat_ttft")
-                   for h, c, code in notes)
+    assert not any(
+        h == "va16-a" and code in ("output_tokens", "input_tokens", "ttft_zero", "chat_ttft") for h, c, code in notes
+    )
     md = (run / "report" / "benchmark.md").read_text()
     assert "total output tokens 3000 != completed 3 x output_len 1024" in md
     assert "this is a reasoning model, so TTFT is the first reasoning token" in md
@@ -417,15 +577,19 @@ def test_chunk_level_notes_from_detailed_arrays(tmp_path):
     run = tmp_path / "r2"
     c1, c2 = case(32, 16, 1, 2), case(32, 16, 2, 2)
     # 16 tokens per request in 4 chunks (4 tokens each): ITL per chunk, not per token.
-    chunky = vllm_result(2, input_len=32, output_len=16, concurrency=1, detailed=True,
-                         tpot=(20.0, 20.0, 21.0), itl=(80.0, 80.0, 81.0))
+    chunky = vllm_result(
+        2, input_len=32, output_len=16, concurrency=1, detailed=True, tpot=(20.0, 20.0, 21.0), itl=(80.0, 80.0, 81.0)
+    )
     chunky["itls"] = [[0.08, 0.08, 0.08]] * 2
     # Tokens delivered in bursts (a buffering proxy): the median ITL is near 0.
-    bursty = vllm_result(2, input_len=32, output_len=16, concurrency=2, tpot=(20.0, 20.0, 21.0),
-                         itl=(20.0, 0.006, 200.0))
+    bursty = vllm_result(
+        2, input_len=32, output_len=16, concurrency=2, tpot=(20.0, 20.0, 21.0), itl=(20.0, 0.006, 200.0)
+    )
     write_host(run, manifest("h", [c1, c2]), {c1["name"]: chunky, c2["name"]: bursty})
     notes = {(n["case"], n["code"]): n["text"] for n in br.write_report(str(run), latest_link=False)["notes"]}
-    assert notes[(c1["name"], "multi_token_chunks")].startswith("32 output tokens arrived in 8 chunks (4.00 tokens per chunk)")
+    assert notes[(c1["name"], "multi_token_chunks")].startswith(
+        "32 output tokens arrived in 8 chunks (4.00 tokens per chunk)"
+    )
     assert (c1["name"], "itl_vs_tpot") in notes
     assert "tokens arrive in bursts" in notes[(c2["name"], "bursty_stream")]
     assert (c2["name"], "itl_vs_tpot") not in notes  # means agree; only the median shows it
@@ -438,7 +602,8 @@ def test_slo_gate_table(fleet):
     # va16-a: p99 TTFT 2500 and 3000 ms over 2000 at concurrency 4 and 8; everything else met.
     assert [(m["case"], m["objective"], m["limit"], m["measured"]) for m in misses] == [
         ("in128-out1024-c4-n12", "p99_ttft_ms", 2000.0, 2500.0),
-        ("in128-out1024-c8-n24", "p99_ttft_ms", 2000.0, 3000.0)]
+        ("in128-out1024-c8-n24", "p99_ttft_ms", 2000.0, 3000.0),
+    ]
     assert summary["slo_checked"] == 4  # va16-b has no SLO
     assert summary["slo_table"].splitlines()[0] == "| host | case | objective | limit | measured |"
     assert "| va16-a | in128-out1024-c4-n12 | p99_ttft_ms | 2000.00 | 2500.00 |" in summary["slo_table"]
@@ -456,7 +621,9 @@ def test_case_slo_and_unmeasured_objectives(tmp_path):
     write_host(run, manifest("h", [c], slo={"p99_e2el_ms": 10}), {c["name"]: data})
     misses = br.write_report(str(run), latest_link=False)["slo_misses"]
     assert [(m["objective"], m["measured"]) for m in misses] == [
-        ("p99_e2el_ms", None), ("min_output_throughput_per_instance", data["output_throughput"] / 2)]
+        ("p99_e2el_ms", None),
+        ("min_output_throughput_per_instance", data["output_throughput"] / 2),
+    ]
     assert "| not measured |" in br.slo_table({"slo_misses": misses})
 
 
@@ -483,9 +650,16 @@ def test_an_empty_run_is_refused(tmp_path):
 
 
 def test_svg_chart_scales_points():
-    svg = br.svg_chart("t", [{"name": "s", "color": "#000", "points": [{"x": 0, "y": 0, "label": "a"},
-                                                                       {"x": 10, "y": 100, "label": "b"}]}],
-                       "x", "y", x_max=10, y_max=100, width=200, height=200)
+    svg = br.svg_chart(
+        "t",
+        [{"name": "s", "color": "#000", "points": [{"x": 0, "y": 0, "label": "a"}, {"x": 10, "y": 100, "label": "b"}]}],
+        "x",
+        "y",
+        x_max=10,
+        y_max=100,
+        width=200,
+        height=200,
+    )
     assert svg.startswith("<svg") and svg.count("<circle") == 2 and "<polyline" in svg
     assert 'data-x="10.0" data-y="100.0"' in svg
     assert br._ticks(97) == ([0, 20, 40, 60, 80, 100], 100)
@@ -499,10 +673,26 @@ def test_action_plugin_through_ansible(fleet, tmp_path):
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
         "    - vacc.qwen3.bench_report:\n        run_dir: %s\n        latest_dir: %s\n      register: r\n"
         "    - ansible.builtin.copy:\n        content: '{{ r | to_json }}'\n        dest: %s\n        mode: '0644'\n"
-        % (run, tmp_path / "latest", tmp_path / "r.json"))
+        % (run, tmp_path / "latest", tmp_path / "r.json")
+    )
     exe = Path(sys.executable).with_name("ansible-playbook")
-    res = subprocess.run([str(exe), "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable, str(play)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(
+        [
+            str(exe),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            "ansible_python_interpreter=%s" % sys.executable,
+            str(play),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     out = json.loads((tmp_path / "r.json").read_text())
     assert out["changed"] and len(out["failed_cases"]) == 2 and len(out["slo_misses"]) == 2

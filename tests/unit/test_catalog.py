@@ -5,6 +5,7 @@ CURRENT_LIMITS (VVI-26.02, Vastai/VastModelZOO llm/qwen3/vllm/README.md at b14e7
 the two documents (模型支持 and 使用限制) independently of plugins/plugin_utils/guide/*.yml, so a slip
 in either shows up here.
 """
+
 import pytest
 
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
@@ -132,7 +133,12 @@ CURRENT_LIMITS = {
 # revision: (typed rows, typed limits, image tag)
 REVISIONS = {SEED: (GUIDE_ROWS, GUIDE_LIMITS, "AI3.2_GR_1202"), CURRENT: (CURRENT_ROWS, CURRENT_LIMITS, "VVI-26.02")}
 ALL_ROWS = [(rev, row) for rev, (rows, dummy, dummy2) in REVISIONS.items() for row in rows]
-ALL_LIMITS = [(rev, family, tp) for rev, (dummy, limits, dummy2) in REVISIONS.items() for family in limits for tp in limits[family]]
+ALL_LIMITS = [
+    (rev, family, tp)
+    for rev, (dummy, limits, dummy2) in REVISIONS.items()
+    for family in limits
+    for tp in limits[family]
+]
 
 
 def test_revisions_shipped():
@@ -141,8 +147,9 @@ def test_revisions_shipped():
         guide = cat.guide(revision)
         assert guide.revision == revision and guide.image_tag == tag
         assert [r[0] for r in rows] == list(guide.models), "catalog order follows the guide"
-        assert {f: sorted(t for tps, dummy, dummy2 in rows_ for t in tps) for f, rows_ in guide.limits.items()} == \
-            {f: sorted(cells) for f, cells in limits.items()}
+        assert {f: sorted(t for tps, dummy, dummy2 in rows_ for t in tps) for f, rows_ in guide.limits.items()} == {
+            f: sorted(cells) for f, cells in limits.items()
+        }
         assert all(m["source"] == "guide:" + revision and m["revision"] == revision for m in guide.models.values())
     assert len(cat.guide(CURRENT).models) == 37
     assert sum(m["dtype"] == "INT8" for m in cat.guide(CURRENT).models.values()) == 7
@@ -154,7 +161,9 @@ def test_every_revisions_model_row(revision, row):
     m = cat.guide(revision).models[name]
     assert (m["hf_repo"], m["modelscope_repo"], m["params"], m["dtype"], m["tp"]) == (hf, ms, params, dtype, tps)
     assert m["hf_url"] == "https://huggingface.co/" + hf
-    assert m["quant_method"] == {"BF16": None, "FP8": "fp8"}.get(dtype, "awq" if ("AWQ" in name or "awq" in name) else "gptq")
+    assert m["quant_method"] == {"BF16": None, "FP8": "fp8"}.get(
+        dtype, "awq" if ("AWQ" in name or "awq" in name) else "gptq"
+    )
 
 
 @pytest.mark.parametrize("revision,family,tp", ALL_LIMITS)
@@ -177,31 +186,60 @@ def test_current_revisions_footnotes_and_spellings():
     assert current.min_hardware_for(current.models["Qwen3-235B-A22B-FP8"])["card_choices"] == ["VA16"]
 
 
-@pytest.mark.parametrize("image,revision", [
-    ("harbor.vastaitech.com/ai_deliver/vllm_vacc:VVI-26.02", CURRENT),
-    ("harbor.vastaitech.com/ai_deliver/vllm_vacc:VVI-26.02@sha256:" + "a" * 64, CURRENT),
-    ("registry.local:5000/ai_deliver/vllm_vacc:AI3.2_GR_1202", SEED),
-    ("harbor.vastaitech.com/ai_deliver/vllm_vacc:VVI-26.05", SEED),  # a tag no shipped revision documents
-    ("registry.local:5000/vllm_vacc", SEED), ("vacc-qwen3/vllm-cpu-standin:0.32.0", SEED), (None, SEED),
-])
+@pytest.mark.parametrize(
+    "image,revision",
+    [
+        ("harbor.vastaitech.com/ai_deliver/vllm_vacc:VVI-26.02", CURRENT),
+        ("harbor.vastaitech.com/ai_deliver/vllm_vacc:VVI-26.02@sha256:" + "a" * 64, CURRENT),
+        ("registry.local:5000/ai_deliver/vllm_vacc:AI3.2_GR_1202", SEED),
+        ("harbor.vastaitech.com/ai_deliver/vllm_vacc:VVI-26.05", SEED),  # a tag no shipped revision documents
+        ("registry.local:5000/vllm_vacc", SEED),
+        ("vacc-qwen3/vllm-cpu-standin:0.32.0", SEED),
+        (None, SEED),
+    ],
+)
 def test_revision_for_image(image, revision):
     assert cat.revision_for_image(image) == revision
 
 
 def test_unknown_revision_is_refused():
-    with pytest.raises(cat.PlanError, match=r"^qwen3_guide_revision 'VVI-99' is not a revision .*; set it to "
-                                            r"AI3.2_GR_1202 or VVI-26.02\.$"):
+    with pytest.raises(
+        cat.PlanError,
+        match=r"^qwen3_guide_revision 'VVI-99' is not a revision .*; set it to "
+        r"AI3.2_GR_1202 or VVI-26.02\.$",
+    ):
         cat.guide("VVI-99")
     assert cat.guide("vvi-26.02").revision == CURRENT
 
 
-ROW = {"name": "Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4-mine", "family": "30B-A3B", "dtype": "INT4",
-       "quant_method": "gptq", "tp": [2, 4], "thinking": "instruct", "hf_repo": None, "modelscope_repo": None}
+ROW = {
+    "name": "Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4-mine",
+    "family": "30B-A3B",
+    "dtype": "INT4",
+    "quant_method": "gptq",
+    "tp": [2, 4],
+    "thinking": "instruct",
+    "hf_repo": None,
+    "modelscope_repo": None,
+}
 
 
 def test_an_operator_row_is_added_with_its_family_facts():
-    guide = cat.guide(CURRENT, [ROW, dict(ROW, name="Qwen3-8B", family="8B", dtype="INT8", tp=["TP2", "4"],
-                                          thinking=None, hf_repo="me/Qwen3-8B-int8")])
+    guide = cat.guide(
+        CURRENT,
+        [
+            ROW,
+            dict(
+                ROW,
+                name="Qwen3-8B",
+                family="8B",
+                dtype="INT8",
+                tp=["TP2", "4"],
+                thinking=None,
+                hf_repo="me/Qwen3-8B-int8",
+            ),
+        ],
+    )
     mine = guide.models[ROW["name"]]
     assert mine["source"] == "inventory" and mine["kind"] == "moe" and mine["native_context"] == 262144
     assert mine["tp"] == [2, 4] and mine["thinking"] == "instruct" and mine["hf_url"] is None
@@ -214,35 +252,47 @@ def test_an_operator_row_is_added_with_its_family_facts():
     assert [e["name"] for e in guide.catalog()][-2:] == [ROW["name"], "Qwen3-8B"]
 
 
-@pytest.mark.parametrize("change,sentence", [
-    ({"family": "30B"}, "family '30B' is not a Qwen3 family; set it to 0.6B, 1.7B, 4B, 8B, 14B, 32B, 30B-A3B or 235B-A22B."),
-    ({"dtype": "INT3"}, "dtype 'INT3' is not one of BF16, FP8, INT4 or INT8; set it to the checkpoint's."),
-    ({"quant_method": None}, "quant_method null does not go with dtype INT4; set it to gptq or awq."),
-    ({"dtype": "BF16"}, "quant_method 'gptq' does not go with dtype BF16; set it to null."),
-    ({"tp": [8]}, "guide revision VVI-26.02 has no usage limits for 30B-A3B at TP8"),
-    ({"tp": "two"}, "tp 'two' must be a list of whole numbers"),
-    ({"tp": [2, 2]}, "must list each TP once"),
-    ({"thinking": "maybe"}, "thinking 'maybe' is not one of hybrid, instruct or thinking."),
-    ({"hf_repo": "not a repo"}, "hf_repo 'not a repo' is not a hub id; write owner/name or null."),
-    ({"name": "../x"}, "name '../x' is not a safe model name"),
-    ({"bits": 4}, "has unknown field(s) bits; a row has name, family, dtype, quant_method, tp, thinking"),
-    ({"known_failures": {8: "x"}}, "has unknown field(s) known_failures"),
-])
+@pytest.mark.parametrize(
+    "change,sentence",
+    [
+        (
+            {"family": "30B"},
+            "family '30B' is not a Qwen3 family; set it to 0.6B, 1.7B, 4B, 8B, 14B, 32B, 30B-A3B or 235B-A22B.",
+        ),
+        ({"dtype": "INT3"}, "dtype 'INT3' is not one of BF16, FP8, INT4 or INT8; set it to the checkpoint's."),
+        ({"quant_method": None}, "quant_method null does not go with dtype INT4; set it to gptq or awq."),
+        ({"dtype": "BF16"}, "quant_method 'gptq' does not go with dtype BF16; set it to null."),
+        ({"tp": [8]}, "guide revision VVI-26.02 has no usage limits for 30B-A3B at TP8"),
+        ({"tp": "two"}, "tp 'two' must be a list of whole numbers"),
+        ({"tp": [2, 2]}, "must list each TP once"),
+        ({"thinking": "maybe"}, "thinking 'maybe' is not one of hybrid, instruct or thinking."),
+        ({"hf_repo": "not a repo"}, "hf_repo 'not a repo' is not a hub id; write owner/name or null."),
+        ({"name": "../x"}, "name '../x' is not a safe model name"),
+        ({"bits": 4}, "has unknown field(s) bits; a row has name, family, dtype, quant_method, tp, thinking"),
+        ({"known_failures": {8: "x"}}, "has unknown field(s) known_failures"),
+    ],
+)
 def test_a_wrong_row_is_refused_in_one_sentence(change, sentence):
     with pytest.raises(cat.PlanError) as info:
-        cat.guide(CURRENT if change.get("tp") != [8] else SEED, [dict(ROW, **change)]).models
+        dummy = cat.guide(CURRENT if change.get("tp") != [8] else SEED, [dict(ROW, **change)]).models
     message = str(info.value)
     assert "\n" not in message and message.endswith(".")
     assert message.startswith("qwen3_catalog_extra[0]")
     assert sentence.replace("VVI-26.02", SEED if change.get("tp") == [8] else CURRENT) in message
 
 
-@pytest.mark.parametrize("rows,sentence", [
-    ([{"name": "x"}], "qwen3_catalog_extra[0] lacks family, dtype, quant_method, tp; give every row"),
-    (["Qwen3-8B"], "qwen3_catalog_extra[0] must be a mapping"),
-    ([ROW, dict(ROW, name=ROW["name"].upper())], "qwen3_catalog_extra[1] names QWEN3-30B-A3B-INSTRUCT-2507-GPTQ-INT4-MINE a second time"),
-    ({"name": "x"}, "qwen3_catalog_extra must be a list of model rows"),
-])
+@pytest.mark.parametrize(
+    "rows,sentence",
+    [
+        ([{"name": "x"}], "qwen3_catalog_extra[0] lacks family, dtype, quant_method, tp; give every row"),
+        (["Qwen3-8B"], "qwen3_catalog_extra[0] must be a mapping"),
+        (
+            [ROW, dict(ROW, name=ROW["name"].upper())],
+            "qwen3_catalog_extra[1] names QWEN3-30B-A3B-INSTRUCT-2507-GPTQ-INT4-MINE a second time",
+        ),
+        ({"name": "x"}, "qwen3_catalog_extra must be a list of model rows"),
+    ],
+)
 def test_a_wrong_list_is_refused(rows, sentence):
     with pytest.raises(cat.PlanError, match="^" + sentence.replace("[", r"\[").replace("]", r"\]")):
         cat.guide(SEED, rows)
@@ -300,8 +350,19 @@ def test_known_failure_recorded():
     assert "8" in entry["known_failures"]
 
 
-@pytest.mark.parametrize("family,kv_kib", [("0.6B", 112), ("1.7B", 112), ("4B", 144), ("8B", 144),
-                                           ("14B", 160), ("32B", 256), ("30B-A3B", 96), ("235B-A22B", 188)])
+@pytest.mark.parametrize(
+    "family,kv_kib",
+    [
+        ("0.6B", 112),
+        ("1.7B", 112),
+        ("4B", 144),
+        ("8B", 144),
+        ("14B", 160),
+        ("32B", 256),
+        ("30B-A3B", 96),
+        ("235B-A22B", 188),
+    ],
+)
 def test_architecture_kv_per_token(family, kv_kib):
     assert cat.kv_bytes_per_token(family) == kv_kib * 1024
 
@@ -323,6 +384,7 @@ def test_native_context():
 
 def test_the_readme_model_table_says_which_revision_lists_each_row():
     import os
+
     readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md"), encoding="utf-8").read()
     section = readme.split("## Models and guide revisions", 1)[1].split("\n## ", 1)[0]
     header = "| model | family | dtype | TP in `%s` | TP in `%s` |" % (SEED, CURRENT)
@@ -347,8 +409,11 @@ def test_the_readme_model_table_says_which_revision_lists_each_row():
 def test_every_place_that_offers_the_revisions_offers_the_shipped_ones():
     """A new guide/<revision>.yml is offered by the role spec (and so the AWX survey), the lookup and the filter."""
     import os
+
     import yaml
+
     from ansible_collections.vacc.qwen3.plugins.lookup import qwen3_models
+
     root = os.path.join(os.path.dirname(__file__), "..", "..")
     spec = yaml.safe_load(open(os.path.join(root, "roles/_common/meta/argument_specs.yml"), encoding="utf-8"))
     assert spec["argument_specs"]["main"]["options"]["qwen3_guide_revision"]["choices"] == cat.revisions()

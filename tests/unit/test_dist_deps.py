@@ -1,6 +1,7 @@
 """tools/dist_deps.py (make dist): the dependencies' tarballs are complete collection artifacts (FILES.json lists
 exactly what is in them, MANIFEST.json names FILES.json's checksum), inside galaxy.yml's bounds, and
 requirements.yml names the collection and all of them by file, relative to the directory that holds dist/."""
+
 import hashlib
 import json
 import os
@@ -17,8 +18,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def test_the_dependencies_are_packed_for_an_offline_install(tmp_path):
     out = tmp_path / "dist"
     out.mkdir()
-    res = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "dist_deps.py"), str(out), str(out / "vacc-qwen3-9.9.9.tar.gz")],
-                         capture_output=True, text=True, timeout=300, check=False)
+    res = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tools", "dist_deps.py"), str(out), str(out / "vacc-qwen3-9.9.9.tar.gz")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     versions = dict(line.split() for line in res.stdout.splitlines())
     with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
@@ -29,7 +35,8 @@ def test_the_dependencies_are_packed_for_an_offline_install(tmp_path):
     requirements = yaml.safe_load((out / "requirements.yml").read_text())["collections"]
     assert requirements[0] == {"name": "dist/vacc-qwen3-9.9.9.tar.gz", "type": "file"}
     assert sorted(r["name"] for r in requirements[1:]) == sorted(
-        "dist/%s-%s.tar.gz" % (n.replace(".", "-"), v) for n, v in versions.items())
+        "dist/%s-%s.tar.gz" % (n.replace(".", "-"), v) for n, v in versions.items()
+    )
     for row in requirements[1:]:
         with tarfile.open(tmp_path / row["name"]) as tar:
             names = {m.name for m in tar.getmembers()}

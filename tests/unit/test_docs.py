@@ -1,5 +1,6 @@
 """docs/: the role reference is what the argument specs say, and the hand-written pages name only
 playbooks, variables and files that exist."""
+
 import os
 import re
 import sys
@@ -20,8 +21,9 @@ def test_role_docs_are_up_to_date(tmp_path):
     assert sorted(os.listdir(ROLE_DOCS)) == written, "docs/roles/ has other pages: run python tools/gen_docs.py"
     for name in written:
         with open(os.path.join(ROLE_DOCS, name), encoding="utf-8") as handle:
-            assert handle.read() == (tmp_path / name).read_text(), \
+            assert handle.read() == (tmp_path / name).read_text(), (
                 "docs/roles/%s is stale: run python tools/gen_docs.py" % name
+            )
 
 
 @pytest.mark.parametrize("role", qwen3_specs.roles())
@@ -73,6 +75,7 @@ def test_guide_mapping_covers_every_playbook_that_does_a_guide_step():
 
 def test_awx_guide_names_every_job_template():
     import yaml
+
     text = open(os.path.join(ROOT, "docs", "awx.md"), encoding="utf-8").read()
     with open(os.path.join(ROOT, "docs", "awx-project", "job_templates.yml"), encoding="utf-8") as handle:
         for template in yaml.safe_load(handle)["qwen3_awx_job_templates"]:

@@ -4,17 +4,23 @@ tests/security (an engine that exits, one that never answers) and tests/fleet/te
 
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._door_wait import failed, not_up, restart_count
 
-STAT = ("# pxname,svname,qcur,qmax,scur,smax,status,check_status\n"
-        "door,FRONTEND,,,1,2,OPEN,\n"
-        "instances,vllm_service_0,0,0,3,4,UP,L7OK\n"
-        "instances,vllm_service_1,0,0,0,4,DOWN,L4CON\n"
-        "instances,BACKEND,0,0,3,4,UP,\n"
-        "monitor,engine_0,0,0,0,1,UP,L7OK\n")
+STAT = (
+    "# pxname,svname,qcur,qmax,scur,smax,status,check_status\n"
+    "door,FRONTEND,,,1,2,OPEN,\n"
+    "instances,vllm_service_0,0,0,3,4,UP,L7OK\n"
+    "instances,vllm_service_1,0,0,0,4,DOWN,L4CON\n"
+    "instances,BACKEND,0,0,3,4,UP,\n"
+    "monitor,engine_0,0,0,0,1,UP,L7OK\n"
+)
 
 
 def info(status="running", restarts=0, code=0, oom=False, exists=True):
-    return {"exists": exists, "container": {"RestartCount": restarts, "State": {
-        "Status": status, "ExitCode": code, "OOMKilled": oom}} if exists else None}
+    return {
+        "exists": exists,
+        "container": {"RestartCount": restarts, "State": {"Status": status, "ExitCode": code, "OOMKilled": oom}}
+        if exists
+        else None,
+    }
 
 
 def test_not_up_lists_each_server_that_is_not_up_with_its_check():
@@ -43,9 +49,11 @@ def test_a_starting_engine_has_not_failed():
 def test_an_engine_restarted_during_the_wait_has_failed():
     assert failed("e", info(restarts=3), 1) == "e exited and was restarted 2 time(s) while the gate waited"
     assert failed("e", info(status="restarting", restarts=0, code=1), 0) == (
-        "e exited with exit code 1 and was restarted 1 time(s) while the gate waited")
+        "e exited with exit code 1 and was restarted 1 time(s) while the gate waited"
+    )
     assert failed("e", info(restarts=1, oom=True), 0) == (
-        "e exited, killed for memory (OOM) and was restarted 1 time(s) while the gate waited")
+        "e exited, killed for memory (OOM) and was restarted 1 time(s) while the gate waited"
+    )
 
 
 def test_an_exited_or_missing_engine_has_failed():

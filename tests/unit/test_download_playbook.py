@@ -4,6 +4,7 @@ The local source is tested for real. The hubs are not reachable from here, so hf
 against a local HTTP server standing in for the endpoint and fake CLIs that log how they were called and
 copy a fixture checkpoint.
 """
+
 import functools
 import hashlib
 import http.server
@@ -17,9 +18,9 @@ import sys
 import threading
 
 import pytest
+from fake_checkpoint import CONFIG, sharded
 
 from ansible_collections.vacc.qwen3.plugins.modules import model_verify as mv
-from fake_checkpoint import CONFIG, sharded
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -35,14 +36,22 @@ GIVEN_KEY = ["-e", "qwen3_api_key=test-download-key"]
 
 
 def play(*extra, inventory=LOCAL_INV, playbook=DOWNLOAD, env=None, lab=False):
-    run_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                   **(env or {}))
+    run_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1", **(env or {}))
     defaults = ROLE_DEFAULTS if inventory == LOCAL_INV and not lab else []
     pin = ["-e", "model_download_hfd_sha256=" + hashlib.sha256(FAKE_HFD.encode()).hexdigest()]
-    res = subprocess.run([PLAYBOOK_BIN, "-i", inventory, playbook] + defaults + GIVEN_KEY + pin + list(extra), cwd=ROOT, env=run_env,
-                         capture_output=True, text=True, timeout=300, check=False)
-    res.recap = {h: {"ok": int(o), "changed": int(c), "unreachable": int(u), "failed": int(f)}
-                 for h, o, c, u, f in RECAP.findall(res.stdout)}
+    res = subprocess.run(
+        [PLAYBOOK_BIN, "-i", inventory, playbook] + defaults + GIVEN_KEY + pin + list(extra),
+        cwd=ROOT,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    res.recap = {
+        h: {"ok": int(o), "changed": int(c), "unreachable": int(u), "failed": int(f)}
+        for h, o, c, u, f in RECAP.findall(res.stdout)
+    }
     res.flat = " ".join((res.stdout + res.stderr).split())
     return res
 
@@ -53,8 +62,16 @@ def ok(res):
 
 
 def local_args(src, weights, model="Qwen3-0.6B"):
-    return ["-e", "model_download_source=local", "-e", "model_download_local_path=%s" % src,
-            "-e", "qwen3_weights_dir=%s" % weights, "-e", "qwen3_model=%s" % model]
+    return [
+        "-e",
+        "model_download_source=local",
+        "-e",
+        "model_download_local_path=%s" % src,
+        "-e",
+        "qwen3_weights_dir=%s" % weights,
+        "-e",
+        "qwen3_model=%s" % model,
+    ]
 
 
 def verified(path):
@@ -107,7 +124,9 @@ def test_lab_inventory_weights_in_place_are_only_verified(tmp_path):
 def play_with(tmp_path, roles, *extra):
     """A play of the given roles on the local inventory (what a user composes)."""
     playbook = tmp_path / "roles.yml"
-    playbook.write_text("- hosts: all\n  gather_facts: false\n  roles: %s\n" % json.dumps(["vacc.qwen3." + r for r in roles]))
+    playbook.write_text(
+        "- hosts: all\n  gather_facts: false\n  roles: %s\n" % json.dumps(["vacc.qwen3." + r for r in roles])
+    )
     return play(*extra, playbook=str(playbook))
 
 
@@ -123,7 +142,10 @@ def test_a_downloaded_desc_act_checkpoint_is_refused_by_the_plan(tmp_path, where
     res = play(*local_args(src, tmp_path / "w", model="Qwen3-0.6B-GPTQ-Int4"))
     assert res.returncode != 0
     assert "quantization gptq" in res.flat
-    assert "This Qwen3-0.6B-GPTQ-Int4 checkpoint is GPTQ with desc_act: true, which this platform does not load" in res.flat
+    assert (
+        "This Qwen3-0.6B-GPTQ-Int4 checkpoint is GPTQ with desc_act: true, which this platform does not load"
+        in res.flat
+    )
 
     # desc_act: false plans fine.
     quant["desc_act"] = False
@@ -138,8 +160,9 @@ def test_weights_in_place_are_read_before_the_first_plan(tmp_path):
     weights = tmp_path / "w"
     sharded(weights, "Qwen3-0.6B-GPTQ-Int4")
     (weights / "Qwen3-0.6B-GPTQ-Int4" / "quantize_config.json").write_text(json.dumps({"bits": 4, "desc_act": True}))
-    res = play_with(tmp_path, ["vllm_service"], "-e", "qwen3_model=Qwen3-0.6B-GPTQ-Int4",
-                    "-e", "qwen3_weights_dir=%s" % weights)
+    res = play_with(
+        tmp_path, ["vllm_service"], "-e", "qwen3_model=Qwen3-0.6B-GPTQ-Int4", "-e", "qwen3_weights_dir=%s" % weights
+    )
     assert res.returncode != 0 and res.recap["localhost"]["changed"] == 0
     assert "checkpoint is GPTQ with desc_act: true" in res.flat
     assert "vllm_service : Check the weights are complete" not in res.stdout, "refused before the role's own tasks"
@@ -154,17 +177,28 @@ def test_a_checkpoint_is_checked_against_its_row_before_the_first_plan(tmp_path,
     quant = {"quant_method": "awq", "bits": bits, "group_size": 128, "zero_point": True, "version": "gemm"}
     config = weights / "Qwen3-4B-AWQ" / "config.json"
     config.write_text(json.dumps(dict(json.loads(config.read_text()), quantization_config=quant)))
-    args = ["-e", "qwen3_model=Qwen3-4B-AWQ", "-e", "qwen3_weights_dir=%s" % weights, "-e", "qwen3_guide_revision=VVI-26.02"]
+    args = [
+        "-e",
+        "qwen3_model=Qwen3-4B-AWQ",
+        "-e",
+        "qwen3_weights_dir=%s" % weights,
+        "-e",
+        "qwen3_guide_revision=VVI-26.02",
+    ]
     if refused:
         res = play_with(tmp_path, ["vllm_service"], *args)
         assert res.returncode != 0 and res.recap["localhost"]["changed"] == 0
-        assert ("The checkpoint at %s is bits: 8 but Qwen3-4B-AWQ's row (guide:VVI-26.02, INT4 awq) needs bits: 4 "
-                "(INT4 is W4A16 here)" % (weights / "Qwen3-4B-AWQ")) in res.flat
+        assert (
+            "The checkpoint at %s is bits: 8 but Qwen3-4B-AWQ's row (guide:VVI-26.02, INT4 awq) needs bits: 4 "
+            "(INT4 is W4A16 here)" % (weights / "Qwen3-4B-AWQ")
+        ) in res.flat
         assert "vllm_service : Check the weights are complete" not in res.stdout, "refused before the role's own tasks"
     else:
         playbook = tmp_path / "plan_only.yml"
-        playbook.write_text("- hosts: all\n  gather_facts: false\n  roles: [vacc.qwen3._common]\n  tasks:\n"
-                            "    - {ansible.builtin.debug: {var: qwen3_plan.notes}}\n")
+        playbook.write_text(
+            "- hosts: all\n  gather_facts: false\n  roles: [vacc.qwen3._common]\n  tasks:\n"
+            "    - {ansible.builtin.debug: {var: qwen3_plan.notes}}\n"
+        )
         res = ok(play(*args, playbook=str(playbook)))
         assert 'The guide (VVI-26.02) says W4A16 checkpoints run faster with "torch_dtype": "float16";' in res.flat
         assert "config.json says bfloat16." in res.flat
@@ -182,26 +216,44 @@ def test_a_checkpoint_with_its_own_code_is_refused_unless_allowed(tmp_path):
 
 # ---------------------------------------------------------------- refusals before anything changes
 def test_unreachable_endpoint_fails_before_downloading(tmp_path):
-    res = play("-e", "model_download_hf_endpoint=http://127.0.0.1:9/", "-e", "qwen3_weights_dir=%s" % tmp_path,
-               "-e", "model_download_hfd_path=%s" % (tmp_path / "hfd.sh"), "-e", "qwen3_model=Qwen3-0.6B")
+    res = play(
+        "-e",
+        "model_download_hf_endpoint=http://127.0.0.1:9/",
+        "-e",
+        "qwen3_weights_dir=%s" % tmp_path,
+        "-e",
+        "model_download_hfd_path=%s" % (tmp_path / "hfd.sh"),
+        "-e",
+        "qwen3_model=Qwen3-0.6B",
+    )
     assert res.returncode != 0 and res.recap["localhost"]["changed"] == 0
-    assert ("http://127.0.0.1:9/ is not reachable from localhost; use model_download_source: local with "
-            "model_download_local_path, or set model_download_hf_endpoint to a mirror you can reach.") in res.flat
+    assert (
+        "http://127.0.0.1:9/ is not reachable from localhost; use model_download_source: local with "
+        "model_download_local_path, or set model_download_hf_endpoint to a mirror you can reach."
+    ) in res.flat
     assert not (tmp_path / "hfd.sh").exists() and not (tmp_path / "Qwen3-0.6B").exists()
 
 
-@pytest.mark.parametrize("extra,needle", [
-    (["-e", "model_download_source=modelscope", "-e", "qwen3_model=Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4"],
-     "The guide lists no ModelScope id for Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4; use model_download_source: "
-     "hfd (or hf), which fetches lancew/Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4 through https://hf-mirror.com, or "
-     "dragonfly with model_download_dragonfly_hub: hf."),
-    (["-e", "qwen3_model=tiny-qwen3"], "Unknown model 'tiny-qwen3'"),
-    (["-e", "model_download_source=local"],
-     "does not exist.) and model_download_source: local has no model_download_local_path; set it to a "
-     "checkpoint directory on the controller"),
-    (["-e", "qwen3_model_dir=.."], "qwen3_model_dir '..' is not a safe name"),
-    (["-e", "qwen3_model_dir=../weights"], "qwen3_model_dir '../weights' is not a safe name"),
-], ids=["no-modelscope-id", "not-in-catalog", "local-without-path", "dir-dot-dot", "dir-escapes"])
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (
+            ["-e", "model_download_source=modelscope", "-e", "qwen3_model=Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4"],
+            "The guide lists no ModelScope id for Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4; use model_download_source: "
+            "hfd (or hf), which fetches lancew/Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4 through https://hf-mirror.com, or "
+            "dragonfly with model_download_dragonfly_hub: hf.",
+        ),
+        (["-e", "qwen3_model=tiny-qwen3"], "Unknown model 'tiny-qwen3'"),
+        (
+            ["-e", "model_download_source=local"],
+            "does not exist.) and model_download_source: local has no model_download_local_path; set it to a "
+            "checkpoint directory on the controller",
+        ),
+        (["-e", "qwen3_model_dir=.."], "qwen3_model_dir '..' is not a safe name"),
+        (["-e", "qwen3_model_dir=../weights"], "qwen3_model_dir '../weights' is not a safe name"),
+    ],
+    ids=["no-modelscope-id", "not-in-catalog", "local-without-path", "dir-dot-dot", "dir-escapes"],
+)
 @pytest.mark.parametrize("check", [False, True], ids=["run", "check-mode"])
 def test_refusals(tmp_path, extra, needle, check):
     res = play("-e", "qwen3_weights_dir=%s" % tmp_path, *(extra + (["--check"] if check else [])))
@@ -291,10 +343,22 @@ def hub_env(tmp_path, src):
 def test_hfd_downloads_resumes_and_then_skips(tmp_path, fake_endpoint):
     src = sharded(tmp_path, "hub-copy")
     weights, hfd = tmp_path / "weights", tmp_path / "hfd.sh"
-    args = ["-e", "model_download_hf_endpoint=%s" % fake_endpoint,
-            "-e", "model_download_hfd_url=%s/hfd/hfd.sh" % fake_endpoint, "-e", "model_download_hfd_path=%s" % hfd,
-            "-e", "model_download_install_packages=false", "-e", "model_download_poll=1",
-            "-e", "qwen3_weights_dir=%s" % weights, "-e", "qwen3_model=Qwen3-0.6B"]
+    args = [
+        "-e",
+        "model_download_hf_endpoint=%s" % fake_endpoint,
+        "-e",
+        "model_download_hfd_url=%s/hfd/hfd.sh" % fake_endpoint,
+        "-e",
+        "model_download_hfd_path=%s" % hfd,
+        "-e",
+        "model_download_install_packages=false",
+        "-e",
+        "model_download_poll=1",
+        "-e",
+        "qwen3_weights_dir=%s" % weights,
+        "-e",
+        "qwen3_model=Qwen3-0.6B",
+    ]
     env = hub_env(tmp_path, src)
     dest = weights / "Qwen3-0.6B"
 
@@ -305,58 +369,115 @@ def test_hfd_downloads_resumes_and_then_skips(tmp_path, fake_endpoint):
     assert resumed.recap["localhost"]["changed"] > 0 and verified(dest)["verified"]
     calls = (tmp_path / "hub.log").read_text().splitlines()
     # The guide's command line; the rerun found the mirror's stale signed-URL list gone.
-    assert calls == ["hfd repo=Qwen/Qwen3-0.6B endpoint=%s tool=aria2c threads=10 dir=%s urls=absent"
-                     % (fake_endpoint, dest)] * 2
+    assert (
+        calls
+        == ["hfd repo=Qwen/Qwen3-0.6B endpoint=%s tool=aria2c threads=10 dir=%s urls=absent" % (fake_endpoint, dest)]
+        * 2
+    )
     ok_again = ok(play(*args, env=env))
     assert ok_again.recap["localhost"]["changed"] == 0
     assert len((tmp_path / "hub.log").read_text().splitlines()) == 2
 
 
-@pytest.mark.parametrize("pin,needle", [
-    ("", "model_download_hfd_sha256 is not a sha256: hfd.sh runs as root on every host that fetches"),
-    ("0" * 64, "did not match"),
-], ids=["unpinned", "another-hfd.sh"])
+@pytest.mark.parametrize(
+    "pin,needle",
+    [
+        ("", "model_download_hfd_sha256 is not a sha256: hfd.sh runs as root on every host that fetches"),
+        ("0" * 64, "did not match"),
+    ],
+    ids=["unpinned", "another-hfd.sh"],
+)
 def test_hfd_runs_only_the_pinned_copy(tmp_path, fake_endpoint, pin, needle):
     hfd = tmp_path / "hfd.sh"
-    res = play("-e", "model_download_hf_endpoint=%s" % fake_endpoint, "-e", "model_download_hfd_url=%s/hfd/hfd.sh" % fake_endpoint,
-               "-e", "model_download_hfd_path=%s" % hfd, "-e", "model_download_install_packages=false",
-               "-e", "qwen3_weights_dir=%s" % (tmp_path / "w"), "-e", "qwen3_model=Qwen3-0.6B",
-               "-e", "model_download_hfd_sha256=%s" % pin, env=hub_env(tmp_path, sharded(tmp_path, "hub")))
+    res = play(
+        "-e",
+        "model_download_hf_endpoint=%s" % fake_endpoint,
+        "-e",
+        "model_download_hfd_url=%s/hfd/hfd.sh" % fake_endpoint,
+        "-e",
+        "model_download_hfd_path=%s" % hfd,
+        "-e",
+        "model_download_install_packages=false",
+        "-e",
+        "qwen3_weights_dir=%s" % (tmp_path / "w"),
+        "-e",
+        "qwen3_model=Qwen3-0.6B",
+        "-e",
+        "model_download_hfd_sha256=%s" % pin,
+        env=hub_env(tmp_path, sharded(tmp_path, "hub")),
+    )
     assert res.returncode != 0 and needle in res.flat
     assert not hfd.exists() and not (tmp_path / "hub.log").exists(), "nothing ran"
 
 
-@pytest.mark.parametrize("source,model,expected", [
-    ("hf", "Qwen3-8B-AWQ", "hf repo=Qwen/Qwen3-8B-AWQ endpoint={endpoint} dir={dest}"),
-    ("modelscope", "Qwen3-Coder-30B-A3B-Instruct-FP8",
-     "modelscope repo=Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 domain={netloc} dir={dest}"),
-], ids=["hf", "modelscope"])
+@pytest.mark.parametrize(
+    "source,model,expected",
+    [
+        ("hf", "Qwen3-8B-AWQ", "hf repo=Qwen/Qwen3-8B-AWQ endpoint={endpoint} dir={dest}"),
+        (
+            "modelscope",
+            "Qwen3-Coder-30B-A3B-Instruct-FP8",
+            "modelscope repo=Qwen/Qwen3-Coder-30B-A3B-Instruct-FP8 domain={netloc} dir={dest}",
+        ),
+    ],
+    ids=["hf", "modelscope"],
+)
 def test_venv_clis(tmp_path, fake_endpoint, fake_venv, source, model, expected):
     # The hub's copy matches its row (the plan after the download checks it): AWQ W4A16, FP8.
-    quant = {"quant_method": "awq", "bits": 4, "group_size": 128} if "AWQ" in model else \
-        {"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic"}
+    quant = (
+        {"quant_method": "awq", "bits": 4, "group_size": 128}
+        if "AWQ" in model
+        else {"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic"}
+    )
     src = sharded(tmp_path, "hub-copy", config=dict(CONFIG, quantization_config=quant))
     weights = tmp_path / "weights"
-    args = ["-e", "model_download_source=%s" % source, "-e", "model_download_venv=%s" % fake_venv,
-            "-e", "model_download_hf_endpoint=%s" % fake_endpoint,
-            "-e", "model_download_modelscope_endpoint=%s" % fake_endpoint,
-            "-e", "model_download_install_packages=false", "-e", "model_download_poll=1",
-            "-e", "qwen3_weights_dir=%s" % weights, "-e", "qwen3_model=%s" % model]
+    args = [
+        "-e",
+        "model_download_source=%s" % source,
+        "-e",
+        "model_download_venv=%s" % fake_venv,
+        "-e",
+        "model_download_hf_endpoint=%s" % fake_endpoint,
+        "-e",
+        "model_download_modelscope_endpoint=%s" % fake_endpoint,
+        "-e",
+        "model_download_install_packages=false",
+        "-e",
+        "model_download_poll=1",
+        "-e",
+        "qwen3_weights_dir=%s" % weights,
+        "-e",
+        "qwen3_model=%s" % model,
+    ]
     first = ok(play(*args, env=hub_env(tmp_path, src)))
     assert first.recap["localhost"]["changed"] > 0 and verified(weights / model)["verified"]
-    assert (tmp_path / "hub.log").read_text().splitlines() == [expected.format(
-        endpoint=fake_endpoint, netloc=fake_endpoint.split("//")[1], dest=weights / model)]
+    assert (tmp_path / "hub.log").read_text().splitlines() == [
+        expected.format(endpoint=fake_endpoint, netloc=fake_endpoint.split("//")[1], dest=weights / model)
+    ]
 
 
 # ---------------------------------------------------------------- fleets: strategy once
 def two_hosts(tmp_path, shared=False):
     inv = tmp_path / "inventory.yml"
-    hosts = {name: {"qwen3_weights_dir": str(tmp_path / ("shared" if shared else name))}
-             for name in ("node-a", "node-b")}
+    hosts = {
+        name: {"qwen3_weights_dir": str(tmp_path / ("shared" if shared else name))} for name in ("node-a", "node-b")
+    }
     # Both hosts are this machine (local connection) with their own weights directories.
-    inv.write_text(json.dumps({"all": {"vars": {
-        "ansible_connection": "local", "ansible_host": "127.0.0.1", "qwen3_model": "Qwen3-0.6B",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "children": {"vacc_servers": {"hosts": hosts}}}}))
+    inv.write_text(
+        json.dumps(
+            {
+                "all": {
+                    "vars": {
+                        "ansible_connection": "local",
+                        "ansible_host": "127.0.0.1",
+                        "qwen3_model": "Qwen3-0.6B",
+                        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                    },
+                    "children": {"vacc_servers": {"hosts": hosts}},
+                }
+            }
+        )
+    )
     return str(inv)
 
 
@@ -364,8 +485,14 @@ def two_hosts(tmp_path, shared=False):
 def test_once_seed_fetches_and_the_other_host_copies_from_it(tmp_path):
     src = sharded(tmp_path, "source")
     inv = two_hosts(tmp_path)
-    args = ["-e", "model_download_source=local", "-e", "model_download_local_path=%s" % src,
-            "-e", "model_download_strategy=once"]
+    args = [
+        "-e",
+        "model_download_source=local",
+        "-e",
+        "model_download_local_path=%s" % src,
+        "-e",
+        "model_download_strategy=once",
+    ]
     a, b = tmp_path / "node-a" / "Qwen3-0.6B", tmp_path / "node-b" / "Qwen3-0.6B"
 
     first = ok(play(*args, inventory=inv))
@@ -384,18 +511,34 @@ def test_once_seed_fetches_and_the_other_host_copies_from_it(tmp_path):
 
 
 def test_once_with_a_failed_seed_says_so(tmp_path):
-    res = play("-e", "model_download_hf_endpoint=http://127.0.0.1:9/", "-e", "model_download_strategy=once",
-               inventory=two_hosts(tmp_path))
+    res = play(
+        "-e",
+        "model_download_hf_endpoint=http://127.0.0.1:9/",
+        "-e",
+        "model_download_strategy=once",
+        inventory=two_hosts(tmp_path),
+    )
     assert res.recap["node-a"]["failed"] == 1 and res.recap["node-b"]["failed"] == 1
     assert "http://127.0.0.1:9/ is not reachable from node-a;" in res.flat
-    assert ("The seed host node-a failed, so there is no copy to distribute; fix it, or set "
-            "model_download_seed_host to another host.") in res.flat
+    assert (
+        "The seed host node-a failed, so there is no copy to distribute; fix it, or set "
+        "model_download_seed_host to another host."
+    ) in res.flat
 
 
 def test_shared_path_only_the_seed_writes(tmp_path):
     src = sharded(tmp_path, "source")
-    res = ok(play("-e", "model_download_source=local", "-e", "model_download_local_path=%s" % src,
-                  "-e", "model_download_shared_path=true", inventory=two_hosts(tmp_path, shared=True)))
+    res = ok(
+        play(
+            "-e",
+            "model_download_source=local",
+            "-e",
+            "model_download_local_path=%s" % src,
+            "-e",
+            "model_download_shared_path=true",
+            inventory=two_hosts(tmp_path, shared=True),
+        )
+    )
     assert res.recap["node-a"]["changed"] > 0 and res.recap["node-b"]["changed"] == 0
     assert verified(tmp_path / "shared" / "Qwen3-0.6B")["verified"]
 
@@ -404,17 +547,30 @@ def test_once_controller_seed_fetches_and_pushes(tmp_path, fake_endpoint):
     src = sharded(tmp_path, "hub-copy")
     (tmp_path / "hub.log.interrupted").touch()  # this fake hfd.sh runs through
     seed = tmp_path / "controller" / "Qwen3-0.6B"
-    args = ["-e", "model_download_hf_endpoint=%s" % fake_endpoint,
-            "-e", "model_download_hfd_url=%s/hfd/hfd.sh" % fake_endpoint,
-            "-e", "model_download_hfd_path=%s" % (tmp_path / "hfd.sh"),
-            "-e", "model_download_install_packages=false", "-e", "model_download_poll=1",
-            "-e", "model_download_strategy=once", "-e", "model_download_seed_host=localhost",
-            "-e", "model_download_seed_dest=%s" % seed]
+    args = [
+        "-e",
+        "model_download_hf_endpoint=%s" % fake_endpoint,
+        "-e",
+        "model_download_hfd_url=%s/hfd/hfd.sh" % fake_endpoint,
+        "-e",
+        "model_download_hfd_path=%s" % (tmp_path / "hfd.sh"),
+        "-e",
+        "model_download_install_packages=false",
+        "-e",
+        "model_download_poll=1",
+        "-e",
+        "model_download_strategy=once",
+        "-e",
+        "model_download_seed_host=localhost",
+        "-e",
+        "model_download_seed_dest=%s" % seed,
+    ]
     inv, env = two_hosts(tmp_path), hub_env(tmp_path, src)
 
     first = ok(play(*args, inventory=inv, env=env))
     assert (tmp_path / "hub.log").read_text().splitlines() == [
-        "hfd repo=Qwen/Qwen3-0.6B endpoint=%s tool=aria2c threads=10 dir=%s urls=absent" % (fake_endpoint, seed)]
+        "hfd repo=Qwen/Qwen3-0.6B endpoint=%s tool=aria2c threads=10 dir=%s urls=absent" % (fake_endpoint, seed)
+    ]
     for host in ("node-a", "node-b"):
         copy = tmp_path / host / "Qwen3-0.6B"
         assert first.recap[host]["changed"] > 0
@@ -440,21 +596,44 @@ def test_dragonfly_hands_the_download_to_dfget_then_skips(tmp_path, hub, repo):
     dfget.write_text(FAKE_DFGET)
     dfget.chmod(0o755)
     weights = tmp_path / "weights"
-    args = ["-e", "model_download_source=dragonfly", "-e", "model_download_dfget_path=%s" % dfget,
-            "-e", "model_download_dragonfly_hub=%s" % hub, "-e", "model_download_install_packages=false",
-            "-e", "model_download_poll=1", "-e", "qwen3_weights_dir=%s" % weights, "-e", "qwen3_model=Qwen3-0.6B"]
+    args = [
+        "-e",
+        "model_download_source=dragonfly",
+        "-e",
+        "model_download_dfget_path=%s" % dfget,
+        "-e",
+        "model_download_dragonfly_hub=%s" % hub,
+        "-e",
+        "model_download_install_packages=false",
+        "-e",
+        "model_download_poll=1",
+        "-e",
+        "qwen3_weights_dir=%s" % weights,
+        "-e",
+        "qwen3_model=Qwen3-0.6B",
+    ]
     env = hub_env(tmp_path, sharded(tmp_path, "hub-copy"))
     first = ok(play(*args, env=env))
     assert first.recap["localhost"]["changed"] > 0 and verified(weights / "Qwen3-0.6B")["verified"]
     assert (tmp_path / "hub.log").read_text().splitlines() == [
-        "dfget %s://%s -O %s/ --recursive" % (hub, repo, weights / "Qwen3-0.6B")]
+        "dfget %s://%s -O %s/ --recursive" % (hub, repo, weights / "Qwen3-0.6B")
+    ]
     again = ok(play(*args, env=env))
     assert again.recap["localhost"]["changed"] == 0
     assert len((tmp_path / "hub.log").read_text().splitlines()) == 1, "a verified copy is not fetched again"
 
 
 def test_dragonfly_without_dfget_says_what_to_install(tmp_path):
-    res = play("-e", "model_download_source=dragonfly", "-e", "model_download_dfget_path=%s" % (tmp_path / "none"),
-               "-e", "model_download_install_packages=false", "-e", "qwen3_weights_dir=%s" % (tmp_path / "w"),
-               "-e", "qwen3_model=Qwen3-0.6B")
+    res = play(
+        "-e",
+        "model_download_source=dragonfly",
+        "-e",
+        "model_download_dfget_path=%s" % (tmp_path / "none"),
+        "-e",
+        "model_download_install_packages=false",
+        "-e",
+        "qwen3_weights_dir=%s" % (tmp_path / "w"),
+        "-e",
+        "qwen3_model=Qwen3-0.6B",
+    )
     assert res.returncode != 0 and "install the Dragonfly client (dfdaemon and dfget)" in res.flat

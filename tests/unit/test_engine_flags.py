@@ -1,6 +1,7 @@
 """The engine image asked, not assumed (issue 20): the help parser shared with the benchmark, the probe
 record and its cache, and the argv built from the flags an image's `vllm serve --help` lists - vLLM
 0.9.2 and 0.10.0 help texts (trimmed, tests/unit/fixtures/vllm_help/) and a 0.11.1+ flag set."""
+
 import json
 import os
 import pathlib
@@ -9,7 +10,12 @@ import time
 
 import pytest
 
-from ansible_collections.vacc.qwen3.plugins.action.deployment_plan import detail_lines, engine_for, engine_warning, plan_record
+from ansible_collections.vacc.qwen3.plugins.action.deployment_plan import (
+    detail_lines,
+    engine_for,
+    engine_warning,
+    plan_record,
+)
 from ansible_collections.vacc.qwen3.plugins.filter import qwen3 as filters
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _engine_help, _engine_probe, _inputs
 from ansible_collections.vacc.qwen3.plugins.plugin_utils._bench_cases import help_flags as bench_help_flags
@@ -26,14 +32,26 @@ def help_text(version):
 
 
 def output(version, help_, platform="vllm_vacc=no\nvasmi=no"):
-    return "\n".join([_engine_probe.MARK + "version", "INFO 12-07 start", version, _engine_probe.MARK + "help", help_,
-                      _engine_probe.MARK + "platform", platform])
+    return "\n".join(
+        [
+            _engine_probe.MARK + "version",
+            "INFO 12-07 start",
+            version,
+            _engine_probe.MARK + "help",
+            help_,
+            _engine_probe.MARK + "platform",
+            platform,
+        ]
+    )
 
 
 def engine(version, drop=(), image="vendor/vllm_vacc:test"):
     """A probe record of an image whose help is the fixture of `version` without the options `drop`."""
-    lines = [line for line in help_text(version).splitlines() if not any(line.lstrip().startswith(d + " ")
-                                                                          or line.strip() == d for d in drop)]
+    lines = [
+        line
+        for line in help_text(version).splitlines()
+        if not any(line.lstrip().startswith(d + " ") or line.strip() == d for d in drop)
+    ]
     return _engine_probe.record(image, "sha256:" + "ab" * 32, output(version, "\n".join(lines)))
 
 
@@ -62,7 +80,10 @@ def test_help_options_of_0100_and_the_fingerprints_differ():
 
 
 def test_a_help_in_no_argparse_layout_falls_back_to_every_flag_named():
-    assert _engine_help.help_options("serve takes --port and --max-num-seqs") == {"--max-num-seqs": None, "--port": None}
+    assert _engine_help.help_options("serve takes --port and --max-num-seqs") == {
+        "--max-num-seqs": None,
+        "--port": None,
+    }
 
 
 def test_the_benchmark_reads_help_with_the_same_parser():
@@ -71,8 +92,12 @@ def test_the_benchmark_reads_help_with_the_same_parser():
 
 
 def test_record_of_a_probe():
-    rec = _engine_probe.record("img:1", "sha256:" + "0" * 64, output("0.9.2", help_text("0.9.2"),
-                                                                   "vllm_vacc=yes\nvasmi=yes"), labels={"a": "b"})
+    rec = _engine_probe.record(
+        "img:1",
+        "sha256:" + "0" * 64,
+        output("0.9.2", help_text("0.9.2"), "vllm_vacc=yes\nvasmi=yes"),
+        labels={"a": "b"},
+    )
     assert rec["version"] == "0.9.2" and rec["platform"] == {"vllm_vacc": True, "vasmi": True}
     assert rec["fingerprint"] == _engine_help.fingerprint(rec["flags"]) and rec["labels"] == {"a": "b"}
     assert _engine_probe.version_of("WARNING x\n0.32.0+cpu\n") == "0.32.0+cpu"
@@ -96,8 +121,9 @@ def test_a_hanging_vllm_fails_the_probe_in_bounded_time(tmp_path):
     fake.chmod(0o755)
     env = dict(os.environ, PATH="%s:%s" % (tmp_path, os.environ["PATH"]))
     t0 = time.monotonic()
-    out = subprocess.run(["sh", "-c", _engine_probe.script(1)], env=env, capture_output=True, text=True,
-                         timeout=30, check=False).stdout
+    out = subprocess.run(
+        ["sh", "-c", _engine_probe.script(1)], env=env, capture_output=True, text=True, timeout=30, check=False
+    ).stdout
     assert time.monotonic() - t0 < 15
     with pytest.raises(_engine_probe.ProbeError, match="did not answer"):
         _engine_probe.record("img:hangs", "sha256:1", out)
@@ -146,13 +172,18 @@ def test_the_three_argvs_differ_only_where_the_flag_sets_do():
     p = thinking_long()
     a, b, c = (vllm_args(p, engine=e) for e in (engine("0.9.2"), engine("0.10.0"), later()))
     assert [x for x in a if x != "--enable-reasoning"] == b
-    assert b[:b.index("--rope-scaling")] == c[:c.index("--hf-overrides")]
+    assert b[: b.index("--rope-scaling")] == c[: c.index("--hf-overrides")]
 
 
-@pytest.mark.parametrize("drop,flag", [(("--max-num-seqs",), "--max-num-seqs"),
-                                       (("--reasoning-parser",), "--reasoning-parser"),
-                                       (("--served-model-name",), "--served-model-name"),
-                                       (("--rope-scaling", "--hf-overrides"), "--hf-overrides")])
+@pytest.mark.parametrize(
+    "drop,flag",
+    [
+        (("--max-num-seqs",), "--max-num-seqs"),
+        (("--reasoning-parser",), "--reasoning-parser"),
+        (("--served-model-name",), "--served-model-name"),
+        (("--rope-scaling", "--hf-overrides"), "--hf-overrides"),
+    ],
+)
 def test_a_needed_flag_the_image_lacks_is_refused_in_one_sentence(drop, flag):
     with pytest.raises(PlanError) as exc:
         vllm_args(thinking_long(), engine=engine("0.10.0", drop=drop))
@@ -174,8 +205,11 @@ def test_extra_args_must_be_listed_by_the_image():
     p = plan("Qwen3-8B", tp=2)
     argv = vllm_args(p, engine=engine("0.9.2"), extra_args=["--dtype", "bfloat16", "--swap-space=8"])
     assert argv[-3:] == ["--dtype", "bfloat16", "--swap-space=8"]
-    with pytest.raises(PlanError, match=r"does not offer --kv-cache-dtype, which qwen3_service_extra_args needs; .* "
-                                        r"or remove it from qwen3_service_extra_args\.$"):
+    with pytest.raises(
+        PlanError,
+        match=r"does not offer --kv-cache-dtype, which qwen3_service_extra_args needs; .* "
+        r"or remove it from qwen3_service_extra_args\.$",
+    ):
         vllm_args(p, engine=engine("0.9.2"), extra_args=["--kv-cache-dtype", "fp8"])
 
 
@@ -199,9 +233,14 @@ def shape(tmp_path, fact=None, **values):
 def test_the_service_and_plan_file_record_the_probe(tmp_path):
     rec = engine("0.10.0", image="vendor/vllm_vacc:test")
     p, svc = shape(tmp_path, fact=rec, qwen3_service_image="vendor/vllm_vacc:test")
-    assert svc["engine"] == {"source": "probe", "image": "vendor/vllm_vacc:test", "digest": rec["digest"],
-                             "version": "0.10.0", "fingerprint": rec["fingerprint"],
-                             "platform": {"vllm_vacc": False, "vasmi": False}}
+    assert svc["engine"] == {
+        "source": "probe",
+        "image": "vendor/vllm_vacc:test",
+        "digest": rec["digest"],
+        "version": "0.10.0",
+        "fingerprint": rec["fingerprint"],
+        "platform": {"vllm_vacc": False, "vasmi": False},
+    }
     assert "--enable-reasoning" not in svc["instances"][0]["command"]
     assert plan_record(p, svc)["service"]["engine"]["fingerprint"] == rec["fingerprint"]
     assert any(line.startswith("engine vLLM 0.10.0 (probe sha256:abababababab") for line in detail_lines("h1", p, svc))
@@ -219,25 +258,37 @@ def test_a_probe_of_another_image_is_not_used_and_the_cache_is(tmp_path):
 
 def test_a_refusal_reaches_the_planning_step(tmp_path):
     rec = engine("0.10.0", drop=("--max-num-seqs",), image="vendor/vllm_vacc:test")
-    with pytest.raises(PlanError, match=r"^The engine image vendor/vllm_vacc:test \(vLLM 0\.10\.0\) does not offer "
-                                        r"--max-num-seqs"):
+    with pytest.raises(
+        PlanError,
+        match=r"^The engine image vendor/vllm_vacc:test \(vLLM 0\.10\.0\) does not offer "
+        r"--max-num-seqs",
+    ):
         shape(tmp_path, fact=rec, qwen3_service_image="vendor/vllm_vacc:test")
 
 
 def test_qwen3_vllm_version_is_unset_by_default(tmp_path):
     dummy, svc = shape(tmp_path)
-    assert svc["engine"] == {"source": "assumed", "image": _inputs.VENDOR_IMAGE, "digest": None, "version": "0.9.2",
-                             "fingerprint": None, "platform": {}}
+    assert svc["engine"] == {
+        "source": "assumed",
+        "image": _inputs.VENDOR_IMAGE,
+        "digest": None,
+        "version": "0.9.2",
+        "fingerprint": None,
+        "platform": {},
+    }
     dummy, svc = shape(tmp_path, qwen3_vllm_version="0.8.5")
     assert svc["engine"]["source"] == "qwen3_vllm_version" and "--enable-reasoning" in svc["instances"][0]["command"]
 
 
 def test_qwen3_vllm_version_warns_as_an_override():
     s = {"vllm_version": "0.9.2", "image": "img:1"}
-    assert engine_warning("h1", s, None) == ("h1: the engine's flags follow qwen3_vllm_version 0.9.2: the image img:1 "
-                                             "has not been probed, so nothing checks them.")
-    assert engine_warning("h1", s, {"version": "0.10.0"}) == ("h1: qwen3_vllm_version 0.9.2 is ignored: the image "
-                                                               "img:1 was probed (vLLM 0.10.0).")
+    assert engine_warning("h1", s, None) == (
+        "h1: the engine's flags follow qwen3_vllm_version 0.9.2: the image img:1 "
+        "has not been probed, so nothing checks them."
+    )
+    assert engine_warning("h1", s, {"version": "0.10.0"}) == (
+        "h1: qwen3_vllm_version 0.9.2 is ignored: the image img:1 was probed (vLLM 0.10.0)."
+    )
     assert engine_warning("h1", dict(s, vllm_version=None), None) is None
 
 
@@ -249,8 +300,10 @@ def test_the_gateways_models_carry_the_smallest_max_model_len():
     from ansible_collections.vacc.qwen3.plugins.filter.gateway_backends import gateway_backends
 
     def server(mml, name="qwen3-8b"):
-        return {"qwen3_plan": {"served_model_name": name, "max_model_len": mml, "max_concurrency_total": 4},
-                "qwen3_service": {"door": {"address": "10.0.0.1", "port": 8000}}}
+        return {
+            "qwen3_plan": {"served_model_name": name, "max_model_len": mml, "max_concurrency_total": 4},
+            "qwen3_service": {"door": {"address": "10.0.0.1", "port": 8000}},
+        }
 
     hv = {"a": server(32768), "b": server(16384), "c": server(40960, "other")}
     models = gateway_backends(hv, ["a", "b", "c"])

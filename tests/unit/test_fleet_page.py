@@ -87,7 +87,9 @@ def test_page_shows_the_recorded_fleet(snapshot):
     assert alerts[0]["instance"] == "vacc-mon-engine-1"
     assert "4 of 5 targets up" in html and "firing: Qwen3InstanceDown" in html
     # No vasmi in the lab: said, not drawn.
-    assert [r["cells"] for r in page.rows["vasmi"] if r["cells"]] == [{"host": "localhost", "up": "0", "reason": "no vasmi"}]
+    assert [r["cells"] for r in page.rows["vasmi"] if r["cells"]] == [
+        {"host": "localhost", "up": "0", "reason": "no vasmi"}
+    ]
     assert page.svgs["die-temperature"]["data-points"] == "0"
     assert "no vasmi numbers: see Accelerators below" in page.texts
 
@@ -171,6 +173,7 @@ def test_a_refused_query_is_one_sentence(snapshot):
         if path == "/api/v1/query_range":
             return {"status": "error", "errorType": "bad_data", "error": "parse error"}
         return Replay(snapshot)(path, params)
+
     with pytest.raises(fp.FleetPageError, match=r"^Prometheus refused the query for Targets up: parse error\.$"):
         fp.collect(refusing, window_minutes=5, now=snapshot["meta"]["end"])
     with pytest.raises(fp.FleetPageError, match="at least 1 minute"):
@@ -180,8 +183,13 @@ def test_a_refused_query_is_one_sentence(snapshot):
 def test_write_page_is_atomic_and_keeps_the_answers(snapshot, tmp_path):
     dest = tmp_path / "out" / "fleet.html"
     facts = fp.write_page(snapshot, str(dest))
-    assert facts == {"targets": 5, "targets_up": 4, "down": ["localhost/vacc-mon-engine-1"],
-                     "firing": ["Qwen3InstanceDown"], "pending": []}
+    assert facts == {
+        "targets": 5,
+        "targets_up": 4,
+        "down": ["localhost/vacc-mon-engine-1"],
+        "firing": ["Qwen3InstanceDown"],
+        "pending": [],
+    }
     assert sorted(os.listdir(dest.parent)) == ["fleet.html", "fleet.json"]
     assert json.loads((dest.parent / "fleet.json").read_text()) == snapshot
 
@@ -215,14 +223,39 @@ def prometheus(snapshot):
 
 def run_action(tmp_path, args, *extra):
     playbook = tmp_path / "page.yml"
-    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [
-        {"vacc.qwen3.fleet_page": args, "register": "page"},
-        {"ansible.builtin.debug": {"var": "page"}}]}]))
+    playbook.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {"vacc.qwen3.fleet_page": args, "register": "page"},
+                        {"ansible.builtin.debug": {"var": "page"}},
+                    ],
+                }
+            ]
+        )
+    )
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json")
-    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                          "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, str(playbook), *extra],
-                         capture_output=True, text=True, env=env,
-                         timeout=120, check=False)
+    res = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            "ansible_python_interpreter=" + sys.executable,
+            str(playbook),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     out = json.loads(res.stdout)
     return out["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
@@ -238,8 +271,9 @@ def test_action_writes_the_page(prometheus, snapshot, tmp_path):
 def test_action_asks_through_the_host(prometheus, tmp_path):
     """query_from: host - ansible.builtin.uri on the task's host (here the local connection) asks Prometheus."""
     dest = tmp_path / "fleet.html"
-    result = run_action(tmp_path, {"prometheus_url": prometheus, "dest": str(dest), "window_minutes": 5,
-                                   "query_from": "host"})
+    result = run_action(
+        tmp_path, {"prometheus_url": prometheus, "dest": str(dest), "window_minutes": 5, "query_from": "host"}
+    )
     assert not result.get("failed"), result
     assert result["targets_up"] == 4 and "4 of 5 targets up" in dest.read_text()
 

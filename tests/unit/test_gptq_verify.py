@@ -11,8 +11,14 @@ import pytest
 from ansible_collections.vacc.qwen3.plugins.modules import gptq_verify as gv
 
 H, V, G = 256, 64, 128
-CONFIG = {"architectures": ["Qwen3MoeForCausalLM"], "model_type": "qwen3_moe", "rope_theta": 1000000,
-          "num_experts": 2, "torch_dtype": "bfloat16", "hidden_size": H}
+CONFIG = {
+    "architectures": ["Qwen3MoeForCausalLM"],
+    "model_type": "qwen3_moe",
+    "rope_theta": 1000000,
+    "num_experts": 2,
+    "torch_dtype": "bfloat16",
+    "hidden_size": H,
+}
 
 
 def bf16(a):
@@ -35,9 +41,15 @@ def write_st(path, tensors):
 
 def source_tensors():
     rng = np.random.default_rng(0)
-    t = {"model.embed_tokens.weight": (V, H), "model.layers.0.input_layernorm.weight": (H,),
-         "model.layers.0.self_attn.q_proj.weight": (H, H), "model.layers.0.mlp.gate.weight": (2, H),
-         "model.layers.0.mlp.experts.0.down_proj.weight": (H, H), "model.norm.weight": (H,), "lm_head.weight": (V, H)}
+    t = {
+        "model.embed_tokens.weight": (V, H),
+        "model.layers.0.input_layernorm.weight": (H,),
+        "model.layers.0.self_attn.q_proj.weight": (H, H),
+        "model.layers.0.mlp.gate.weight": (2, H),
+        "model.layers.0.mlp.experts.0.down_proj.weight": (H, H),
+        "model.norm.weight": (H,),
+        "lm_head.weight": (V, H),
+    }
     return {k: ("BF16", bf16(rng.standard_normal(s) * 0.02)) for k, s in t.items()}
 
 
@@ -45,14 +57,18 @@ def quantize(w):
     """w [n, k] float32 -> GPTQ v1 tensors (zero point 8 stored as 7)."""
     n, k = w.shape
     wt = w.T.reshape(k // G, G, n)
-    scales = (np.abs(wt).max(axis=1) / 7.5).astype(np.float16)           # [groups, n]
+    scales = (np.abs(wt).max(axis=1) / 7.5).astype(np.float16)  # [groups, n]
     q = np.clip(np.round(wt / scales[:, None, :].astype(np.float32)) + 8, 0, 15).astype(np.uint32).reshape(k, n)
     qweight = np.zeros((k // 8, n), dtype=np.uint32)
     for j in range(8):
         qweight |= q[j::8] << (4 * j)
     qzeros = np.full((k // G, n // 8), 0x77777777, dtype=np.uint32)
-    return {"qweight": ("I32", qweight.view(np.int32)), "qzeros": ("I32", qzeros.view(np.int32)),
-            "scales": ("F16", scales), "g_idx": ("I32", (np.arange(k) // G).astype(np.int32))}
+    return {
+        "qweight": ("I32", qweight.view(np.int32)),
+        "qzeros": ("I32", qzeros.view(np.int32)),
+        "scales": ("F16", scales),
+        "g_idx": ("I32", (np.arange(k) // G).astype(np.int32)),
+    }
 
 
 def as_f32(u16):
@@ -70,13 +86,15 @@ def _dirs(tmp_path):
     (src / "tokenizer_config.json").write_text('{"chat_template": "x"}')
     qt = {}
     for name, (dtype, arr) in tensors.items():
-        mod = name[:-len(".weight")]
+        mod = name[: -len(".weight")]
         if name.endswith("proj.weight"):
             qt.update({"%s.%s" % (mod, s): v for s, v in quantize(as_f32(arr)).items()})
         else:
             qt[name] = (dtype, arr)
     write_st(out / "model.safetensors", qt)
-    cfg = dict(CONFIG, quantization_config={"quant_method": "gptq", "bits": 4, "group_size": G, "desc_act": False, "sym": True})
+    cfg = dict(
+        CONFIG, quantization_config={"quant_method": "gptq", "bits": 4, "group_size": G, "desc_act": False, "sym": True}
+    )
     (out / "config.json").write_text(json.dumps(cfg))
     shutil.copy(src / "tokenizer_config.json", out / "tokenizer_config.json")
     return src, out, qt
@@ -111,7 +129,9 @@ def test_act_order_g_idx_refused(dirs):
     g = np.random.default_rng(1).permutation(np.arange(H) // G).astype(np.int32)
     rewrite(out, qt, **{"model.layers.0.self_attn.q_proj.g_idx": ("I32", g)})
     dummy, problems = gv.verify(str(out), str(src), check_values=False)
-    assert problems == ["model.layers.0.self_attn.q_proj.g_idx is not in plain order (i // 128): an act-order (desc_act) checkpoint."]
+    assert problems == [
+        "model.layers.0.self_attn.q_proj.g_idx is not in plain order (i // 128): an act-order (desc_act) checkpoint."
+    ]
 
 
 def test_quantized_router_refused(dirs):
@@ -137,12 +157,16 @@ def test_wrong_scales_layout_refused(dirs):
     src, out, qt = dirs
     rewrite(out, qt, **{"model.layers.0.self_attn.q_proj.scales": ("F32", np.ones((H // G, H), dtype=np.float32))})
     dummy, problems = gv.verify(str(out), str(src))
-    assert problems[0].startswith("model.layers.0.self_attn.q_proj has the wrong layout for a 256x256 weight: scales F32")
+    assert problems[0].startswith(
+        "model.layers.0.self_attn.q_proj has the wrong layout for a 256x256 weight: scales F32"
+    )
 
 
 def test_far_off_values_refused(dirs):
     src, out, qt = dirs
-    rewrite(out, qt, **{"model.layers.0.self_attn.q_proj.scales": ("F16", np.full((H // G, H), 0.01, dtype=np.float16))})
+    rewrite(
+        out, qt, **{"model.layers.0.self_attn.q_proj.scales": ("F16", np.full((H // G, H), 0.01, dtype=np.float16))}
+    )
     dummy, problems = gv.verify(str(out), str(src))
     assert len(problems) == 1 and "dequantizes" in problems[0] and "model.layers.0.self_attn.q_proj" in problems[0]
 
@@ -184,7 +208,10 @@ def test_linear_left_unquantized_and_missing_tensor_refused(dirs):
     t = {k: v for k, v in qt.items() if "q_proj" not in k and k != "model.norm.weight"}
     write_st(out / "model.safetensors", t)
     dummy, problems = gv.verify(str(out), str(src))
-    assert "model.layers.0.self_attn.q_proj was left unquantized; the recipe quantizes every Linear of the decoder layers." in problems
+    assert (
+        "model.layers.0.self_attn.q_proj was left unquantized; the recipe quantizes every Linear of the decoder layers."
+        in problems
+    )
     assert "model.norm.weight of the source is missing." in problems
 
 

@@ -14,12 +14,14 @@ import gen_grafana  # noqa: E402
 DASHBOARD = os.path.join(ROOT, "roles", "monitoring", "files", "grafana", "vacc-qwen3-fleet.json")
 # What the scrapes provide: vLLM 0.32's names as the stand-in exposes them (tests/monitoring checks they
 # exist), 0.9's KV cache name, HAProxy 2.6's exporter, the node exporter, the textfiles, Prometheus's own.
-KNOWN = re.compile(r"^(vllm:(num_requests_running|num_requests_waiting|kv_cache_usage_perc|gpu_cache_usage_perc|"
-                   r"time_to_first_token_seconds_bucket|inter_token_latency_seconds_bucket|e2e_request_latency_seconds_bucket|"
-                   r"request_queue_time_seconds_bucket|request_success_total|generation_tokens_total|prompt_tokens_total)|"
-                   r"haproxy_(backend_current_queue|frontend_http_responses_total)|"
-                   r"node_(cpu_seconds_total|memory_MemAvailable_bytes)|"
-                   r"vacc_vasmi_(up|temperature_celsius|memory_bytes|utilization_ratio)|vacc_qwen3_image_drift|up|ALERTS)$")
+KNOWN = re.compile(
+    r"^(vllm:(num_requests_running|num_requests_waiting|kv_cache_usage_perc|gpu_cache_usage_perc|"
+    r"time_to_first_token_seconds_bucket|inter_token_latency_seconds_bucket|e2e_request_latency_seconds_bucket|"
+    r"request_queue_time_seconds_bucket|request_success_total|generation_tokens_total|prompt_tokens_total)|"
+    r"haproxy_(backend_current_queue|frontend_http_responses_total)|"
+    r"node_(cpu_seconds_total|memory_MemAvailable_bytes)|"
+    r"vacc_vasmi_(up|temperature_celsius|memory_bytes|utilization_ratio)|vacc_qwen3_image_drift|up|ALERTS)$"
+)
 FUNCTIONS = {"sum", "max", "count", "rate", "histogram_quantile", "by", "or", "vector", "avg", "label_values", "le"}
 
 

@@ -4,6 +4,7 @@ The door and the gateway (HAProxy), Prometheus and the node exporter: each role'
 (qwen3_lab unset) is a published image with a pinned version and no build; inside the lab (qwen3_lab, set by
 inventories/local) the offline builds. The fleet lab, the molecule scenario and the monitoring tests select
 the builds explicitly."""
+
 import os
 import re
 import sys
@@ -24,8 +25,11 @@ PUBLISHED = {
     ("monitoring", "monitoring_node_exporter_image"): r"^prom/node-exporter:v1\.\d+\.\d+$",
     ("monitoring", "monitoring_vasmi_collector_image"): r"^python:3\.\d+-slim-bookworm$",
 }
-SWITCHES = {("vllm_service", "vllm_service_lb_build"): (False, True), ("gateway", "gateway_image_build"): (False, True),
-            ("monitoring", "monitoring_image_source"): ("pull", "build")}
+SWITCHES = {
+    ("vllm_service", "vllm_service_lb_build"): (False, True),
+    ("gateway", "gateway_image_build"): (False, True),
+    ("monitoring", "monitoring_image_source"): ("pull", "build"),
+}
 
 
 def defaults(role, **variables):
@@ -55,8 +59,11 @@ def test_the_lab_images_are_the_offline_builds():
     assert defaults("vllm_service", qwen3_lab=True)["vllm_service_lb_image"] == "vacc-qwen3/haproxy:bookworm"
     assert defaults("gateway", qwen3_lab=True)["gateway_image"] == "vacc-qwen3/haproxy:bookworm"
     mon = defaults("monitoring", qwen3_lab=True)
-    assert (mon["monitoring_prometheus_image"], mon["monitoring_node_exporter_image"], mon["monitoring_image_base"]) == (
-        "vacc-qwen3/prometheus:bookworm", "vacc-qwen3/node-exporter:bookworm", "vacc-qwen3/debian-base:bookworm")
+    assert (
+        mon["monitoring_prometheus_image"],
+        mon["monitoring_node_exporter_image"],
+        mon["monitoring_image_base"],
+    ) == ("vacc-qwen3/prometheus:bookworm", "vacc-qwen3/node-exporter:bookworm", "vacc-qwen3/debian-base:bookworm")
 
 
 def test_the_spec_defaults_say_the_same():
@@ -74,10 +81,15 @@ def test_every_lab_selects_the_builds_explicitly():
     local = yaml.safe_load(open(os.path.join(ROOT, "inventories", "local", "group_vars", "all.yml"), encoding="utf-8"))
     assert local["qwen3_lab"] is True
     servers = {k: v for dummy, block in fleet_lab.SERVER_GROUP_VARS for k, v in block.items()}
-    assert servers["vllm_service_lb_image"] == "vacc-qwen3/haproxy:bookworm" and servers["vllm_service_lb_build"] is True
+    assert (
+        servers["vllm_service_lb_image"] == "vacc-qwen3/haproxy:bookworm" and servers["vllm_service_lb_build"] is True
+    )
     assert servers["monitoring_image_source"] == "build"
-    gateway = {k: v for dummy, block in fleet_lab.gateway_host_vars(type("H", (), {"data_dir": "/d"})(), "10.0.0.1")
-               for k, v in block.items()}
+    gateway = {
+        k: v
+        for dummy, block in fleet_lab.gateway_host_vars(type("H", (), {"data_dir": "/d"})(), "10.0.0.1")
+        for k, v in block.items()
+    }
     assert gateway["gateway_image"] == "vacc-qwen3/haproxy:bookworm" and gateway["gateway_image_build"] is True
     assert gateway["monitoring_image_source"] == "build"
     molecule = yaml.safe_load(open(os.path.join(ROOT, "molecule", "service", "molecule.yml"), encoding="utf-8"))

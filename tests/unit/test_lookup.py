@@ -1,4 +1,5 @@
 """The catalog lookup, through ansible's plugin loader as a playbook would reach it."""
+
 import pytest
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
@@ -22,9 +23,18 @@ def test_all(lookup):
     assert all(isinstance(t, int) for e in entries for t in e["tp"])
 
 
-@pytest.mark.parametrize("kwargs,count", [({"dtype": "FP8"}, 15), ({"dtype": "INT4"}, 15), ({"dtype": "BF16"}, 6),
-                                          ({"family": "8B"}, 4), ({"family": "30B-A3B"}, 7),
-                                          ({"kind": "moe"}, 10), ({"family": "8B", "dtype": "INT4"}, 2)])
+@pytest.mark.parametrize(
+    "kwargs,count",
+    [
+        ({"dtype": "FP8"}, 15),
+        ({"dtype": "INT4"}, 15),
+        ({"dtype": "BF16"}, 6),
+        ({"family": "8B"}, 4),
+        ({"family": "30B-A3B"}, 7),
+        ({"kind": "moe"}, 10),
+        ({"family": "8B", "dtype": "INT4"}, 2),
+    ],
+)
 def test_filters(lookup, kwargs, count):
     entries = lookup.run([], variables={}, **kwargs)
     assert len(entries) == count
@@ -47,7 +57,9 @@ def test_per_revision(lookup):
     assert [e["name"] for e in current] == list(cat.guide("VVI-26.02").models) and len(current) == 37
     assert {e["revision"] for e in current} == {"VVI-26.02"} and {e["source"] for e in current} == {"guide:VVI-26.02"}
     assert [e["name"] for e in lookup.run([], variables={}, revision="VVI-26.02", dtype="INT8")][:2] == [
-        "Qwen3-0.6B-GPTQ-Int8", "Qwen3-1.7B-GPTQ-Int8"]
+        "Qwen3-0.6B-GPTQ-Int8",
+        "Qwen3-1.7B-GPTQ-Int8",
+    ]
     [entry] = lookup.run(["Qwen3-0.6B"], variables={}, revision="VVI-26.02")
     assert entry["tp"] == [1, 2, 4, 8] and entry["limits"]["1"]["max_model_len"] == 32768
     # The guide's own spelling of a corrected name.
@@ -64,5 +76,7 @@ def test_with_rows_of_ones_own(lookup, tmp_path):
     rows = tmp_path / "rows.yml"
     rows.write_text("- {name: Qwen3-8B-mine, family: 8B, dtype: INT4, quant_method: gptq, tp: [2]}\n")
     assert lookup.run([], variables={}, catalog_extra=str(rows))[-1]["name"] == "Qwen3-8B-mine"
-    with pytest.raises(AnsibleLookupError, match=r"^qwen3_catalog_extra\[0\] \(Qwen3-8B-mine\): dtype 'INT2' is not one of"):
+    with pytest.raises(
+        AnsibleLookupError, match=r"^qwen3_catalog_extra\[0\] \(Qwen3-8B-mine\): dtype 'INT2' is not one of"
+    ):
         lookup.run([], variables={}, catalog_extra=[dict(row, dtype="INT2")])

@@ -1,12 +1,12 @@
 """Unit tests for the model_verify module on small hand-written checkpoints."""
+
 import json
 import struct
 
 import pytest
+from fake_checkpoint import CONFIG, bf16, sharded, single, write_common, write_safetensors  # noqa: F401
 
 from ansible_collections.vacc.qwen3.plugins.modules import model_verify as mv
-
-from fake_checkpoint import CONFIG, bf16, sharded, single, write_common, write_safetensors  # noqa: F401
 
 
 def test_good_single_file(tmp_path):
@@ -25,7 +25,9 @@ def test_good_sharded_with_bpe_tokenizer(tmp_path):
     r = mv.verify(str(sharded(tmp_path, tokenizer="bpe")))
     assert r["verified"], r["problems"]
     assert r["weights_format"] == "sharded" and [s["name"] for s in r["shards"]] == [
-        "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+    ]
     assert all(s["size"] == s["expected_size"] for s in r["shards"])
     assert r["tensor_count"] == 4
 
@@ -35,8 +37,7 @@ def test_missing_shard(tmp_path):
     (d / "model-00002-of-00002.safetensors").unlink()
     r = mv.verify(str(d))
     assert not r["verified"]
-    assert r["problems"] == ["Shard model-00002-of-00002.safetensors named in model.safetensors.index.json "
-                             "is missing."]
+    assert r["problems"] == ["Shard model-00002-of-00002.safetensors named in model.safetensors.index.json is missing."]
 
 
 def test_truncated_shard(tmp_path):
@@ -45,8 +46,10 @@ def test_truncated_shard(tmp_path):
     full = shard.stat().st_size
     shard.write_bytes(shard.read_bytes()[:-5])
     r = mv.verify(str(d))
-    assert r["problems"] == ["Shard model-00001-of-00002.safetensors is truncated: %d bytes of the %d its "
-                             "header describes." % (full - 5, full)]
+    assert r["problems"] == [
+        "Shard model-00001-of-00002.safetensors is truncated: %d bytes of the %d its "
+        "header describes." % (full - 5, full)
+    ]
 
 
 def test_padded_shard_is_refused(tmp_path):
@@ -57,13 +60,16 @@ def test_padded_shard_is_refused(tmp_path):
     assert not r["verified"] and "has 3 bytes after the data" in r["problems"][0]
 
 
-@pytest.mark.parametrize("content,why", [
-    (struct.pack("<Q", 40) + b"{not json" + b" " * 31, "header is not JSON"),
-    (struct.pack("<Q", 1 << 40) + b"{}", "header length 1099511627776 is out of range"),
-    (struct.pack("<Q", 64) + b"{}", "header of 64 bytes is cut off after 2"),
-    (b"\x01\x02", "shorter than the 8-byte header length"),
-    (struct.pack("<Q", 16) + b'{"w": {"a": 1} }', "tensor w has no valid data_offsets"),
-])
+@pytest.mark.parametrize(
+    "content,why",
+    [
+        (struct.pack("<Q", 40) + b"{not json" + b" " * 31, "header is not JSON"),
+        (struct.pack("<Q", 1 << 40) + b"{}", "header length 1099511627776 is out of range"),
+        (struct.pack("<Q", 64) + b"{}", "header of 64 bytes is cut off after 2"),
+        (b"\x01\x02", "shorter than the 8-byte header length"),
+        (struct.pack("<Q", 16) + b'{"w": {"a": 1} }', "tensor w has no valid data_offsets"),
+    ],
+)
 def test_corrupt_header(tmp_path, content, why):
     d = single(tmp_path)
     (d / "model.safetensors").write_bytes(content)
@@ -78,16 +84,18 @@ def test_index_tensor_not_in_its_shard(tmp_path):
     index["weight_map"]["layers.2.w"] = "model-00002-of-00002.safetensors"
     (d / "model.safetensors.index.json").write_text(json.dumps(index))
     r = mv.verify(str(d))
-    assert r["problems"] == ["Shard model-00002-of-00002.safetensors lacks 1 tensor(s) the index puts in "
-                             "it, e.g. layers.2.w."]
+    assert r["problems"] == [
+        "Shard model-00002-of-00002.safetensors lacks 1 tensor(s) the index puts in it, e.g. layers.2.w."
+    ]
 
 
 def test_aria2_control_file_means_unfinished(tmp_path):
     d = single(tmp_path)
     (d / "model.safetensors.aria2").write_bytes(b"\0" * 10)
     r = mv.verify(str(d))
-    assert r["problems"] == ["Shard model.safetensors is still being downloaded (model.safetensors.aria2 "
-                             "is beside it)."]
+    assert r["problems"] == [
+        "Shard model.safetensors is still being downloaded (model.safetensors.aria2 is beside it)."
+    ]
 
 
 def test_missing_tokenizer(tmp_path):
@@ -159,8 +167,9 @@ def test_missing_and_bad_config(tmp_path):
 
 def test_no_weights_and_no_dir(tmp_path):
     d = write_common(tmp_path / "empty")
-    assert mv.verify(str(d))["problems"] == ["No weights: neither model.safetensors nor "
-                                             "model.safetensors.index.json is present."]
+    assert mv.verify(str(d))["problems"] == [
+        "No weights: neither model.safetensors nor model.safetensors.index.json is present."
+    ]
     r = mv.verify(str(tmp_path / "nope"))
     assert r["problems"] == ["%s does not exist." % (tmp_path / "nope")] and not r["exists"]
     assert r["fingerprint"] is None
@@ -170,8 +179,9 @@ def test_expect_catches_a_different_model(tmp_path):
     d = single(tmp_path)
     assert mv.verify(str(d), expect={"num_hidden_layers": 2})["verified"]
     r = mv.verify(str(d), expect={"num_hidden_layers": 28})
-    assert r["problems"] == ["config.json has num_hidden_layers 2 where 28 was expected: this is not the "
-                             "model asked for."]
+    assert r["problems"] == [
+        "config.json has num_hidden_layers 2 where 28 was expected: this is not the model asked for."
+    ]
 
 
 def test_fingerprint_same_copy_same_value_and_ignores_download_state(tmp_path):
@@ -193,13 +203,17 @@ def test_fingerprint_sees_a_changed_header_but_not_tensor_bytes(tmp_path):
     raw[-1] ^= 0xFF  # same size and header, other data: by design not seen (not hashed)
     (b / "model.safetensors").write_bytes(bytes(raw))
     assert mv.verify(str(b))["fingerprint"] == fa
-    write_safetensors(b / "model.safetensors", {"embed.weight": bf16(8), "norm.weight": ("F16", [4], bytes(8))},
-                      metadata={"format": "pt"})
+    write_safetensors(
+        b / "model.safetensors",
+        {"embed.weight": bf16(8), "norm.weight": ("F16", [4], bytes(8))},
+        metadata={"format": "pt"},
+    )
     assert mv.verify(str(b))["fingerprint"] != fa
 
 
 def _run_main(args):
     from ansible.module_utils.testing import patch_module_args
+
     with patch_module_args(args), pytest.raises(SystemExit) as exc:
         mv.main()
     return exc.value.code
@@ -212,8 +226,10 @@ def test_main_fails_with_problems_joined(tmp_path, capsys):
     assert _run_main({"path": str(d)}) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["failed"] and not out["changed"] and not out["verified"]
-    assert out["msg"] == ("%s is not a complete checkpoint: Shard model-00002-of-00002.safetensors named in "
-                          "model.safetensors.index.json is missing. tokenizer_config.json is missing." % d)
+    assert out["msg"] == (
+        "%s is not a complete checkpoint: Shard model-00002-of-00002.safetensors named in "
+        "model.safetensors.index.json is missing. tokenizer_config.json is missing." % d
+    )
 
 
 def test_main_reports_without_failing_and_in_check_mode(tmp_path, capsys):

@@ -14,28 +14,57 @@ from ansible_collections.vacc.qwen3.plugins.plugin_utils import _monitoring_targ
 
 
 def service(host, instances=2, bind="127.0.0.1", port=9000, name="vllm_service", image="img:1"):
-    return {"name": name, "host": host, "image": image,
-            "instances": [{"name": "%s_%d" % (name, i), "index": i, "port": 8000 + i} for i in range(instances)],
-            "door": {"name": name + "_lb", "port": 8000, "address": host, "monitor": {"bind": bind, "port": port}}}
+    return {
+        "name": name,
+        "host": host,
+        "image": image,
+        "instances": [{"name": "%s_%d" % (name, i), "index": i, "port": 8000 + i} for i in range(instances)],
+        "door": {"name": name + "_lb", "port": 8000, "address": host, "monitor": {"bind": bind, "port": port}},
+    }
 
 
 def local_lab():
-    return {"localhost": {"ansible_connection": "local", "qwen3_service": service("localhost"),
-                          "monitoring_node_exporter_target": {"address": "127.0.0.1", "port": 9100}}}
+    return {
+        "localhost": {
+            "ansible_connection": "local",
+            "qwen3_service": service("localhost"),
+            "monitoring_node_exporter_target": {"address": "127.0.0.1", "port": 9100},
+        }
+    }
 
 
 def test_the_local_lab():
     out = mt.fleet_targets(local_lab(), ["localhost"], prometheus_host="localhost")
     assert out["counts"] == {"engine": 2, "door": 1, "gateway": 0, "node": 1}
     assert out["files"]["engine"] == [
-        {"targets": ["127.0.0.1:9000"], "labels": {
-            "__metrics_path__": "/engine/%d/metrics" % i, "host": "localhost", "service": "vllm_service",
-            "instance": "localhost/vllm_service_%d" % i, "instance_name": "vllm_service_%d" % i,
-            "instance_index": str(i)}} for i in range(2)]
-    assert out["files"]["door"] == [{"targets": ["127.0.0.1:9000"], "labels": {
-        "__metrics_path__": "/metrics", "host": "localhost", "service": "vllm_service",
-        "instance": "localhost/vllm_service_lb", "door": "vllm_service_lb"}}]
-    assert out["files"]["node"] == [{"targets": ["127.0.0.1:9100"], "labels": {"host": "localhost", "instance": "localhost"}}]
+        {
+            "targets": ["127.0.0.1:9000"],
+            "labels": {
+                "__metrics_path__": "/engine/%d/metrics" % i,
+                "host": "localhost",
+                "service": "vllm_service",
+                "instance": "localhost/vllm_service_%d" % i,
+                "instance_name": "vllm_service_%d" % i,
+                "instance_index": str(i),
+            },
+        }
+        for i in range(2)
+    ]
+    assert out["files"]["door"] == [
+        {
+            "targets": ["127.0.0.1:9000"],
+            "labels": {
+                "__metrics_path__": "/metrics",
+                "host": "localhost",
+                "service": "vllm_service",
+                "instance": "localhost/vllm_service_lb",
+                "door": "vllm_service_lb",
+            },
+        }
+    ]
+    assert out["files"]["node"] == [
+        {"targets": ["127.0.0.1:9100"], "labels": {"host": "localhost", "instance": "localhost"}}
+    ]
     assert out["planned_images"] == [{"host": "localhost", "service": "vllm_service", "image": "img:1"}]
     assert out["covered"] == ["localhost"] and out["kept"] == [] and out["removed"] == []
 
@@ -44,8 +73,11 @@ def fleet():
     hv = {"mon": {"ansible_host": "10.0.0.1"}}
     for i in (1, 2):
         h = "srv%d" % i
-        hv[h] = {"ansible_host": "10.0.0.1%d" % i, "qwen3_service": service(h, bind="10.1.0.1%d" % i),
-                 "monitoring_node_exporter_target": {"address": "0.0.0.0", "port": 9100}}
+        hv[h] = {
+            "ansible_host": "10.0.0.1%d" % i,
+            "qwen3_service": service(h, bind="10.1.0.1%d" % i),
+            "monitoring_node_exporter_target": {"address": "0.0.0.0", "port": 9100},
+        }
     return hv
 
 
@@ -64,19 +96,23 @@ def test_a_loopback_listener_on_another_machine_is_refused():
         mt.fleet_targets(hv, ["srv1", "srv2"], prometheus_host="mon")
     assert str(err.value) == (
         "The door's monitor listener of srv2 listens on 127.0.0.1 only, which Prometheus on mon cannot reach: "
-        "bind it to an address of srv2 that mon reaches (an internal interface), or run Prometheus on srv2.")
+        "bind it to an address of srv2 that mon reaches (an internal interface), or run Prometheus on srv2."
+    )
     # The filter says the same sentence as an AnsibleFilterError.
     with pytest.raises(AnsibleFilterError, match="^The door's monitor listener of srv2"):
         filters.monitoring_targets(hv, ["srv1", "srv2"], prometheus_host="mon")
 
 
-@pytest.mark.parametrize("prom_vars, server_vars, same", [
-    ({"ansible_connection": "local"}, {"ansible_host": "127.0.0.1"}, True),
-    ({"ansible_host": "localhost"}, {"ansible_connection": "local"}, True),
-    ({"ansible_host": "10.0.0.1"}, {"ansible_host": "10.0.0.1"}, True),
-    ({"ansible_host": "10.0.0.1"}, {"ansible_host": "10.0.0.2"}, False),
-    ({}, {}, False),
-])
+@pytest.mark.parametrize(
+    "prom_vars, server_vars, same",
+    [
+        ({"ansible_connection": "local"}, {"ansible_host": "127.0.0.1"}, True),
+        ({"ansible_host": "localhost"}, {"ansible_connection": "local"}, True),
+        ({"ansible_host": "10.0.0.1"}, {"ansible_host": "10.0.0.1"}, True),
+        ({"ansible_host": "10.0.0.1"}, {"ansible_host": "10.0.0.2"}, False),
+        ({}, {}, False),
+    ],
+)
 def test_same_machine(prom_vars, server_vars, same):
     assert mt.same_machine("a", server_vars, "b", prom_vars) is same
 
@@ -100,43 +136,70 @@ def test_a_limited_run_keeps_the_other_hosts_and_drops_removed_ones():
     after = mt.fleet_targets(hv, ["srv1", "srv2"], prometheus_host="mon", existing=existing)
     assert after["covered"] == ["srv1"] and after["kept"] == ["srv2"] and after["removed"] == ["gone"]
     assert [g["labels"]["instance"] for g in after["files"]["engine"]] == [
-        "srv1/vllm_service_0", "srv2/vllm_service_0", "srv2/vllm_service_1"]
-    assert after["planned_images"] == [{"host": "srv1", "service": "vllm_service", "image": "img:2"},
-                                       {"host": "srv2", "service": "vllm_service", "image": "img:1"}]
+        "srv1/vllm_service_0",
+        "srv2/vllm_service_0",
+        "srv2/vllm_service_1",
+    ]
+    assert after["planned_images"] == [
+        {"host": "srv1", "service": "vllm_service", "image": "img:2"},
+        {"host": "srv2", "service": "vllm_service", "image": "img:1"},
+    ]
     # The same facts again give the same bytes (a rerun writes nothing).
-    again = mt.fleet_targets(hv, ["srv2", "srv1"], prometheus_host="mon",
-                             existing=dict(after["files"], planned_images=after["planned_images"]))
+    again = mt.fleet_targets(
+        hv,
+        ["srv2", "srv1"],
+        prometheus_host="mon",
+        existing=dict(after["files"], planned_images=after["planned_images"]),
+    )
     assert json.dumps(again["files"]) == json.dumps(after["files"])
 
 
 def test_existing_files_from_slurp():
     groups = [{"targets": ["10.0.0.1:9000"], "labels": {"host": "srv9"}}]
-    results = [{"item": "targets/engine.json", "content": base64.b64encode(json.dumps(groups).encode()).decode()},
-               {"item": "targets/door.json", "failed": True, "msg": "file not found"},
-               {"item": "targets/node.json", "content": base64.b64encode(b"{broken").decode()}]
+    results = [
+        {"item": "targets/engine.json", "content": base64.b64encode(json.dumps(groups).encode()).decode()},
+        {"item": "targets/door.json", "failed": True, "msg": "file not found"},
+        {"item": "targets/node.json", "content": base64.b64encode(b"{broken").decode()},
+    ]
     assert mt.existing_entries(results) == {"engine": groups}
     out = mt.fleet_targets({}, ["srv9"], prometheus_host="mon", existing=results)
     assert out["files"]["engine"] == groups and out["kept"] == ["srv9"]
 
 
 def test_gateways():
-    hv = {"gw1": {"ansible_host": "10.0.0.50", "gateway_monitor_bind": "10.1.0.50", "gateway_monitor_port": 9001},
-          "gw2": {"ansible_host": "10.0.0.51", "gateway_monitor_bind": "0.0.0.0"}, "mon": {}}
+    hv = {
+        "gw1": {"ansible_host": "10.0.0.50", "gateway_monitor_bind": "10.1.0.50", "gateway_monitor_port": 9001},
+        "gw2": {"ansible_host": "10.0.0.51", "gateway_monitor_bind": "0.0.0.0"},
+        "mon": {},
+    }
     out = mt.fleet_targets(hv, [], gateways=["gw1", "gw2"], prometheus_host="mon", gateway_port=9101)
     assert out["files"]["gateway"] == [
-        {"targets": ["10.1.0.50:9001"], "labels": {"host": "gw1", "instance": "gw1/gateway", "__metrics_path__": "/metrics"}},
-        {"targets": ["10.0.0.51:9101"], "labels": {"host": "gw2", "instance": "gw2/gateway", "__metrics_path__": "/metrics"}}]
+        {
+            "targets": ["10.1.0.50:9001"],
+            "labels": {"host": "gw1", "instance": "gw1/gateway", "__metrics_path__": "/metrics"},
+        },
+        {
+            "targets": ["10.0.0.51:9101"],
+            "labels": {"host": "gw2", "instance": "gw2/gateway", "__metrics_path__": "/metrics"},
+        },
+    ]
     with pytest.raises(mt.MonitoringTargetsError, match="^gateway host gw2 has no gateway_monitor_port"):
         mt.fleet_targets(hv, [], gateways=["gw2"], prometheus_host="mon")
 
 
-@pytest.mark.parametrize("broken, message", [
-    (lambda s: s.pop("door"), "qwen3_service of srv has no door: rerun the service role"),
-    (lambda s: s["door"].pop("monitor"), "qwen3_service of srv has no door.monitor:"),
-    (lambda s: s["door"]["monitor"].update(port="http"), "the door's monitor port of srv must be a TCP port (1-65535), not 'http'."),
-    (lambda s: s.update(instances=[]), "qwen3_service of srv lists no instances: rerun the service role on it."),
-    (lambda s: s["instances"][1].pop("name"), "instance 1 of qwen3_service on srv has no name."),
-])
+@pytest.mark.parametrize(
+    "broken, message",
+    [
+        (lambda s: s.pop("door"), "qwen3_service of srv has no door: rerun the service role"),
+        (lambda s: s["door"].pop("monitor"), "qwen3_service of srv has no door.monitor:"),
+        (
+            lambda s: s["door"]["monitor"].update(port="http"),
+            "the door's monitor port of srv must be a TCP port (1-65535), not 'http'.",
+        ),
+        (lambda s: s.update(instances=[]), "qwen3_service of srv lists no instances: rerun the service role on it."),
+        (lambda s: s["instances"][1].pop("name"), "instance 1 of qwen3_service on srv has no name."),
+    ],
+)
 def test_an_incomplete_service_is_one_sentence(broken, message):
     svc = service("srv")
     broken(svc)

@@ -1,15 +1,15 @@
 """The planner: every model x TP cell of the guide, every refusal (one sentence naming the fix), the
 guide's defaults, and the guide's own command for Qwen3-235B-A22B-Instruct-2507-FP8."""
+
 import json
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from test_catalog import CURRENT, CURRENT_LIMITS, CURRENT_ROWS, GUIDE_LIMITS, GUIDE_ROWS, SEED
 
 from ansible_collections.vacc.qwen3.plugins.filter import qwen3 as filters
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _catalog as cat
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _planner as planner
-
-from test_catalog import CURRENT, CURRENT_LIMITS, CURRENT_ROWS, GUIDE_LIMITS, GUIDE_ROWS, SEED
 
 ALL_TPS = (1, 2, 4, 8, 16, 32)
 CELLS = [(r[0], tp) for r in GUIDE_ROWS for tp in r[5]]
@@ -79,7 +79,9 @@ def test_unlisted_tp_refused(name, tp):
     for t in listed:
         assert str(t) in message
     if (name, tp) not in cat.KNOWN_FAILURES:
-        assert message.startswith("Guide revision AI3.2_GR_1202 does not list TP%d for %s; set qwen3_tp to" % (tp, name))
+        assert message.startswith(
+            "Guide revision AI3.2_GR_1202 does not list TP%d for %s; set qwen3_tp to" % (tp, name)
+        )
 
 
 def test_known_failure_sentence():
@@ -112,7 +114,8 @@ def test_2507_is_natively_long():
 def test_when_nothing_fits_the_cheapest_fix_is_named():
     # A context no TP of 0.6B allows: the fix is the context, not hardware.
     assert refused("Qwen3-0.6B", max_model_len=40960) == (
-        "max_model_len 40960 is over Qwen3-0.6B's limit at TP2 (32768); use max_model_len <= 32768.")
+        "max_model_len 40960 is over Qwen3-0.6B's limit at TP2 (32768); use max_model_len <= 32768."
+    )
     # The 235B on one card: four cards (one VA16 server).
     message = refused("Qwen3-235B-A22B-FP8", card="VA16", cards=1)
     assert "TP16 needs 4 VA16 cards: set vacc_cards to 4" in message
@@ -138,8 +141,10 @@ def test_instances_on_consecutive_slices():
 
 def test_max_model_len_over_limit_names_the_fix():
     message = refused("Qwen3-8B", card="VA16", cards=1, tp=2, max_model_len=131072)
-    assert message == ("max_model_len 131072 is over Qwen3-8B's limit at TP2 (65536); "
-                       "use max_model_len <= 65536 or qwen3_tp 8 (TP8 needs 2 VA16 cards).")
+    assert message == (
+        "max_model_len 131072 is over Qwen3-8B's limit at TP2 (65536); "
+        "use max_model_len <= 65536 or qwen3_tp 8 (TP8 needs 2 VA16 cards)."
+    )
     message = refused("Qwen3-0.6B", cards=2, tp=8, max_model_len=40960)
     assert message.endswith("use max_model_len <= 32768.")
 
@@ -172,8 +177,10 @@ def test_memory_refusal_on_va1l_names_a_bigger_tp():
 @pytest.mark.parametrize("card", ["VA10L", "VA1L"])
 def test_models_outside_the_minimum_hardware_table_are_refused(card):
     message = refused("Qwen3-235B-A22B-FP8", card=card, cards=4, dies=16, tp=16)
-    assert message == ("The guide supports Qwen3-235B-A22B-FP8 on one VA16 server (4 x 128G cards), not on %s; "
-                       "set vacc_card to VA16." % card)
+    assert message == (
+        "The guide supports Qwen3-235B-A22B-FP8 on one VA16 server (4 x 128G cards), not on %s; "
+        "set vacc_card to VA16." % card
+    )
 
 
 def test_gptq_desc_act_refused():
@@ -191,8 +198,9 @@ def test_one_spelling(typed):
     assert p["model"] == "Qwen3-8B" and p["served_model_name"] == "Qwen3-8B"
 
 
-@pytest.mark.parametrize("name,expect", [("Qwen3-8B-AWQX", "Qwen3-8B-AWQ"),
-                                         ("qwen3-235b", "Qwen3-235B-A22B-FP8"), ("Llama-3-8B", None)])
+@pytest.mark.parametrize(
+    "name,expect", [("Qwen3-8B-AWQX", "Qwen3-8B-AWQ"), ("qwen3-235b", "Qwen3-235B-A22B-FP8"), ("Llama-3-8B", None)]
+)
 def test_unknown_model(name, expect):
     message = refused(name)
     assert message.startswith("Unknown model '%s'" % name)
@@ -200,27 +208,44 @@ def test_unknown_model(name, expect):
         assert expect in message
 
 
-@pytest.mark.parametrize("kwargs,needle", [({"card": "A100"}, "set vacc_card to VA10L, VA16 or VA1L"),
-                                           ({"cards": 0}, "vacc_cards must be at least 1"),
-                                           ({"tp": "two"}, "qwen3_tp must be a whole number"),
-                                           ({"instances": 1.5}, "qwen3_instances must be a whole number")])
+@pytest.mark.parametrize(
+    "kwargs,needle",
+    [
+        ({"card": "A100"}, "set vacc_card to VA10L, VA16 or VA1L"),
+        ({"cards": 0}, "vacc_cards must be at least 1"),
+        ({"tp": "two"}, "qwen3_tp must be a whole number"),
+        ({"instances": 1.5}, "qwen3_instances must be a whole number"),
+    ],
+)
 def test_bad_arguments(kwargs, needle):
     assert needle in refused("Qwen3-8B", **kwargs)
 
 
-@pytest.mark.parametrize("version,flag", [("0.8.5", "--rope-scaling"), ("0.9.2", "--rope-scaling"),
-                                          ("0.11.0", "--rope-scaling"), ("0.11.1", "--hf-overrides"),
-                                          ("0.32.0+cpu", "--hf-overrides")])
+@pytest.mark.parametrize(
+    "version,flag",
+    [
+        ("0.8.5", "--rope-scaling"),
+        ("0.9.2", "--rope-scaling"),
+        ("0.11.0", "--rope-scaling"),
+        ("0.11.1", "--hf-overrides"),
+        ("0.32.0+cpu", "--hf-overrides"),
+    ],
+)
 def test_rope_flag_by_version(version, flag):
     p = plan("Qwen3-30B-A3B-FP8", tp=4, max_model_len=131072)  # over native 40960: YaRN factor 4
     assert p["rope_scaling"] == {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}
     argv = filters.qwen3_vllm_args(p, vllm_version=version)
     value = json.loads(argv[argv.index(flag) + 1])
     if flag == "--hf-overrides":
-        assert value == {"max_position_embeddings": 131072,
-                         "rope_parameters": {"rope_type": "yarn", "factor": 4.0,
-                                             "original_max_position_embeddings": 32768,
-                                             "rope_theta": 1000000}}
+        assert value == {
+            "max_position_embeddings": 131072,
+            "rope_parameters": {
+                "rope_type": "yarn",
+                "factor": 4.0,
+                "original_max_position_embeddings": 32768,
+                "rope_theta": 1000000,
+            },
+        }
         assert "--rope-scaling" not in argv
     else:
         assert value == p["rope_scaling"] and "--hf-overrides" not in argv
@@ -232,8 +257,10 @@ def test_yarn_factor_follows_context():
     assert plan("Qwen3-8B", tp=2, max_model_len=40961)["rope_scaling"]["factor"] == 2.0
 
 
-@pytest.mark.parametrize("name,parser", [("Qwen3-8B", "qwen3"), ("Qwen3-4B-Thinking-2507-FP8", "deepseek_r1"),
-                                         ("Qwen3-4B-Instruct-2507-FP8", None)])
+@pytest.mark.parametrize(
+    "name,parser",
+    [("Qwen3-8B", "qwen3"), ("Qwen3-4B-Thinking-2507-FP8", "deepseek_r1"), ("Qwen3-4B-Instruct-2507-FP8", None)],
+)
 def test_reasoning_parser(name, parser):
     p = plan(name, tp=2)
     assert p["reasoning_parser"] == parser
@@ -299,8 +326,10 @@ def test_tp1_is_the_current_revisions_and_the_seed_names_it():
     # Unset TP: the smallest the revision lists.
     assert plan("Qwen3-4B", revision=CURRENT)["tp"] == 1 and plan("Qwen3-4B")["tp"] == 2
     message = refused("Qwen3-0.6B", tp=1)
-    assert message == ("Guide revision AI3.2_GR_1202 does not list TP1 for Qwen3-0.6B; set qwen3_tp to 2, 4 or 8, "
-                       "or qwen3_guide_revision to VVI-26.02, which lists TP1.")
+    assert message == (
+        "Guide revision AI3.2_GR_1202 does not list TP1 for Qwen3-0.6B; set qwen3_tp to 2, 4 or 8, "
+        "or qwen3_guide_revision to VVI-26.02, which lists TP1."
+    )
     assert refused("Qwen3-32B", cards=4, tp=16).endswith("or qwen3_guide_revision to VVI-26.02, which lists TP16.")
     # A TP no revision lists names none.
     assert "qwen3_guide_revision" not in refused("Qwen3-8B", tp=1, revision=CURRENT)
@@ -308,13 +337,17 @@ def test_tp1_is_the_current_revisions_and_the_seed_names_it():
 
 def test_a_model_of_the_other_revision_is_named():
     message = refused("Qwen3-8B-GPTQ-INT8", tp=2)
-    assert message == ("Qwen3-8B-GPTQ-INT8 is not in guide revision AI3.2_GR_1202; guide revision VVI-26.02 lists it: "
-                       "set qwen3_guide_revision to VVI-26.02, or add the row with qwen3_catalog_extra.")
+    assert message == (
+        "Qwen3-8B-GPTQ-INT8 is not in guide revision AI3.2_GR_1202; guide revision VVI-26.02 lists it: "
+        "set qwen3_guide_revision to VVI-26.02, or add the row with qwen3_catalog_extra."
+    )
     assert "guide revision AI3.2_GR_1202 lists it" in refused("Qwen3-8B-GPTQ-Int4", tp=2, revision=CURRENT)
     p = plan("Qwen3-8B-GPTQ-INT8", tp=2, revision=CURRENT)
     assert p["dtype"] == "INT8" and p["quant_method"] == "gptq"
     # W8A16: about 1.02 bytes per quantized weight, between FP8 and BF16.
-    assert plan("Qwen3-8B-FP8", tp=2)["weights_disk_gb"] < p["weights_disk_gb"] < plan("Qwen3-8B", tp=2)["weights_disk_gb"]
+    assert (
+        plan("Qwen3-8B-FP8", tp=2)["weights_disk_gb"] < p["weights_disk_gb"] < plan("Qwen3-8B", tp=2)["weights_disk_gb"]
+    )
 
 
 def test_the_4b_awq_footnote_belongs_to_its_revision():
@@ -323,8 +356,14 @@ def test_the_4b_awq_footnote_belongs_to_its_revision():
 
 
 # ---------------------------------------------------------------- rows an operator adds (qwen3_catalog_extra)
-MINE = {"name": "Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4-mine", "family": "30B-A3B", "dtype": "INT4",
-        "quant_method": "gptq", "tp": [2, 4], "thinking": "instruct"}
+MINE = {
+    "name": "Qwen3-30B-A3B-Instruct-2507-GPTQ-Int4-mine",
+    "family": "30B-A3B",
+    "dtype": "INT4",
+    "quant_method": "gptq",
+    "tp": [2, 4],
+    "thinking": "instruct",
+}
 
 
 def test_an_inventory_row_plans_like_a_guide_row():
@@ -334,7 +373,9 @@ def test_an_inventory_row_plans_like_a_guide_row():
     for key in ("max_model_len", "max_input_len", "max_model_len_ceiling", "memory_per_die_gb", "reasoning_parser"):
         assert p[key] == guide_row[key], key
     assert refused(MINE["name"], tp=8, cards=2, catalog_extra=[MINE]) == (
-        "%s's row in qwen3_catalog_extra does not list TP8 for %s; set qwen3_tp to 2 or 4." % (MINE["name"], MINE["name"]))
+        "%s's row in qwen3_catalog_extra does not list TP8 for %s; set qwen3_tp to 2 or 4."
+        % (MINE["name"], MINE["name"])
+    )
     # Its GPTQ checkpoint is held to the guide's rules too.
     assert "desc_act: false" in refused(MINE["name"], tp=2, catalog_extra=[MINE], quant_config={"desc_act": True})
     assert "Unknown model" in refused(MINE["name"], tp=2)
@@ -348,22 +389,45 @@ def checkpoint(quant=None, torch_dtype="bfloat16"):
 GPTQ4 = {"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": False, "sym": True}
 
 
-@pytest.mark.parametrize("name,quant,needle", [
-    ("Qwen3-8B-GPTQ-Int4", dict(GPTQ4, bits=8), "The checkpoint at /data/weights/x is bits: 8 but Qwen3-8B-GPTQ-Int4's row "
-     "(guide:AI3.2_GR_1202, INT4 gptq) needs bits: 4 (INT4 is W4A16 here); plan it under an INT8 row, or add one with "
-     "qwen3_catalog_extra."),
-    ("Qwen3-8B-AWQ", {"quant_method": "awq", "bits": 8, "group_size": 128}, "is bits: 8 but Qwen3-8B-AWQ's row"),
-    ("Qwen3-8B-AWQ", {"quant_method": "awq", "w_bit": 3}, "is bits: 3 but Qwen3-8B-AWQ's row"),
-    ("Qwen3-8B-GPTQ-Int4", {"quant_method": "gptq", "desc_act": False}, "declares no bits in its quantization_config"),
-    ("Qwen3-8B-GPTQ-Int4", dict(GPTQ4, quant_method="awq"), "is quant_method awq but Qwen3-8B-GPTQ-Int4's row"),
-    ("Qwen3-8B-GPTQ-Int4", None, "has no quantization_config (config.json or quantize_config.json) but "
-     "Qwen3-8B-GPTQ-Int4's row (guide:AI3.2_GR_1202, INT4 gptq) needs an INT4 checkpoint"),
-    ("Qwen3-8B-FP8", GPTQ4, "is quant_method gptq but Qwen3-8B-FP8's row (guide:AI3.2_GR_1202, FP8 fp8) needs fp8"),
-    ("Qwen3-8B-FP8", None, "has no quantization_config"),
-    ("Qwen3-8B", {"quant_method": "fp8", "fmt": "e4m3"}, "has a quantization_config (quant_method fp8) but Qwen3-8B's "
-     "row (guide:AI3.2_GR_1202, BF16) is unquantized"),
-    ("Qwen3-8B-GPTQ-Int4", dict(GPTQ4, desc_act=True), "This Qwen3-8B-GPTQ-Int4 checkpoint is GPTQ with desc_act: true"),
-])
+@pytest.mark.parametrize(
+    "name,quant,needle",
+    [
+        (
+            "Qwen3-8B-GPTQ-Int4",
+            dict(GPTQ4, bits=8),
+            "The checkpoint at /data/weights/x is bits: 8 but Qwen3-8B-GPTQ-Int4's row "
+            "(guide:AI3.2_GR_1202, INT4 gptq) needs bits: 4 (INT4 is W4A16 here); plan it under an INT8 row, or add one with "
+            "qwen3_catalog_extra.",
+        ),
+        ("Qwen3-8B-AWQ", {"quant_method": "awq", "bits": 8, "group_size": 128}, "is bits: 8 but Qwen3-8B-AWQ's row"),
+        ("Qwen3-8B-AWQ", {"quant_method": "awq", "w_bit": 3}, "is bits: 3 but Qwen3-8B-AWQ's row"),
+        (
+            "Qwen3-8B-GPTQ-Int4",
+            {"quant_method": "gptq", "desc_act": False},
+            "declares no bits in its quantization_config",
+        ),
+        ("Qwen3-8B-GPTQ-Int4", dict(GPTQ4, quant_method="awq"), "is quant_method awq but Qwen3-8B-GPTQ-Int4's row"),
+        (
+            "Qwen3-8B-GPTQ-Int4",
+            None,
+            "has no quantization_config (config.json or quantize_config.json) but "
+            "Qwen3-8B-GPTQ-Int4's row (guide:AI3.2_GR_1202, INT4 gptq) needs an INT4 checkpoint",
+        ),
+        ("Qwen3-8B-FP8", GPTQ4, "is quant_method gptq but Qwen3-8B-FP8's row (guide:AI3.2_GR_1202, FP8 fp8) needs fp8"),
+        ("Qwen3-8B-FP8", None, "has no quantization_config"),
+        (
+            "Qwen3-8B",
+            {"quant_method": "fp8", "fmt": "e4m3"},
+            "has a quantization_config (quant_method fp8) but Qwen3-8B's "
+            "row (guide:AI3.2_GR_1202, BF16) is unquantized",
+        ),
+        (
+            "Qwen3-8B-GPTQ-Int4",
+            dict(GPTQ4, desc_act=True),
+            "This Qwen3-8B-GPTQ-Int4 checkpoint is GPTQ with desc_act: true",
+        ),
+    ],
+)
 def test_a_checkpoint_that_does_not_match_its_row_is_refused(name, quant, needle):
     with pytest.raises(planner.PlanError) as info:
         planner.plan(name, tp=2, checkpoint=checkpoint(quant))
@@ -371,30 +435,53 @@ def test_a_checkpoint_that_does_not_match_its_row_is_refused(name, quant, needle
     assert needle in message and "\n" not in message and message.endswith(".")
 
 
-@pytest.mark.parametrize("name,revision,quant", [
-    ("Qwen3-8B-GPTQ-Int4", SEED, GPTQ4),
-    ("Qwen3-8B-GPTQ-Int4", SEED, {"bits": 4, "group_size": 128, "desc_act": False, "sym": True}),  # quantize_config.json
-    ("Qwen3-8B-AWQ", SEED, {"quant_method": "awq", "bits": 4, "group_size": 128, "zero_point": True, "version": "gemm"}),
-    ("Qwen3-8B-GPTQ-INT8", CURRENT, dict(GPTQ4, bits=8)),
-    ("Qwen3-4B-Instruct-2507-GPTQ-INT4", CURRENT, dict(GPTQ4, quant_method="auto-round")),
-    ("Qwen3-8B-FP8", SEED, {"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic"}),
-    ("Qwen3-8B", SEED, None),
-])
+@pytest.mark.parametrize(
+    "name,revision,quant",
+    [
+        ("Qwen3-8B-GPTQ-Int4", SEED, GPTQ4),
+        (
+            "Qwen3-8B-GPTQ-Int4",
+            SEED,
+            {"bits": 4, "group_size": 128, "desc_act": False, "sym": True},
+        ),  # quantize_config.json
+        (
+            "Qwen3-8B-AWQ",
+            SEED,
+            {"quant_method": "awq", "bits": 4, "group_size": 128, "zero_point": True, "version": "gemm"},
+        ),
+        ("Qwen3-8B-GPTQ-INT8", CURRENT, dict(GPTQ4, bits=8)),
+        ("Qwen3-4B-Instruct-2507-GPTQ-INT4", CURRENT, dict(GPTQ4, quant_method="auto-round")),
+        ("Qwen3-8B-FP8", SEED, {"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic"}),
+        ("Qwen3-8B", SEED, None),
+    ],
+)
 def test_a_matching_checkpoint_plans(name, revision, quant):
     p = planner.plan(name, tp=2, revision=revision, checkpoint=checkpoint(quant, torch_dtype="float16"))
     assert p["quant_config"] == quant and not any("torch_dtype" in n for n in p["notes"])
 
 
 def test_the_float16_tip_is_a_note_where_the_revision_gives_it():
-    p = planner.plan("Qwen3-8B-AWQ", tp=2, revision=CURRENT,
-                     checkpoint=checkpoint({"quant_method": "awq", "bits": 4}, torch_dtype="bfloat16"))
-    assert ('The guide (VVI-26.02) says W4A16 checkpoints run faster with "torch_dtype": "float16"; this one\'s '
-            'config.json says bfloat16.') in p["notes"]
+    p = planner.plan(
+        "Qwen3-8B-AWQ",
+        tp=2,
+        revision=CURRENT,
+        checkpoint=checkpoint({"quant_method": "awq", "bits": 4}, torch_dtype="bfloat16"),
+    )
+    assert (
+        'The guide (VVI-26.02) says W4A16 checkpoints run faster with "torch_dtype": "float16"; this one\'s '
+        "config.json says bfloat16."
+    ) in p["notes"]
     # The seed's revision gives no such tip; INT8 and FP8 are not W4A16.
-    assert not any("float16" in n for n in planner.plan("Qwen3-8B-AWQ", tp=2, checkpoint=checkpoint(
-        {"quant_method": "awq", "bits": 4}))["notes"])
-    assert not any("float16" in n for n in planner.plan("Qwen3-8B-GPTQ-INT8", tp=2, revision=CURRENT, checkpoint=checkpoint(
-        dict(GPTQ4, bits=8)))["notes"])
+    assert not any(
+        "float16" in n
+        for n in planner.plan("Qwen3-8B-AWQ", tp=2, checkpoint=checkpoint({"quant_method": "awq", "bits": 4}))["notes"]
+    )
+    assert not any(
+        "float16" in n
+        for n in planner.plan("Qwen3-8B-GPTQ-INT8", tp=2, revision=CURRENT, checkpoint=checkpoint(dict(GPTQ4, bits=8)))[
+            "notes"
+        ]
+    )
 
 
 def test_the_operators_quant_config_is_checked_for_what_it_gives():

@@ -1,4 +1,5 @@
 """tools/release.py on scratch repositories: which changes need a changelog fragment, and the version bump."""
+
 import os
 import subprocess
 import sys
@@ -9,8 +10,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import release  # noqa: E402
 
-ENV = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@localhost", GIT_COMMITTER_NAME="t",
-           GIT_COMMITTER_EMAIL="t@localhost")
+ENV = dict(
+    os.environ,
+    GIT_AUTHOR_NAME="t",
+    GIT_AUTHOR_EMAIL="t@localhost",
+    GIT_COMMITTER_NAME="t",
+    GIT_COMMITTER_EMAIL="t@localhost",
+)
 
 
 def commit(repo, message, files):
@@ -20,7 +26,9 @@ def commit(repo, message, files):
         path.write_text(text)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=ENV)
     subprocess.run(["git", "commit", "-qm", message], cwd=repo, check=True, env=ENV)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -37,18 +45,30 @@ def test_a_clean_history_passes(repo):
 
 
 def test_changes_to_what_ships_need_a_fragment(repo):
-    commit(repo, "tests only", {"tests/unit/test_x.py": "x", "Makefile": "x", "roles/lab_tiny_model/tasks/main.yml": "x"})
-    commit(repo, "with its fragment", {"roles/webui/tasks/main.yml": "x", "changelogs/fragments/webui.yml": "bugfixes: [x]\n"})
+    commit(
+        repo, "tests only", {"tests/unit/test_x.py": "x", "Makefile": "x", "roles/lab_tiny_model/tasks/main.yml": "x"}
+    )
+    commit(
+        repo,
+        "with its fragment",
+        {"roles/webui/tasks/main.yml": "x", "changelogs/fragments/webui.yml": "bugfixes: [x]\n"},
+    )
     bare = commit(repo, "a filter changes", {"plugins/filter/a.py": "2"})
     deps = commit(repo, "dependencies", {"galaxy.yml": "version: 0.1.0\ndependencies: {}\n"})
     missing = release.missing_fragments(str(repo))
     assert [m[0] for m in missing] == [deps[:10], bare[:10]]
     with pytest.raises(release.ReleaseError) as info:
         release.check(str(repo))
-    assert "2 change(s) since the last release have no changelog fragment: %s dependencies; %s a filter changes." \
-        % (deps[:10], bare[:10]) in str(info.value)
+    assert "2 change(s) since the last release have no changelog fragment: %s dependencies; %s a filter changes." % (
+        deps[:10],
+        bare[:10],
+    ) in str(info.value)
     # One fragment may cover commits made without one.
-    commit(repo, "describe them", {"changelogs/fragments/later.yml": "# covers: %s %s\nbugfixes: [y]\n" % (bare[:7], deps[:12])})
+    commit(
+        repo,
+        "describe them",
+        {"changelogs/fragments/later.yml": "# covers: %s %s\nbugfixes: [y]\n" % (bare[:7], deps[:12])},
+    )
     assert release.missing_fragments(str(repo)) == []
 
 
@@ -66,12 +86,15 @@ def test_no_release_yet(tmp_path):
         release.check(str(tmp_path))
 
 
-@pytest.mark.parametrize("version,sentence", [
-    ("0.1.0", "VERSION 0.1.0 is not above galaxy.yml's 0.1.0; releases only go up."),
-    ("0.0.9", "VERSION 0.0.9 is not above"),
-    ("v0.2", "VERSION must be X.Y.Z"),
-    ("", "VERSION must be X.Y.Z"),
-])
+@pytest.mark.parametrize(
+    "version,sentence",
+    [
+        ("0.1.0", "VERSION 0.1.0 is not above galaxy.yml's 0.1.0; releases only go up."),
+        ("0.0.9", "VERSION 0.0.9 is not above"),
+        ("v0.2", "VERSION must be X.Y.Z"),
+        ("", "VERSION must be X.Y.Z"),
+    ],
+)
 def test_bump_refuses(repo, version, sentence):
     with pytest.raises(release.ReleaseError, match=sentence.replace(".", r"\.")):
         release.bump(version, str(repo))
@@ -106,13 +129,16 @@ def test_the_tree_is_a_development_version_above_the_last_release():
     assert release.DEV_RE.match(current), current
     with open(os.path.join(ROOT, "changelogs", "changelog.yaml"), encoding="utf-8") as handle:
         import yaml
+
         released = list((yaml.safe_load(handle) or {}).get("releases") or {})
     assert released and all(release.version_key(current) > release.version_key(str(v)) for v in released)
 
 
 def test_changelog_rst_covers_every_unreleased_fragment(repo):
     (repo / "CHANGELOG.rst").write_text("====\nx\n====\n\n.. contents:: Topics\n\nv0.1.0\n======\n")
-    (repo / "changelogs/fragments/a.yml").write_text("minor_changes:\n  - >-\n    role - a new\n    thing.\ntrivial: [no]\n")
+    (repo / "changelogs/fragments/a.yml").write_text(
+        "minor_changes:\n  - >-\n    role - a new\n    thing.\ntrivial: [no]\n"
+    )
     assert release.write_changelog(str(repo))
     text = (repo / "CHANGELOG.rst").read_text()
     assert "v0.1.0 (unreleased)\n" in text and "- role - a new thing.\n" in text and "no" not in text.split("Minor")[0]

@@ -13,6 +13,7 @@ refused with one sentence. Two checks:
   tree): compared, computed, tested by `when`, or handed to a filter only after `| int`, `| float` or
   `| bool`. The dynamic runs stop at the first host contact; this covers what comes after.
 """
+
 import glob
 import json
 import os
@@ -28,6 +29,7 @@ from jinja2 import Environment, nodes
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import qwen3_specs as specs  # noqa: E402
+
 from ansible_collections.vacc.qwen3.plugins.plugin_utils import _inputs  # noqa: E402
 
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -37,21 +39,46 @@ NUMERIC_RAW = {"accuracy_limit": "20"}
 # Values for options whose default is not a literal; a valid value, so the run goes on past validation.
 SAMPLE = {"int": "8", "float": "0.5", "bool": "false"}
 # What a Python error in a task looks like, as opposed to a refusal in words.
-PYTHON_ERRORS = re.compile(r"Traceback|not supported between|unsupported operand|object has no attribute|"
-                           r"Conditional result .* derived from value of type|"
-                           r"can only concatenate|invalid literal for|could not convert string", re.S)
+PYTHON_ERRORS = re.compile(
+    r"Traceback|not supported between|unsupported operand|object has no attribute|"
+    r"Conditional result .* derived from value of type|"
+    r"can only concatenate|invalid literal for|could not convert string",
+    re.S,
+)
 # Valid, fixed values (and a fixed run id, so that two runs' results compare).
-FIXED = {"qwen3_model": "Qwen3-0.6B", "qwen3_plan_inspect": False, "qwen3_api_key": "probe-key", "benchmark_run_id": "probe",
-         "vacc_dies": 4, "webui_admin_password": "probe-password-1234", "webui_secret_key": "probe-secret"}
-INVENTORY = {"all": {"children": {
-    "vacc_servers": {"hosts": {"probe": {"ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_connection": "ssh"}}},
-    "qwen3_gateway": {"hosts": {"probe_gateway": {"ansible_host": "127.0.0.1", "ansible_port": 1,
-                                                  "ansible_connection": "ssh"}}},
-    "qwen3_monitoring": {"hosts": {"probe_prometheus": {"ansible_host": "127.0.0.1", "ansible_port": 1,
-                                                        "ansible_connection": "ssh"}}},
-    "qwen3_quantizers": {"hosts": {"probe_quantizer": {"ansible_host": "127.0.0.1", "ansible_port": 1,
-                                                       "ansible_connection": "ssh"}}},
-}}}
+FIXED = {
+    "qwen3_model": "Qwen3-0.6B",
+    "qwen3_plan_inspect": False,
+    "qwen3_api_key": "probe-key",
+    "benchmark_run_id": "probe",
+    "vacc_dies": 4,
+    "webui_admin_password": "probe-password-1234",
+    "webui_secret_key": "probe-secret",
+}
+INVENTORY = {
+    "all": {
+        "children": {
+            "vacc_servers": {
+                "hosts": {"probe": {"ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_connection": "ssh"}}
+            },
+            "qwen3_gateway": {
+                "hosts": {
+                    "probe_gateway": {"ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_connection": "ssh"}
+                }
+            },
+            "qwen3_monitoring": {
+                "hosts": {
+                    "probe_prometheus": {"ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_connection": "ssh"}
+                }
+            },
+            "qwen3_quantizers": {
+                "hosts": {
+                    "probe_quantizer": {"ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_connection": "ssh"}
+                }
+            },
+        }
+    }
+}
 
 
 def typed_options():
@@ -99,9 +126,13 @@ def _as_cli(value):
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-PLAYBOOKS = sorted(p for p in (os.path.basename(f) for f in glob.glob(os.path.join(ROOT, "playbooks", "*.yml")))
-                   if specs.playbook_uses(os.path.join(ROOT, "playbooks", p))[0] and playbook_values(p)
-                   and p not in ("lab.yml", "site.yml"))
+PLAYBOOKS = sorted(
+    p
+    for p in (os.path.basename(f) for f in glob.glob(os.path.join(ROOT, "playbooks", "*.yml")))
+    if specs.playbook_uses(os.path.join(ROOT, "playbooks", p))[0]
+    and playbook_values(p)
+    and p not in ("lab.yml", "site.yml")
+)
 
 
 # Result fields that differ between two runs whatever the input (times), or that show the input itself.
@@ -120,13 +151,33 @@ def run(tmp_path, playbook, extra_args, work=None):
     """[(task, host, status, msg, result)] of a check-mode run on the unreachable inventory."""
     work = work or tmp_path
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(INVENTORY))
-    (tmp_path / "fixed.json").write_text(json.dumps(dict(FIXED, qwen3_secrets_dir=str(work / "secrets"),
-                                                         qwen3_results_dir=str(work / "results"))))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_NOCOLOR="1")
-    res = subprocess.run([PLAYBOOK_BIN, "-i", str(tmp_path / "inventory.yml"), os.path.join(ROOT, "playbooks", playbook),
-                          "--check", "-e", "@" + str(tmp_path / "fixed.json")] + extra_args,
-                         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300, check=False)
+    (tmp_path / "fixed.json").write_text(
+        json.dumps(dict(FIXED, qwen3_secrets_dir=str(work / "secrets"), qwen3_results_dir=str(work / "results")))
+    )
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        ANSIBLE_STDOUT_CALLBACK="json",
+        ANSIBLE_NOCOLOR="1",
+    )
+    res = subprocess.run(
+        [
+            PLAYBOOK_BIN,
+            "-i",
+            str(tmp_path / "inventory.yml"),
+            os.path.join(ROOT, "playbooks", playbook),
+            "--check",
+            "-e",
+            "@" + str(tmp_path / "fixed.json"),
+        ]
+        + extra_args,
+        cwd=str(tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     try:
         out = json.loads(res.stdout)
     except ValueError:
@@ -135,8 +186,17 @@ def run(tmp_path, playbook, extra_args, work=None):
     for play in out["plays"]:
         for task in play["tasks"]:
             for host, result in sorted(task["hosts"].items()):
-                status = ("unreachable" if result.get("unreachable") else "failed" if result.get("failed")
-                          else "skipped" if result.get("skipped") else "changed" if result.get("changed") else "ok")
+                status = (
+                    "unreachable"
+                    if result.get("unreachable")
+                    else "failed"
+                    if result.get("failed")
+                    else "skipped"
+                    if result.get("skipped")
+                    else "changed"
+                    if result.get("changed")
+                    else "ok"
+                )
                 path.append((task["task"]["name"], host, status, str(result.get("msg", "")), _clean(result)))
     return path, res
 
@@ -163,13 +223,17 @@ def test_strings_from_the_command_line_behave_as_typed_values(tmp_path, playbook
     # The same tasks, hosts and outcomes, and the same results: what the controller-side code computed
     # from strings equals what it computed from typed values.
     assert [s[:3] for s in string_path] == [s[:3] for s in typed_path], (
-        "-e strings took another path than typed values:\n%s" % "\n".join(
-            "%s %s" % (a[:3], b[:3]) for a, b in zip(typed_path, string_path) if a[:3] != b[:3]))
+        "-e strings took another path than typed values:\n%s"
+        % "\n".join("%s %s" % (a[:3], b[:3]) for a, b in zip(typed_path, string_path) if a[:3] != b[:3])
+    )
     for typed, given in zip(typed_path, string_path):
         differ = sorted(k for k in set(typed[4]) | set(given[4]) if typed[4].get(k) != given[4].get(k))
         assert not differ, "%s on %s: %s differ with -e strings:\n%s" % (
-            typed[0], typed[1], ", ".join(differ), "\n".join("%s: %r / %r" % (k, typed[4].get(k), given[4].get(k))
-                                                             for k in differ))
+            typed[0],
+            typed[1],
+            ", ".join(differ),
+            "\n".join("%s: %r / %r" % (k, typed[4].get(k), given[4].get(k)) for k in differ),
+        )
     assert len(string_path) > 2, string_path  # the roles ran, not only the includes
 
 
@@ -180,17 +244,32 @@ def test_accuracy_limit_as_a_count_or_a_fraction(tmp_path, text, expected):
     assert expected in shown, path
 
 
-@pytest.mark.parametrize("playbook,arg,sentence", [
-    ("evaluate.yml", "accuracy_limit=abc",
-     "accuracy_limit must be a positive item count or a fraction in (0, 1], e.g. 20 or 0.1; it is 'abc'."),
-    ("evaluate.yml", "accuracy_limit=1.5", "accuracy_limit must be a positive item count or a fraction in (0, 1]"),
-    ("evaluate.yml", "accuracy_temperature=warm",
-     "argument 'accuracy_temperature' is of type str and we were unable to convert to float"),
-    ("benchmark.yml", "benchmark_input_len=long",
-     "argument 'benchmark_input_len' is of type str and we were unable to convert to int"),
-    ("download.yml", "model_download_shared_path=maybe",
-     "argument 'model_download_shared_path' is of type str and we were unable to convert to bool"),
-])
+@pytest.mark.parametrize(
+    "playbook,arg,sentence",
+    [
+        (
+            "evaluate.yml",
+            "accuracy_limit=abc",
+            "accuracy_limit must be a positive item count or a fraction in (0, 1], e.g. 20 or 0.1; it is 'abc'.",
+        ),
+        ("evaluate.yml", "accuracy_limit=1.5", "accuracy_limit must be a positive item count or a fraction in (0, 1]"),
+        (
+            "evaluate.yml",
+            "accuracy_temperature=warm",
+            "argument 'accuracy_temperature' is of type str and we were unable to convert to float",
+        ),
+        (
+            "benchmark.yml",
+            "benchmark_input_len=long",
+            "argument 'benchmark_input_len' is of type str and we were unable to convert to int",
+        ),
+        (
+            "download.yml",
+            "model_download_shared_path=maybe",
+            "argument 'model_download_shared_path' is of type str and we were unable to convert to bool",
+        ),
+    ],
+)
 def test_a_wrong_string_is_refused_in_one_sentence(tmp_path, playbook, arg, sentence):
     path, res = run(tmp_path, playbook, ["-e", arg])
     failed = [step for step in path if step[2] == "failed"]
@@ -230,13 +309,20 @@ def unconverted(tree, kinds, condition):
             node, parent = parent, parents.get(id(parent))
         if isinstance(parent, nodes.Filter) and parent.node is node and parent.name in CONVERSIONS:
             continue
-        if isinstance(parent, nodes.Filter) and parent.node is node and parent.name == "string" \
-                and kinds[name.name] in ("int", "float"):
+        if (
+            isinstance(parent, nodes.Filter)
+            and parent.node is node
+            and parent.name == "string"
+            and kinds[name.name] in ("int", "float")
+        ):
             continue  # a number as text reads the same from "20" and 20 (not a bool: "true" against "True")
         if isinstance(parent, (nodes.Output, nodes.Concat)) and not condition:
             continue
-        where = ("the argument of filter %s" % parent.name if isinstance(parent, nodes.Filter) and parent.node is not node
-                 else type(parent).__name__)
+        where = (
+            "the argument of filter %s" % parent.name
+            if isinstance(parent, nodes.Filter) and parent.node is not node
+            else type(parent).__name__
+        )
         found.append("%s (%s) in %s" % (name.name, kinds[name.name], where))
     return found
 
@@ -263,7 +349,9 @@ def test_every_use_converts_first():
     kinds = typed_options()
     kinds.update({name: "raw number" for name in NUMERIC_RAW})
     problems = []
-    for path in sorted(glob.glob(os.path.join(ROOT, "roles", "*", "*", "*.yml")) + glob.glob(os.path.join(ROOT, "playbooks", "*.yml"))):
+    for path in sorted(
+        glob.glob(os.path.join(ROOT, "roles", "*", "*", "*.yml")) + glob.glob(os.path.join(ROOT, "playbooks", "*.yml"))
+    ):
         rel = os.path.relpath(path, ROOT)
         if re.match(r"roles/[^/]+/(meta|files|templates)/", rel):
             continue
@@ -275,4 +363,6 @@ def test_every_use_converts_first():
         if "variable_start_string" in text:  # the rules template writes Prometheus's {{ }} and uses << >>
             env = ENV.overlay(variable_start_string="<<", variable_end_string=">>")
         problems += ["%s: %s" % (os.path.relpath(path, ROOT), p) for p in unconverted(env.parse(text), kinds, False)]
-    assert not problems, "typed role variables used before conversion (add | int, | float or | bool):\n" + "\n".join(problems)
+    assert not problems, "typed role variables used before conversion (add | int, | float or | bool):\n" + "\n".join(
+        problems
+    )

@@ -34,8 +34,10 @@ def container(name, image, image_id):
 
 
 def test_the_file_from_docker_container_results():
-    running = [container("vllm_service_1", SERVICE["image"], "sha256:aaa"),
-               container("vllm_service_0", SERVICE["image"], "sha256:aaa")]
+    running = [
+        container("vllm_service_1", SERVICE["image"], "sha256:aaa"),
+        container("vllm_service_0", SERVICE["image"], "sha256:aaa"),
+    ]
     assert st.render(SERVICE, running, plan=PLAN, planned_image_id="sha256:aaa") == EXPECTED
 
 
@@ -45,15 +47,21 @@ def test_the_same_from_docker_host_info_and_plain_dicts():
     assert st.render(SERVICE, info, plan=PLAN) == EXPECTED == st.render(SERVICE, plain, plan=PLAN)
 
 
-@pytest.mark.parametrize("running, planned_id, drift", [
-    ([("a", "img:1", "sha256:1")], None, 0),
-    ([("a", "img:1", "sha256:1"), ("b", "img:0", "sha256:0")], None, 1),       # one instance left behind
-    ([("a", "img:1", "sha256:old")], "sha256:new", 1),                         # same tag, rebuilt image
-    ([("a", "img:1", "")], "sha256:new", 0),                                   # id unknown: the tag decides
-])
+@pytest.mark.parametrize(
+    "running, planned_id, drift",
+    [
+        ([("a", "img:1", "sha256:1")], None, 0),
+        ([("a", "img:1", "sha256:1"), ("b", "img:0", "sha256:0")], None, 1),  # one instance left behind
+        ([("a", "img:1", "sha256:old")], "sha256:new", 1),  # same tag, rebuilt image
+        ([("a", "img:1", "")], "sha256:new", 0),  # id unknown: the tag decides
+    ],
+)
 def test_drift(running, planned_id, drift):
-    text = st.render({"name": "s", "image": "img:1"}, [{"name": n, "image": i, "image_id": d} for n, i, d in running],
-                     planned_image_id=planned_id)
+    text = st.render(
+        {"name": "s", "image": "img:1"},
+        [{"name": n, "image": i, "image_id": d} for n, i, d in running],
+        planned_image_id=planned_id,
+    )
     assert 'vacc_qwen3_image_drift{service="s"} %d\n' % drift in text
 
 
@@ -62,12 +70,15 @@ def test_label_values_are_escaped():
     assert 'planned_image="we\\"ird\\\\img\\nx"' in text
 
 
-@pytest.mark.parametrize("service, running, message", [
-    ({"name": "s"}, [{"name": "a"}], "qwen3_service_textfile needs qwen3_service with a name and an image."),
-    ({"name": "s/../x", "image": "i"}, [{"name": "a"}], "service name 's/../x' is not usable in a file name"),
-    ({"name": "s", "image": "i"}, [], "running must list the instance containers"),
-    ({"name": "s", "image": "i"}, [{"image": "i"}], "every running instance needs its container name."),
-])
+@pytest.mark.parametrize(
+    "service, running, message",
+    [
+        ({"name": "s"}, [{"name": "a"}], "qwen3_service_textfile needs qwen3_service with a name and an image."),
+        ({"name": "s/../x", "image": "i"}, [{"name": "a"}], "service name 's/../x' is not usable in a file name"),
+        ({"name": "s", "image": "i"}, [], "running must list the instance containers"),
+        ({"name": "s", "image": "i"}, [{"image": "i"}], "every running instance needs its container name."),
+    ],
+)
 def test_bad_input_is_one_sentence(service, running, message):
     with pytest.raises(st.ServiceTextfileError) as err:
         st.render(service, running)
@@ -83,6 +94,8 @@ def test_file_name():
 def test_the_engine_probe_is_recorded():
     engine = {"source": "probe", "version": "0.10.0", "digest": "sha256:" + "e" * 64, "fingerprint": "119970e997d60160"}
     text = st.render(dict(SERVICE, engine=engine), [{"name": "a", "image": SERVICE["image"]}])
-    assert ('vacc_qwen3_engine_info{service="%s",version="0.10.0",digest="sha256:%s",fingerprint="119970e997d60160",'
-            'source="probe"} 1' % (SERVICE["name"], "e" * 64)) in text.splitlines()
+    assert (
+        'vacc_qwen3_engine_info{service="%s",version="0.10.0",digest="sha256:%s",fingerprint="119970e997d60160",'
+        'source="probe"} 1' % (SERVICE["name"], "e" * 64)
+    ) in text.splitlines()
     assert "vacc_qwen3_engine_info" not in st.render(SERVICE, [{"name": "a", "image": SERVICE["image"]}])

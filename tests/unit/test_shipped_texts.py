@@ -2,6 +2,7 @@
 a user of the tarball to a file or a command that only a clone of this repository has (scripts/lab-bootstrap.sh,
 make lab, inventories/local, tests/...). The shipped file list is galaxy.yml's allow-list as tools/release.py
 writes it (tests/artifact checks the built tarball against the same function)."""
+
 import os
 import re
 import subprocess
@@ -28,13 +29,23 @@ def make_targets():
 
 
 def clone_only_pattern(files):
-    only = sorted({f for f in files if not release.shipped(f)} | {"inventories/fleet", "inventories/local"}, key=len,
-                  reverse=True)
-    tops = sorted({f.split("/")[0] + "/" for f in files if "/" in f and not release.shipped(f)
-                   and not any(release.shipped(g) for g in files if g.startswith(f.split("/")[0] + "/"))})
+    only = sorted(
+        {f for f in files if not release.shipped(f)} | {"inventories/fleet", "inventories/local"}, key=len, reverse=True
+    )
+    tops = sorted(
+        {
+            f.split("/")[0] + "/"
+            for f in files
+            if "/" in f
+            and not release.shipped(f)
+            and not any(release.shipped(g) for g in files if g.startswith(f.split("/")[0] + "/"))
+        }
+    )
     words = [re.escape(p) for p in only if "/" in p or "." in p] + [re.escape(t) + r"[A-Za-z0-9_./-]*" for t in tops]
-    return re.compile(r"(?<![A-Za-z0-9_./-])(%s)(?![A-Za-z0-9_-])|\bmake (%s)\b|lab-bootstrap" % (
-        "|".join(words), "|".join(re.escape(t) for t in make_targets())))
+    return re.compile(
+        r"(?<![A-Za-z0-9_./-])(%s)(?![A-Za-z0-9_-])|\bmake (%s)\b|lab-bootstrap"
+        % ("|".join(words), "|".join(re.escape(t) for t in make_targets()))
+    )
 
 
 def user_facing_lines(path, text):
@@ -65,9 +76,19 @@ def test_shipped_texts_name_nothing_the_tarball_lacks():
 
 def test_the_pattern_catches_what_the_issue_found():
     pattern = clone_only_pattern(tracked())
-    for text in ("create it offline with scripts/lab-bootstrap.sh", "build the stand-in (make lab, in a clone)",
-                 "A lab host (C(inventories/local))", "see tests/monitoring/rules_test.yml", "requirements-dev.txt"):
+    for text in (
+        "create it offline with scripts/lab-bootstrap.sh",
+        "build the stand-in (make lab, in a clone)",
+        "A lab host (C(inventories/local))",
+        "see tests/monitoring/rules_test.yml",
+        "requirements-dev.txt",
+    ):
         assert pattern.search(text), text
-    for text in ("make numbers", "the plan's make the", "meta/execution-environment.yml", "docs/awx-project/README.md",
-                 "roles/monitoring/files/vacc_node_exporter.py"):
+    for text in (
+        "make numbers",
+        "the plan's make the",
+        "meta/execution-environment.yml",
+        "docs/awx-project/README.md",
+        "roles/monitoring/files/vacc_node_exporter.py",
+    ):
         assert not pattern.search(text), text

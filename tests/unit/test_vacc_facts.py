@@ -1,4 +1,5 @@
 """Unit tests for the vacc_facts module: vasmi parsing, sysfs/devfs detection, docker ping, disk, memory."""
+
 import json
 import stat
 
@@ -60,7 +61,9 @@ def test_vasmi_json_card_rows_without_names_use_card_option():
 
 
 def test_vasmi_json_die_count_field_wins():
-    data = {"elem": [_elem("0000:3b:00.0", "VA1L", **{"Die Num": "2"}), _elem("0000:5e:00.0", "VA1L", **{"Die Num": "2"})]}
+    data = {
+        "elem": [_elem("0000:3b:00.0", "VA1L", **{"Die Num": "2"}), _elem("0000:5e:00.0", "VA1L", **{"Die Num": "2"})]
+    }
     parsed = vf.parse_vasmi_summary(json.dumps(data))
     assert parsed["dies"] == 4 and parsed["cards"] == 2
 

@@ -1,5 +1,6 @@
 """The quantize role's script, the parts that need no gptqmodel: calibration files as the vendor's C4
 shard and the role's own set come, and the metadata put back after transformers 5 re-saved it."""
+
 import gzip
 import importlib.util
 import json
@@ -8,7 +9,9 @@ import os
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SPEC = importlib.util.spec_from_file_location("vacc_quantize", os.path.join(ROOT, "roles/quantize/files/vacc_quantize.py"))
+SPEC = importlib.util.spec_from_file_location(
+    "vacc_quantize", os.path.join(ROOT, "roles/quantize/files/vacc_quantize.py")
+)
 vq = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(vq)
 
@@ -38,14 +41,25 @@ def test_metadata_is_the_sources(tmp_path):
     (src / "tokenizer_config.json").write_text('{"chat_template": "T"}')
     (src / "tokenizer.json").write_text("{}")
     # what transformers 5 writes: rope_theta moved, its own tokenizer_config, a chat_template.jinja the source lacks
-    (out / "config.json").write_text(json.dumps({"model_type": "qwen3_moe", "rope_parameters": {"rope_theta": 1000000},
-                                                 "quantization_config": {"quant_method": "gptq", "bits": 4}}))
+    (out / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "qwen3_moe",
+                "rope_parameters": {"rope_theta": 1000000},
+                "quantization_config": {"quant_method": "gptq", "bits": 4},
+            }
+        )
+    )
     (out / "tokenizer_config.json").write_text('{"backend": "tokenizers"}')
     (out / "chat_template.jinja").write_text("T")
     qc = vq.quantization_config_of(out)
     vq.restore_metadata(src, out, qc)
     cfg = json.loads((out / "config.json").read_text())
-    assert cfg == {"model_type": "qwen3_moe", "rope_theta": 1000000, "num_experts": 8,
-                   "quantization_config": {"quant_method": "gptq", "bits": 4}}
+    assert cfg == {
+        "model_type": "qwen3_moe",
+        "rope_theta": 1000000,
+        "num_experts": 8,
+        "quantization_config": {"quant_method": "gptq", "bits": 4},
+    }
     assert (out / "tokenizer_config.json").read_text() == '{"chat_template": "T"}'
     assert (out / "tokenizer.json").exists() and not (out / "chat_template.jinja").exists()

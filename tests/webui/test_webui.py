@@ -34,8 +34,14 @@ EMAIL = "admin@vacc.local"
 MODEL = "qwen3-tiny"  # inventories/local: the tiny model's served name
 CONTAINER = VOLUME = "vacc-webui-test"
 OLD_VOLUME = "vacc-webui-test-unlabelled"
-WEBUI_VARS = ("-e", "webui_container_name=" + CONTAINER, "-e", "webui_data_volume=" + VOLUME,
-              "-e", "webui_port=%d" % PORT)
+WEBUI_VARS = (
+    "-e",
+    "webui_container_name=" + CONTAINER,
+    "-e",
+    "webui_data_volume=" + VOLUME,
+    "-e",
+    "webui_port=%d" % PORT,
+)
 TIMINGS = {}
 
 
@@ -47,8 +53,15 @@ def ansible_playbook(playbook, *extra, timeout=1800):
     t0 = time.monotonic()
     if playbook.endswith("webui.yml"):
         extra = WEBUI_VARS + extra
-    res = subprocess.run([exe, "-i", INVENTORY, playbook, *extra], cwd=ROOT, capture_output=True,
-                         text=True, timeout=timeout, env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}, check=False)
+    res = subprocess.run(
+        [exe, "-i", INVENTORY, playbook, *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        check=False,
+    )
     res.seconds = round(time.monotonic() - t0, 1)
     return res
 
@@ -82,8 +95,10 @@ def password():
 def deployed():
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode:
         pytest.fail("no Docker engine: run make lab")
-    for need, why in ((Path("/usr/bin/chromium"), "Debian's chromium"),
-                      (HERE / "node_modules" / "playwright-core", "playwright-core")):
+    for need, why in (
+        (Path("/usr/bin/chromium"), "Debian's chromium"),
+        (HERE / "node_modules" / "playwright-core", "playwright-core"),
+    ):
         if not need.exists():
             pytest.fail(f"{why} missing ({need}): run tests/webui/setup.sh")
     # The service the UI talks to; unchanged when `make demo` left it up.
@@ -138,9 +153,14 @@ def test_configured_by_environment(deployed):
     # The guide's step 5.3, without the clicks: no background calls to the model.
     status, tasks = api("/api/v1/tasks/config", token)
     assert status == 200
-    for key in ("ENABLE_TITLE_GENERATION", "ENABLE_TAGS_GENERATION", "ENABLE_FOLLOW_UP_GENERATION",
-                "ENABLE_AUTOCOMPLETE_GENERATION", "ENABLE_SEARCH_QUERY_GENERATION",
-                "ENABLE_RETRIEVAL_QUERY_GENERATION"):
+    for key in (
+        "ENABLE_TITLE_GENERATION",
+        "ENABLE_TAGS_GENERATION",
+        "ENABLE_FOLLOW_UP_GENERATION",
+        "ENABLE_AUTOCOMPLETE_GENERATION",
+        "ENABLE_SEARCH_QUERY_GENERATION",
+        "ENABLE_RETRIEVAL_QUERY_GENERATION",
+    ):
         assert tasks[key] is False, key
     status, images = api("/api/v1/images/config", token)
     assert status == 200 and images["ENABLE_IMAGE_PROMPT_GENERATION"] is False
@@ -152,9 +172,11 @@ def test_rest_chat_reaches_the_service(deployed):
     status, models = api("/api/models", token)
     assert status == 200
     assert MODEL in [m["id"] for m in models["data"]]
-    status, chat = api("/api/chat/completions", token, {
-        "model": MODEL, "stream": False, "max_tokens": 8,
-        "messages": [{"role": "user", "content": "你好"}]})
+    status, chat = api(
+        "/api/chat/completions",
+        token,
+        {"model": MODEL, "stream": False, "max_tokens": 8, "messages": [{"role": "user", "content": "你好"}]},
+    )
     assert status == 200, chat
     assert chat["usage"]["completion_tokens"] > 0
 
@@ -168,7 +190,9 @@ def test_started_offline(deployed):
     for sign in ("huggingface.co", "Downloading", "SentenceTransformer", "all-MiniLM"):
         assert sign not in logs, sign
     assert "Offline mode enabled" in logs
-    res = subprocess.run(["docker", "exec", CONTAINER, "ls", "/app/backend/data/cache"], capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        ["docker", "exec", CONTAINER, "ls", "/app/backend/data/cache"], capture_output=True, text=True, check=False
+    )
     assert res.returncode == 0 and "embedding" not in res.stdout.split(), res.stdout
 
 
@@ -177,9 +201,22 @@ def test_browser_chat(deployed):
     shot = RESULTS / "chat.png"
     shot.unlink(missing_ok=True)
     t0 = time.monotonic()
-    res = subprocess.run(["node", str(HERE / "chat.mjs")], cwd=HERE, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "WEBUI_URL": URL, "WEBUI_EMAIL": EMAIL, "WEBUI_PASSWORD": password(),
-                              "WEBUI_MODEL": MODEL, "WEBUI_SCREENSHOT": str(shot)}, check=False)
+    res = subprocess.run(
+        ["node", str(HERE / "chat.mjs")],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "WEBUI_URL": URL,
+            "WEBUI_EMAIL": EMAIL,
+            "WEBUI_PASSWORD": password(),
+            "WEBUI_MODEL": MODEL,
+            "WEBUI_SCREENSHOT": str(shot),
+        },
+        check=False,
+    )
     TIMINGS["browser_chat_s"] = round(time.monotonic() - t0, 1)
     lines = res.stdout.strip().splitlines()
     assert lines, res.stderr[-3000:]
@@ -212,11 +249,20 @@ def test_another_admin_refused_before_any_change(deployed):
     # The data volume keeps the admin it was first started with; another password would be refused at
     # sign-in only after the container was replaced. The role says so first and touches nothing.
     def state():
-        out = subprocess.run(["docker", "inspect", "-f", "{{.Id}} {{.State.StartedAt}}", CONTAINER],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["docker", "inspect", "-f", "{{.Id}} {{.State.StartedAt}}", CONTAINER],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         return out.strip()
-    label = subprocess.run(["docker", "volume", "inspect", "-f", '{{index .Labels "vacc.qwen3.admin"}}', VOLUME],
-                           capture_output=True, text=True, check=True).stdout.strip()
+
+    label = subprocess.run(
+        ["docker", "volume", "inspect", "-f", '{{index .Labels "vacc.qwen3.admin"}}', VOLUME],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert len(label) == 16 and label not in password(), label
     before = state()
     res = ansible_playbook("playbooks/webui.yml", "-e", "webui_admin_password=Another-Password-0123456789")
@@ -232,16 +278,41 @@ def test_another_admin_refused_before_any_change(deployed):
 def test_unlabelled_volume_of_another_admin_refused_at_sign_in(deployed):
     # A volume from before the admin label (copied here without it) passes preflight; the sign-in check
     # then names the volume and the fix, without burying it under the container's log.
-    image = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}}", CONTAINER],
-                           capture_output=True, text=True, check=True).stdout.strip()
+    image = subprocess.run(
+        ["docker", "inspect", "-f", "{{.Config.Image}}", CONTAINER], capture_output=True, text=True, check=True
+    ).stdout.strip()
     subprocess.run(["docker", "stop", CONTAINER], capture_output=True, check=True)  # a still copy of its data
     subprocess.run(["docker", "volume", "create", OLD_VOLUME], capture_output=True, check=True)
-    subprocess.run(["docker", "run", "--rm", "--entrypoint", "cp", "-v", VOLUME + ":/from:ro", "-v", OLD_VOLUME + ":/to",
-                    image, "-a", "/from/.", "/to/"], capture_output=True, check=True)
-    res = ansible_playbook("playbooks/webui.yml", "-e", "webui_data_volume=" + OLD_VOLUME,
-                           "-e", "webui_admin_password=Another-Password-0123456789")
+    subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "cp",
+            "-v",
+            VOLUME + ":/from:ro",
+            "-v",
+            OLD_VOLUME + ":/to",
+            image,
+            "-a",
+            "/from/.",
+            "/to/",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    res = ansible_playbook(
+        "playbooks/webui.yml",
+        "-e",
+        "webui_data_volume=" + OLD_VOLUME,
+        "-e",
+        "webui_admin_password=Another-Password-0123456789",
+    )
     assert res.returncode != 0, res.stdout[-3000:]
-    assert "cannot sign in to Open WebUI with its password (given as webui_admin_password" in res.stdout, res.stdout[-3000:]
+    assert "cannot sign in to Open WebUI with its password (given as webui_admin_password" in res.stdout, res.stdout[
+        -3000:
+    ]
     assert f"the data volume {OLD_VOLUME} already has users" in res.stdout
     assert "teardown_remove_webui_data=true" in res.stdout
     assert "Its last log lines" not in res.stdout

@@ -1,4 +1,5 @@
 """Testinfra checks of molecule/default: the plan each host got, and what preflight relied on."""
+
 import json
 
 import pytest
@@ -6,10 +7,24 @@ import pytest
 # The guide's limits: TP4 allows up to 128k (131072); unset, the native 40960 is served (no YaRN).
 # One VA16 gives dies 0-3, two VA10L 0-7.
 EXPECTED = {
-    "va16-a": {"model": "Qwen3-8B-AWQ", "tp": 4, "instances": 1, "die_slices": ["0,1,2,3"],
-               "max_model_len": 40960, "max_model_len_ceiling": 131072, "rope_scaling": None},
-    "va10l-b": {"model": "Qwen3-30B-A3B-FP8", "tp": 4, "instances": 2, "die_slices": ["0,1,2,3", "4,5,6,7"],
-                "max_model_len": 40960, "max_model_len_ceiling": 131072, "rope_scaling": None},
+    "va16-a": {
+        "model": "Qwen3-8B-AWQ",
+        "tp": 4,
+        "instances": 1,
+        "die_slices": ["0,1,2,3"],
+        "max_model_len": 40960,
+        "max_model_len_ceiling": 131072,
+        "rope_scaling": None,
+    },
+    "va10l-b": {
+        "model": "Qwen3-30B-A3B-FP8",
+        "tp": 4,
+        "instances": 2,
+        "die_slices": ["0,1,2,3", "4,5,6,7"],
+        "max_model_len": 40960,
+        "max_model_len_ceiling": 131072,
+        "rope_scaling": None,
+    },
 }
 
 PING = (

@@ -1,4 +1,5 @@
 """The deployed service, checked from the test host and from this machine (the same Docker engine)."""
+
 import json
 import os
 import subprocess
@@ -26,10 +27,19 @@ def inspect(name):
 
 
 def chat(key, content="Hello", max_tokens=16):
-    body = json.dumps({"model": MODEL, "max_tokens": max_tokens, "messages": [{"role": "user", "content": content}],
-                       "chat_template_kwargs": {"enable_thinking": False}}).encode()
-    req = urllib.request.Request("http://127.0.0.1:%d/v1/chat/completions" % PORT, data=body,
-                                 headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    body = json.dumps(
+        {
+            "model": MODEL,
+            "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": content}],
+            "chat_template_kwargs": {"enable_thinking": False},
+        }
+    ).encode()
+    req = urllib.request.Request(
+        "http://127.0.0.1:%d/v1/chat/completions" % PORT,
+        data=body,
+        headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=300) as res:
         return res.status, json.loads(res.read())
 
@@ -72,15 +82,19 @@ def test_the_door_runs_and_publishes_only_the_api_and_a_local_monitor():
 
 def test_port_answers_on_the_test_host(host, key):
     # The test host is a client on this machine's network, as any host of the fleet would be.
-    script = ("import json,urllib.request;r=urllib.request.urlopen(urllib.request.Request("
-              "'http://127.0.0.1:%d/v1/models',headers={'Authorization':'Bearer %s'}),timeout=30);"
-              "print(r.status, json.dumps([m['id'] for m in json.load(r)['data']]))" % (PORT, key))
-    out = host.check_output("python3 -c \"%s\"" % script)
+    script = (
+        "import json,urllib.request;r=urllib.request.urlopen(urllib.request.Request("
+        "'http://127.0.0.1:%d/v1/models',headers={'Authorization':'Bearer %s'}),timeout=30);"
+        "print(r.status, json.dumps([m['id'] for m in json.load(r)['data']]))" % (PORT, key)
+    )
+    out = host.check_output('python3 -c "%s"' % script)
     assert out.startswith("200 ") and MODEL in out
 
 
 def test_key_is_required(host):
-    res = host.run("python3 -c \"import urllib.request;urllib.request.urlopen('http://127.0.0.1:%d/v1/models')\"" % PORT)
+    res = host.run(
+        "python3 -c \"import urllib.request;urllib.request.urlopen('http://127.0.0.1:%d/v1/models')\"" % PORT
+    )
     assert res.rc != 0 and "401" in res.stderr
 
 

@@ -8,6 +8,7 @@ environment (VACC_ACCURACY_API_KEY), so it is never on a command line or on disk
 says running / failed / finished. A run whose EvalScope outputs exist is resumed with use_cache:
 EvalScope reuses every saved prediction and asks only for the rest.
 """
+
 import fcntl
 import json
 import os
@@ -44,8 +45,15 @@ def run(run_dir):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         held = _read_json(state_path, {})
-        print(json.dumps({"status": "busy", "pid": held.get("pid"),
-                          "msg": "run %s is still running (pid %s) on this runner" % (run_dir, held.get("pid"))}))
+        print(
+            json.dumps(
+                {
+                    "status": "busy",
+                    "pid": held.get("pid"),
+                    "msg": "run %s is still running (pid %s) on this runner" % (run_dir, held.get("pid")),
+                }
+            )
+        )
         return 75
 
     # Before EvalScope (and so `datasets`) is imported: a Hugging Face datasets cache of this run's own.
@@ -64,8 +72,11 @@ def run(run_dir):
     task = dict(task)
     # Local datasets were copied into the run: their ids are relative to it.
     for args in (task.get("dataset_args") or {}).values():
-        if args.get("dataset_id") and not os.path.isabs(args["dataset_id"]) and \
-                os.path.exists(os.path.join(run_dir, args["dataset_id"])):
+        if (
+            args.get("dataset_id")
+            and not os.path.isabs(args["dataset_id"])
+            and os.path.exists(os.path.join(run_dir, args["dataset_id"]))
+        ):
             args["dataset_id"] = os.path.join(run_dir, args["dataset_id"])
     if resumed:
         task["use_cache"] = outputs
@@ -107,8 +118,7 @@ def run(run_dir):
         state.update(status="failed", failed=_now(), error="%s: %s" % (type(exc).__name__, exc))
     finally:
         _write_json(state_path, state)
-        result = {k: state.get(k) for k in ("status", "run_id", "attempts", "resumed", "error",
-                                            "evalscope_version")}
+        result = {k: state.get(k) for k in ("status", "run_id", "attempts", "resumed", "error", "evalscope_version")}
         os.write(real_stdout, (json.dumps(result) + "\n").encode())
     return 0 if state["status"] == "finished" else 1
 

@@ -34,24 +34,47 @@ try:
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import BPE
 except ImportError as exc:  # a clear message instead of a bare traceback in a playbook log
-    sys.exit(f"make_tiny_qwen3: missing dependency ({exc}); "
-             f"pip install -r {Path(__file__).with_name('requirements.txt')}")
+    sys.exit(
+        f"make_tiny_qwen3: missing dependency ({exc}); pip install -r {Path(__file__).with_name('requirements.txt')}"
+    )
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "qwen3_chat_template.jinja"
 
 # Qwen2/Qwen3 pre-tokenizer regex (same as tokenizer.json of the real models).
-PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
-           r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 N_BPE = 151643
 # Added tokens in id order from 151643; the first 14 are special.
 ADDED = [
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-    "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
-    "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
-    "<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
-    "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<tool_response>", "</tool_response>",
-    "<think>", "</think>",
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+    "<tool_call>",
+    "</tool_call>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|fim_pad|>",
+    "<|repo_name|>",
+    "<|file_sep|>",
+    "<tool_response>",
+    "</tool_response>",
+    "<think>",
+    "</think>",
 ]
 N_SPECIAL = 14
 BOS_ID, EOS_ID, PAD_ID = 151643, 151645, 151643
@@ -66,8 +89,10 @@ EXPERTS, TOP_K, MOE_INTER = 8, 2, 128
 CHECKS = [
     ("Hello world", [9707, 1879]),
     ("你好，世界！", [108386, 3837, 99489, 6313]),
-    ("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
-     [151644, 872, 198, 6023, 151645, 198, 151644, 77091, 198, 151667, 271, 151668, 271]),
+    (
+        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
+        [151644, 872, 198, 6023, 151645, 198, 151644, 77091, 198, 151667, 271, 151668, 271],
+    ),
 ]
 
 
@@ -75,8 +100,10 @@ def default_tiktoken():
     # find_spec locates the package without importing it (dashscope's import is heavy).
     spec = importlib.util.find_spec("dashscope")
     if spec is None or not spec.submodule_search_locations:
-        sys.exit("make_tiny_qwen3: dashscope is not installed; pip install -r "
-                 f"{HERE / 'requirements.txt'} or pass --tiktoken PATH")
+        sys.exit(
+            "make_tiny_qwen3: dashscope is not installed; pip install -r "
+            f"{HERE / 'requirements.txt'} or pass --tiktoken PATH"
+        )
     for loc in spec.submodule_search_locations:
         p = Path(loc) / "resources" / "qwen.tiktoken"
         if p.is_file():
@@ -92,15 +119,13 @@ def load_ranks(path):
                 tok, rank = line.split()
                 ranks[base64.b64decode(tok)] = int(rank)
     if len(ranks) != N_BPE or sorted(ranks.values()) != list(range(N_BPE)):
-        sys.exit(f"make_tiny_qwen3: {path} is not Qwen's tiktoken file "
-                 f"({len(ranks)} ranks, expected 0..{N_BPE - 1})")
+        sys.exit(f"make_tiny_qwen3: {path} is not Qwen's tiktoken file ({len(ranks)} ranks, expected 0..{N_BPE - 1})")
     return ranks
 
 
 def bytes_to_unicode():
     # GPT-2 byte-level alphabet, as ByteLevel pre-tokenizer/decoder use it.
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) \
-        + list(range(ord("®"), ord("ÿ") + 1))
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -124,8 +149,7 @@ def vocab_and_merges(ranks):
     for tok, r in ranks.items():
         if len(tok) == 1:
             continue
-        local = [(tok[:i], tok[i:], r) for i in range(1, len(tok))
-                 if tok[:i] in ranks and tok[i:] in ranks]
+        local = [(tok[:i], tok[i:], r) for i in range(1, len(tok)) if tok[:i] in ranks and tok[i:] in ranks]
         local.sort(key=lambda m: (ranks[m[0]], ranks[m[1]]))
         merges.extend(local)
     merges.sort(key=lambda m: m[2])  # stable: keeps the per-token order above
@@ -137,16 +161,17 @@ def build_tokenizer(ranks):
     # ignore_merges: a pre-token that is itself in the vocab maps straight to it, as in tiktoken.
     tk = Tokenizer(BPE(vocab, merges, fuse_unk=False, ignore_merges=True))
     tk.normalizer = normalizers.NFC()
-    tk.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(PATTERN), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
-    ])
+    tk.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PATTERN), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
+        ]
+    )
     tk.post_processor = processors.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)
     tk.decoder = decoders.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)
     # One at a time so each gets the next id, in Qwen's order.
     for i, content in enumerate(ADDED):
-        at = AddedToken(content, single_word=False, lstrip=False, rstrip=False,
-                        normalized=False, special=i < N_SPECIAL)
+        at = AddedToken(content, single_word=False, lstrip=False, rstrip=False, normalized=False, special=i < N_SPECIAL)
         if i < N_SPECIAL:
             tk.add_special_tokens([at])
         else:
@@ -158,9 +183,17 @@ def build_tokenizer(ranks):
 
 
 def tokenizer_config(template):
-    decoder = {str(N_BPE + i): {"content": c, "lstrip": False, "normalized": False, "rstrip": False,
-                                "single_word": False, "special": i < N_SPECIAL}
-               for i, c in enumerate(ADDED)}
+    decoder = {
+        str(N_BPE + i): {
+            "content": c,
+            "lstrip": False,
+            "normalized": False,
+            "rstrip": False,
+            "single_word": False,
+            "special": i < N_SPECIAL,
+        }
+        for i, c in enumerate(ADDED)
+    }
     return {
         "add_bos_token": False,
         "add_prefix_space": False,
@@ -210,19 +243,21 @@ def model_config(name, moe=False):
     }
     if moe:
         # Qwen3-30B-A3B's config.json keys; the router is a plain Linear named mlp.gate.
-        cfg.update({
-            "architectures": ["Qwen3MoeForCausalLM"],
-            "model_type": "qwen3_moe",
-            "decoder_sparse_step": 1,
-            "mlp_only_layers": [],
-            "moe_intermediate_size": MOE_INTER,
-            "norm_topk_prob": True,
-            "num_experts": EXPERTS,
-            "num_experts_per_tok": TOP_K,
-            "output_router_logits": False,
-            "router_aux_loss_coef": 0.001,
-            "tie_word_embeddings": False,
-        })
+        cfg.update(
+            {
+                "architectures": ["Qwen3MoeForCausalLM"],
+                "model_type": "qwen3_moe",
+                "decoder_sparse_step": 1,
+                "mlp_only_layers": [],
+                "moe_intermediate_size": MOE_INTER,
+                "norm_topk_prob": True,
+                "num_experts": EXPERTS,
+                "num_experts_per_tok": TOP_K,
+                "output_router_logits": False,
+                "router_aux_loss_coef": 0.001,
+                "tie_word_embeddings": False,
+            }
+        )
     return cfg
 
 
@@ -379,7 +414,9 @@ def check(d, shards, moe=False):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    ap.add_argument("--out", required=True, type=Path, help="output directory (must not exist, or be empty, unless --force)")
+    ap.add_argument(
+        "--out", required=True, type=Path, help="output directory (must not exist, or be empty, unless --force)"
+    )
     ap.add_argument("--tiktoken", type=Path, help="qwen.tiktoken (default: the one in the installed dashscope package)")
     ap.add_argument("--seed", type=int, default=0, help="weights RNG seed (default 0)")
     ap.add_argument("--name", default="qwen3-tiny", help="model name recorded in config.json and README.md")
@@ -417,7 +454,9 @@ def main(argv=None):
         (tmp / "README.md").write_text(
             f"# {a.name}\n\nA tiny {model_config(a.name, a.moe)['architectures'][0]} with RANDOM weights (seed {a.seed}), for tests and labs only.\n"
             f"Tokenizer: the real Qwen3 one, rebuilt from qwen.tiktoken (sha256 {sha}).\n"
-            f"Written by make_tiny_qwen3.py.\n", encoding="utf-8")
+            f"Written by make_tiny_qwen3.py.\n",
+            encoding="utf-8",
+        )
         check(tmp, a.shards, a.moe)
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; servers in containers may run as another user
         if out.exists():

@@ -49,12 +49,12 @@ PROTOCOL = "1"
 # Download state the rsync of strategy once leaves out too (.vacc-relay is this relay's own).
 EXCLUDED_DIRS = frozenset((STATE_DIR, ".hfd", ".cache", ".git"))
 EXCLUDED_SUFFIXES = (".aria2",)
-KEEPALIVE_S = 1.0        # an upstream says WAIT this often while it has no piece to give yet
-JOURNAL_POLL_S = 0.02    # how often a waiting upstream looks for a newly verified piece (one stat)
-LIVENESS_EVERY_S = 0.5   # how often it checks that its relay still runs
+KEEPALIVE_S = 1.0  # an upstream says WAIT this often while it has no piece to give yet
+JOURNAL_POLL_S = 0.02  # how often a waiting upstream looks for a newly verified piece (one stat)
+LIVENESS_EVERY_S = 0.5  # how often it checks that its relay still runs
 PROGRESS_EVERY_S = 0.5
 RATE_WINDOW_S = 5.0
-LOCK_TRIES_S = 2.0       # a probe holds the lock for microseconds; the relay retries that long
+LOCK_TRIES_S = 2.0  # a probe holds the lock for microseconds; the relay retries that long
 
 
 class RelayError(Exception):
@@ -98,8 +98,10 @@ def check_manifest(manifest):
         path = entry["path"]
         parts = path.split("/")
         if path.startswith("/") or not path or any(p in ("", ".", "..") for p in parts) or parts[0] == STATE_DIR:
-            raise RelayError("the manifest names %r, which is not a plain path inside the checkpoint; "
-                             "remake it on the seed (relay manifest)" % path)
+            raise RelayError(
+                "the manifest names %r, which is not a plain path inside the checkpoint; "
+                "remake it on the seed (relay manifest)" % path
+            )
     if manifest_id(manifest) != manifest["id"]:
         raise RelayError("the manifest's content does not match its id %s; remake it on the seed" % manifest["id"][:12])
 
@@ -336,10 +338,21 @@ def cmd_prepare(args):
     complete, reason, done = completeness(root, manifest.get("id"))
     write_json(state_path(root, "prepared.json"), {"run": args.run, "at": time.time()})
     installed = install_self(args.install) if args.install else False
-    print(json.dumps({"manifest": manifest.get("id"), "manifest_changed": changed, "bytes": manifest.get("bytes"),
-                      "pieces": manifest.get("pieces"), "piece_bytes": manifest.get("piece_bytes"),
-                      "complete": complete and not args.rehash, "reason": reason, "bytes_done": done,
-                      "relay_installed": installed}))
+    print(
+        json.dumps(
+            {
+                "manifest": manifest.get("id"),
+                "manifest_changed": changed,
+                "bytes": manifest.get("bytes"),
+                "pieces": manifest.get("pieces"),
+                "piece_bytes": manifest.get("piece_bytes"),
+                "complete": complete and not args.rehash,
+                "reason": reason,
+                "bytes_done": done,
+                "relay_installed": installed,
+            }
+        )
+    )
     return 0
 
 
@@ -381,8 +394,13 @@ class Link:
         self.name = upstream["name"]
         self.stall = opts.stall_timeout
         self.err = open(errlog, "ab")  # pylint: disable=consider-using-with
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
-                                     stderr=self.err, bufsize=0)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
+            stderr=self.err,
+            bufsize=0,
+        )
         self.fd = self.proc.stdout.fileno()
         self.buf = bytearray()
 
@@ -413,7 +431,7 @@ class Link:
             i = self.buf.find(b"\n")
             if i >= 0:
                 line = bytes(self.buf[:i]).decode()
-                del self.buf[:i + 1]
+                del self.buf[: i + 1]
                 return line
             self._fill()
 
@@ -432,7 +450,7 @@ class Link:
             n = os.readv(self.fd, [view[have:]])
             if n == 0:
                 raise LinkDown("%s closed the connection (%s)" % (self.name, self.reason()))
-            digest.update(view[have:have + n])
+            digest.update(view[have : have + n])
             have += n
         return out
 
@@ -510,8 +528,10 @@ def fetch_manifest(root, opts):
             continue
         install_manifest(root, have, manifest)
         return
-    raise RelayError("no upstream gave manifest %s (%s); rerun when the seed %s answers"
-                     % (opts.manifest_id[:12], "; ".join(reasons), opts.upstreams[-1]["name"]))
+    raise RelayError(
+        "no upstream gave manifest %s (%s); rerun when the seed %s answers"
+        % (opts.manifest_id[:12], "; ".join(reasons), opts.upstreams[-1]["name"])
+    )
 
 
 # --------------------------------------------------------------------------------- the relay
@@ -528,14 +548,14 @@ class Relay:
         self.files = self.manifest["files"]
         self.pieces = pieces_of(self.files, self.manifest["piece_bytes"])
         self.lock = threading.Condition()
-        self.verified = {}                       # k -> sha, verified here
-        self.todo = collections.deque()          # pieces to fetch from the current upstream
-        self.fallback = collections.deque()      # (k, first upstream index to ask) after a BAD answer
+        self.verified = {}  # k -> sha, verified here
+        self.todo = collections.deque()  # pieces to fetch from the current upstream
+        self.fallback = collections.deque()  # (k, first upstream index to ask) after a BAD answer
         self.in_flight = set()
-        self.file_left = [0] * len(self.files)   # pieces of each file not verified yet
+        self.file_left = [0] * len(self.files)  # pieces of each file not verified yet
         self.fds = {}
         self.upstreams = list(opts.upstreams or [])
-        self.dead = {}                           # upstream index -> reason
+        self.dead = {}  # upstream index -> reason
         self.primary = 0
         self.error = None
         self.refetched = 0
@@ -557,14 +577,27 @@ class Relay:
             total = self.manifest["bytes"]
             up = None if self.opts.seed or self.primary >= len(self.upstreams) else self.upstreams[self.primary]["name"]
             return {
-                "host": self.opts.host, "role": "seed" if self.opts.seed else "receiver", "state": self.state,
-                "manifest": self.manifest["id"], "run": self.opts.run, "pid": os.getpid(), "upstream": up,
+                "host": self.opts.host,
+                "role": "seed" if self.opts.seed else "receiver",
+                "state": self.state,
+                "manifest": self.manifest["id"],
+                "run": self.opts.run,
+                "pid": os.getpid(),
+                "upstream": up,
                 "skipped": [self.upstreams[i]["name"] + ": " + r for i, r in sorted(self.dead.items())],
-                "bytes_total": total, "bytes_done": done_bytes, "bytes_received": self.bytes_received,
-                "bytes_reused": self.bytes_reused, "pieces_total": len(self.pieces), "pieces_done": len(self.verified),
-                "refetched": self.refetched, "rate_bps": round(speed, 1),
+                "bytes_total": total,
+                "bytes_done": done_bytes,
+                "bytes_received": self.bytes_received,
+                "bytes_reused": self.bytes_reused,
+                "pieces_total": len(self.pieces),
+                "pieces_done": len(self.verified),
+                "refetched": self.refetched,
+                "rate_bps": round(speed, 1),
                 "eta_s": round((total - done_bytes) / speed, 1) if speed > 0 and self.state == "running" else None,
-                "started_at": self.started_at, "updated_at": now, "finished_at": self.finished_at, "error": self.error,
+                "started_at": self.started_at,
+                "updated_at": now,
+                "finished_at": self.finished_at,
+                "error": self.error,
             }
 
     def write_progress(self):
@@ -610,8 +643,10 @@ class Relay:
             f.write(json.dumps({"manifest": self.manifest["id"]}) + "\n")
             for k in sorted(trusted):
                 f.write(json.dumps({"k": k, "sha": trusted[k]}) + "\n")
-            f.write(json.dumps({"start": self.opts.run, "host": self.opts.host, "pid": os.getpid(),
-                                "at": time.time()}) + "\n")
+            f.write(
+                json.dumps({"start": self.opts.run, "host": self.opts.host, "pid": os.getpid(), "at": time.time()})
+                + "\n"
+            )
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -728,9 +763,10 @@ class Relay:
             while self.primary < len(self.upstreams) and self.primary in self.dead:
                 self.primary += 1
             if self.primary >= len(self.upstreams) and not self.error:
-                self.error = ("no upstream can give the missing pieces (%s); rerun when the seed %s answers"
-                              % ("; ".join("%s: %s" % (self.upstreams[i]["name"], r) for i, r in sorted(self.dead.items())),
-                                 self.upstreams[-1]["name"]))
+                self.error = "no upstream can give the missing pieces (%s); rerun when the seed %s answers" % (
+                    "; ".join("%s: %s" % (self.upstreams[i]["name"], r) for i, r in sorted(self.dead.items())),
+                    self.upstreams[-1]["name"],
+                )
             self.lock.notify_all()
 
     def hash_worker(self):
@@ -742,8 +778,10 @@ class Relay:
             data = self.read_local(k)
             if data is None:
                 with self.lock:
-                    self.error = ("%s is shorter than when the manifest was made; the seed's copy changed under the "
-                                  "broadcast, rerun the play" % self.files[self.pieces[k][0]]["path"])
+                    self.error = (
+                        "%s is shorter than when the manifest was made; the seed's copy changed under the "
+                        "broadcast, rerun the play" % self.files[self.pieces[k][0]]["path"]
+                    )
                     self.lock.notify_all()
                 return
             self.accept(k, None if self.opts.seed else data, hashlib.sha256(data).hexdigest(), received=False)
@@ -881,9 +919,10 @@ class Relay:
                     link.close()
             if not asked:
                 with self.lock:
-                    self.error = self.error or ("piece %d failed verification on every host up to the seed %s; the "
-                                                "seed's copy changed under the broadcast, rerun the play"
-                                                % (k, self.upstreams[-1]["name"]))
+                    self.error = self.error or (
+                        "piece %d failed verification on every host up to the seed %s; the "
+                        "seed's copy changed under the broadcast, rerun the play" % (k, self.upstreams[-1]["name"])
+                    )
                     self.lock.notify_all()
 
     def progress_loop(self, stop):
@@ -910,8 +949,10 @@ class Relay:
         ticker = threading.Thread(target=self.progress_loop, args=(stop,), daemon=True)
         ticker.start()
         target = self.hash_worker if self.opts.seed else self.stream_worker
-        workers = [threading.Thread(target=target, args=() if self.opts.seed else (i,), daemon=True)
-                   for i in range(max(1, self.opts.streams))]
+        workers = [
+            threading.Thread(target=target, args=() if self.opts.seed else (i,), daemon=True)
+            for i in range(max(1, self.opts.streams))
+        ]
         for w in workers:
             w.start()
         for w in workers:
@@ -921,7 +962,9 @@ class Relay:
         stop.set()
         ticker.join()
         if not self.error and not self.all_done():
-            self.error = "the relay stopped with %d piece(s) missing; rerun the play" % (len(self.pieces) - len(self.verified))
+            self.error = "the relay stopped with %d piece(s) missing; rerun the play" % (
+                len(self.pieces) - len(self.verified)
+            )
         for fd in self.fds.values():  # what the end record vouches for is on the disk
             os.fsync(fd)
             os.close(fd)
@@ -958,8 +1001,10 @@ def hold_lock(root):
         except OSError:
             if time.monotonic() > deadline:
                 held = read_json(state_path(root, "progress.json"), {}) or {}
-                raise RelayError("a relay (pid %s) is still running on %s; wait for it to finish, or stop it and rerun"
-                                 % (held.get("pid", "?"), root)) from None
+                raise RelayError(
+                    "a relay (pid %s) is still running on %s; wait for it to finish, or stop it and rerun"
+                    % (held.get("pid", "?"), root)
+                ) from None
             time.sleep(0.05)  # poll interval while a probe holds the lock for an instant
 
 
@@ -989,15 +1034,19 @@ def cmd_run(args):
     args.ssh = json.loads(args.ssh) if args.ssh else []
     args.upstreams = json.loads(args.upstreams) if args.upstreams else []
     if not args.seed and not (args.upstreams and args.manifest_id):
-        raise RelayError("a receiving relay needs --manifest-id (the seed's) and --upstreams (its predecessors in "
-                         "the chain, nearest first)")
+        raise RelayError(
+            "a receiving relay needs --manifest-id (the seed's) and --upstreams (its predecessors in "
+            "the chain, nearest first)"
+        )
     if args.detach:
         # The role starts every relay this way, in one round trip, and follows them with `status` (the watcher):
         # what it learns at the end is progress.json, which says how the relay ended.
         if relay_alive(root):
             held = read_json(state_path(root, "progress.json"), {}) or {}
-            raise RelayError("a relay (pid %s) is still running on %s; wait for it to finish, or stop it and rerun"
-                             % (held.get("pid", "?"), root))
+            raise RelayError(
+                "a relay (pid %s) is still running on %s; wait for it to finish, or stop it and rerun"
+                % (held.get("pid", "?"), root)
+            )
         if not detach(root):
             print(json.dumps({"state": "started", "run": args.run, "log": state_path(root, "relay.log")}))
             return 0
@@ -1011,9 +1060,19 @@ def cmd_run(args):
         relay = Relay(root, args)
     except RelayError as exc:
         # Ended before it could relay anything: progress.json says so, for the watcher (this run's, failed).
-        write_json(state_path(root, "progress.json"), {
-            "host": args.host, "role": "seed" if args.seed else "receiver", "state": "failed", "run": args.run,
-            "pid": os.getpid(), "error": str(exc), "started_at": started, "finished_at": time.time()})
+        write_json(
+            state_path(root, "progress.json"),
+            {
+                "host": args.host,
+                "role": "seed" if args.seed else "receiver",
+                "state": "failed",
+                "run": args.run,
+                "pid": os.getpid(),
+                "error": str(exc),
+                "started_at": started,
+                "finished_at": time.time(),
+            },
+        )
         raise
     result = relay.run()
     print(json.dumps(result))
@@ -1059,12 +1118,12 @@ class JournalView:
 
 def cmd_serve(args):
     """Spawned by a downstream relay over ssh. Protocol (lines; a piece's bytes follow its PIECE line):
-        <- HELLO 1 <manifest id> <run> <start grace s>   -> WAIT manifest (each second while this host's relay
-                                                            takes that manifest from its own upstream) ... then
-                                                            OK <host> | GONE <why>
-        <- MANIFEST      -> MANIFEST <length> + the manifest's JSON
-        <- WANT <k>      -> WAIT <k> (each second while k is not verified here) ... then
-                            PIECE <k> <length> <sha256> + bytes | BAD <k> (failed its check here) | GONE <why>"""
+    <- HELLO 1 <manifest id> <run> <start grace s>   -> WAIT manifest (each second while this host's relay
+                                                        takes that manifest from its own upstream) ... then
+                                                        OK <host> | GONE <why>
+    <- MANIFEST      -> MANIFEST <length> + the manifest's JSON
+    <- WANT <k>      -> WAIT <k> (each second while k is not verified here) ... then
+                        PIECE <k> <length> <sha256> + bytes | BAD <k> (failed its check here) | GONE <why>"""
     root = os.path.abspath(args.dir)
     out = sys.stdout.buffer
     inp = sys.stdin.buffer
@@ -1090,8 +1149,10 @@ def cmd_serve(args):
                 manifest = read_json(state_path(root, "manifest.json"))
                 if manifest is not None and manifest.get("id") == want_manifest:
                     break
-                say("GONE has another manifest (%s) and no relay taking this one"
-                    % ((manifest or {}).get("id") or "none")[:12])
+                say(
+                    "GONE has another manifest (%s) and no relay taking this one"
+                    % ((manifest or {}).get("id") or "none")[:12]
+                )
                 return 0
             last_alive = now
         if now - last_word >= KEEPALIVE_S:
@@ -1168,8 +1229,15 @@ def starting(root, run, grace):
 def cmd_probe(args):
     root = os.path.abspath(args.dir)
     prepared = read_json(state_path(root, "prepared.json"), {}) or {}
-    print(json.dumps({"alive": relay_alive(root), "progress": read_json(state_path(root, "progress.json")),
-                      "prepared": prepared.get("run")}))
+    print(
+        json.dumps(
+            {
+                "alive": relay_alive(root),
+                "progress": read_json(state_path(root, "progress.json")),
+                "prepared": prepared.get("run"),
+            }
+        )
+    )
     return 0
 
 
@@ -1257,8 +1325,14 @@ def main(argv=None):
     p.add_argument("--relay", default=os.path.abspath(__file__))
     p.add_argument("--timeout", type=int, default=10)
     args = parser.parse_args(argv)
-    commands = {"check": cmd_check, "prepare": cmd_prepare, "run": cmd_run,
-                "serve": cmd_serve, "probe": cmd_probe, "status": cmd_status}
+    commands = {
+        "check": cmd_check,
+        "prepare": cmd_prepare,
+        "run": cmd_run,
+        "serve": cmd_serve,
+        "probe": cmd_probe,
+        "status": cmd_status,
+    }
     try:
         return commands[args.command](args)
     except RelayError as exc:

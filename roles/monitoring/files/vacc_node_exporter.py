@@ -41,19 +41,32 @@ VASMI_NAMES = ("vasmi_internal", "vasmi")
 # The vendor's images keep vasmi in /vacc (FACTS 1); the role mounts a host's vasmi at /opt/vasmi.
 VASMI_DIRS = ("/opt/vasmi", "/vacc")
 _NUMBER_UNIT = re.compile(r"^\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([A-Za-z%\u00b0/]*)\s*$")
-_BYTES = {"b": 1, "kb": 1e3, "kib": 2 ** 10, "mb": 1e6, "mib": 2 ** 20, "gb": 1e9, "gib": 2 ** 30,
-          "k": 2 ** 10, "m": 2 ** 20, "g": 2 ** 30}
+_BYTES = {
+    "b": 1,
+    "kb": 1e3,
+    "kib": 2**10,
+    "mb": 1e6,
+    "mib": 2**20,
+    "gb": 1e9,
+    "gib": 2**30,
+    "k": 2**10,
+    "m": 2**20,
+    "g": 2**30,
+}
 _DEVICE_KEYS = re.compile(r"^(die|card|dev(ice)?|chip)[ _-]?(id|idx|index|no|num)?$|^(bus[ _-]?id|devbusid)$", re.I)
 _TEMP = re.compile(r"temp", re.I)
 _MEM = re.compile(r"mem|ddr|dram", re.I)
 _UTIL = re.compile(r"util|usage|load|busy", re.I)
-_KIND = (("total", re.compile(r"total|size|capacity", re.I)), ("free", re.compile(r"free|avail", re.I)),
-         ("used", re.compile(r"used|usage|util|load|busy", re.I)))
+_KIND = (
+    ("total", re.compile(r"total|size|capacity", re.I)),
+    ("free", re.compile(r"free|avail", re.I)),
+    ("used", re.compile(r"used|usage|util|load|busy", re.I)),
+)
 
 
 def label_value(value):
     """A label value in Prometheus's text format (the same rule as plugins/plugin_utils/_service_textfile.py)."""
-    return str(value).replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def sample(name, labels, value):
@@ -69,8 +82,9 @@ def _num_text(value):
 def find_vasmi(explicit=None, path_env=None):
     if explicit:
         return explicit if os.access(explicit, os.X_OK) else None
-    search = os.pathsep.join([p for p in [path_env if path_env is not None else os.environ.get("PATH", "")]
-                              + list(VASMI_DIRS) if p])
+    search = os.pathsep.join(
+        [p for p in [path_env if path_env is not None else os.environ.get("PATH", "")] + list(VASMI_DIRS) if p]
+    )
     for name in VASMI_NAMES:
         found = shutil.which(name, path=search)
         if found:
@@ -125,11 +139,21 @@ def metrics_of(rows):
             if _TEMP.search(key) and low in ("", "c", "\u00b0c", "degc"):
                 out.append(("vacc_vasmi_temperature_celsius", [("device", device), ("key", key)], value))
             elif _MEM.search(key) and low in _BYTES:
-                out.append(("vacc_vasmi_memory_bytes", [("device", device), ("kind", _kind(key)), ("key", key)],
-                            value * _BYTES[low]))
+                out.append(
+                    (
+                        "vacc_vasmi_memory_bytes",
+                        [("device", device), ("kind", _kind(key)), ("key", key)],
+                        value * _BYTES[low],
+                    )
+                )
             elif _UTIL.search(key) and low == "%":
-                out.append(("vacc_vasmi_utilization_ratio", [("device", device), ("kind", _kind(key)), ("key", key)],
-                            value / 100.0))
+                out.append(
+                    (
+                        "vacc_vasmi_utilization_ratio",
+                        [("device", device), ("kind", _kind(key)), ("key", key)],
+                        value / 100.0,
+                    )
+                )
     return out
 
 
@@ -165,12 +189,19 @@ def collect(vasmi=None, run=subprocess.run, timeout=10.0, clock=time.time, path_
     else:
         reason, rows = None, []
         try:
-            proc = run([found, "summary", "--display-format=json"], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=timeout, check=False)
+            proc = run(
+                [found, "summary", "--display-format=json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                timeout=timeout,
+                check=False,
+            )
             text = proc.stdout.decode("utf-8", "replace").strip()
             if proc.returncode != 0:
-                reason = "vasmi failed: rc %d %s" % (proc.returncode,
-                                                     proc.stderr.decode("utf-8", "replace").strip()[:120])
+                reason = "vasmi failed: rc %d %s" % (
+                    proc.returncode,
+                    proc.stderr.decode("utf-8", "replace").strip()[:120],
+                )
             else:
                 rows = device_rows(json.loads(text))
         except subprocess.TimeoutExpired:
@@ -187,8 +218,10 @@ def collect(vasmi=None, run=subprocess.run, timeout=10.0, clock=time.time, path_
         else:
             samples += [("vacc_vasmi_up", [], 1), ("vacc_vasmi_info", [("path", found)], 1)] + numbers
     ended = clock()
-    samples += [("vacc_vasmi_collector_last_run_timestamp_seconds", [], round(ended, 3)),
-                ("vacc_vasmi_collector_duration_seconds", [], round(max(0.0, ended - started), 3))]
+    samples += [
+        ("vacc_vasmi_collector_last_run_timestamp_seconds", [], round(ended, 3)),
+        ("vacc_vasmi_collector_duration_seconds", [], round(max(0.0, ended - started), 3)),
+    ]
     return samples
 
 
@@ -210,6 +243,7 @@ def collect_forever(args):
     """Without an exporter (beside the published node exporter image): write the textfile every --interval
     seconds until SIGTERM, which ends the wait at once."""
     import threading  # pylint: disable=import-outside-toplevel
+
     stopped = threading.Event()
 
     def stop(signum, frame):  # pylint: disable=unused-argument
@@ -221,8 +255,11 @@ def collect_forever(args):
         try:
             write_atomic(args.textfile_dir, render(collect(args.vasmi)))
         except OSError as exc:  # a full or read-only disk: say so, try again next time
-            print("vacc_node_exporter: cannot write %s: %s" % (os.path.join(args.textfile_dir, TEXTFILE), exc),
-                  file=sys.stderr, flush=True)
+            print(
+                "vacc_node_exporter: cannot write %s: %s" % (os.path.join(args.textfile_dir, TEXTFILE), exc),
+                file=sys.stderr,
+                flush=True,
+            )
         stopped.wait(args.interval)
     return 0
 
@@ -231,7 +268,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interval", type=float, default=15.0)
     parser.add_argument("--textfile-dir", default="/textfile")
-    parser.add_argument("--vasmi", default=None, help="vasmi binary (default: vasmi_internal or vasmi on PATH, /opt/vasmi, /vacc)")
+    parser.add_argument(
+        "--vasmi", default=None, help="vasmi binary (default: vasmi_internal or vasmi on PATH, /opt/vasmi, /vacc)"
+    )
     parser.add_argument("--once", action="store_true", help="write the textfile once and exit (no exporter)")
     parser.add_argument("exporter", nargs=argparse.REMAINDER, help="-- then the node exporter's command line")
     args = parser.parse_args(argv)
@@ -252,8 +291,11 @@ def main(argv=None):
         try:
             write_atomic(args.textfile_dir, render(collect(args.vasmi)))
         except OSError as exc:  # a full or read-only disk: say so, keep the exporter serving
-            print("vacc_node_exporter: cannot write %s: %s" % (os.path.join(args.textfile_dir, TEXTFILE), exc),
-                  file=sys.stderr, flush=True)
+            print(
+                "vacc_node_exporter: cannot write %s: %s" % (os.path.join(args.textfile_dir, TEXTFILE), exc),
+                file=sys.stderr,
+                flush=True,
+            )
         try:
             return child.wait(timeout=args.interval)
         except subprocess.TimeoutExpired:

@@ -24,9 +24,18 @@ import time
 from pathlib import Path
 
 # Files that describe the model rather than hold its weights: always the source's.
-META_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-              "vocab.json", "merges.txt", "special_tokens_map.json", "added_tokens.json",
-              "chat_template.jinja", "chat_template.json")
+META_FILES = (
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "merges.txt",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "chat_template.jinja",
+    "chat_template.json",
+)
 
 
 def read_texts(path, samples, min_chars=1):
@@ -43,7 +52,9 @@ def read_texts(path, samples, min_chars=1):
                 try:
                     text = json.loads(line)["text"]
                 except (ValueError, KeyError, TypeError) as exc:
-                    raise SystemExit("vacc_quantize: %s line %d is not a JSON object with a text field (%s)" % (p, n, exc))
+                    raise SystemExit(
+                        "vacc_quantize: %s line %d is not a JSON object with a text field (%s)" % (p, n, exc)
+                    ) from None
                 if len(text.strip()) >= min_chars:
                     texts.append(text)
                 if len(texts) >= samples:
@@ -73,8 +84,11 @@ class Progress:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)
-        print("vacc_quantize: %s layer %d of %d, elapsed %d s%s" % (
-            phase, self.layer, self.layers, elapsed, ", ETA %d s" % eta if eta is not None else ""), flush=True)
+        print(
+            "vacc_quantize: %s layer %d of %d, elapsed %d s%s"
+            % (phase, self.layer, self.layers, elapsed, ", ETA %d s" % eta if eta is not None else ""),
+            flush=True,
+        )
 
 
 def hook_layers(model, progress):
@@ -93,6 +107,7 @@ def hook_layers(model, progress):
             if index not in seen:
                 seen.add(index)
                 progress.write("quantize", index + 1)
+
         return hook
 
     for i, layer in enumerate(layers):
@@ -169,10 +184,18 @@ def main(argv=None):
     # The recipe's dynamic rule: "-:" + regex leaves the matching modules unquantized.
     dynamic = {"-:" + rx: {} for rx in a.exclude} or None
     qcfg = QuantizeConfig(
-        bits=a.bits, group_size=a.group_size, damp_percent=a.damp_percent,
-        desc_act=a.desc_act == "true", sym=a.sym == "true", true_sequential=a.true_sequential == "true",
-        act_group_aware=a.act_group_aware == "true", mse=a.mse, dynamic=dynamic, device=device,
-        offload_to_disk=True, offload_to_disk_path=str(work / "offload"),
+        bits=a.bits,
+        group_size=a.group_size,
+        damp_percent=a.damp_percent,
+        desc_act=a.desc_act == "true",
+        sym=a.sym == "true",
+        true_sequential=a.true_sequential == "true",
+        act_group_aware=a.act_group_aware == "true",
+        mse=a.mse,
+        dynamic=dynamic,
+        device=device,
+        offload_to_disk=True,
+        offload_to_disk_path=str(work / "offload"),
     )
     progress.write("load")
     dtype = getattr(torch, a.dtype)
@@ -183,6 +206,7 @@ def main(argv=None):
     kwargs = {}
     if a.checkpoint:
         from gptqmodel.looper.checkpoint_store import CheckpointConfig  # pylint: disable=import-outside-toplevel
+
         kwargs["checkpoint"] = CheckpointConfig(path=str(work / "checkpoints"), resume="auto")
     t_quant = time.time()
     model.quantize(texts, batch_size=a.batch_size, **kwargs)
@@ -197,10 +221,19 @@ def main(argv=None):
         cfg["torch_dtype"] = a.dtype
         (staging / "config.json").write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     import gptqmodel  # pylint: disable=import-outside-toplevel
+
     result = {
-        "source": str(source), "staging": str(staging), "calibration": str(a.calibration), "samples": len(texts),
-        "device": device, "dtype": a.dtype, "quantization_config": qc, "quantize_s": round(quant_s, 1),
-        "total_s": round(time.time() - progress.t0, 1), "gptqmodel": gptqmodel.__version__, "torch": torch.__version__,
+        "source": str(source),
+        "staging": str(staging),
+        "calibration": str(a.calibration),
+        "samples": len(texts),
+        "device": device,
+        "dtype": a.dtype,
+        "quantization_config": qc,
+        "quantize_s": round(quant_s, 1),
+        "total_s": round(time.time() - progress.t0, 1),
+        "gptqmodel": gptqmodel.__version__,
+        "torch": torch.__version__,
         "files": sorted(p.name for p in staging.iterdir()),
     }
     (work / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
