@@ -253,7 +253,7 @@ def test_a_broken_image_is_rolled_back_on_the_first_server_only(fleet):
     assert res.returncode != 0
     flat = " ".join(res.stdout.split())
     assert "fleet-1 did not take the new spec and was rolled back to what ran before" in flat, res.stdout[-6000:]
-    # The engine exits at once: the gate says so without waiting for its timeout (vacc.qwen3.door_wait).
+    # The engine exits at once: the gate says so without waiting for its timeout (vacc.qwen3.haproxy_server).
     assert re.search(r"exited( with exit code 1)? and was restarted", flat), res.stdout[-6000:]
     assert clients.failed == [] and clients.ok > 0, clients.failed[:5]
     assert instance_of("fleet-1")["Config"]["Image"] == old_image
