@@ -5,7 +5,8 @@
 // Environment: WEBUI_URL, WEBUI_EMAIL, WEBUI_PASSWORD, WEBUI_MODEL, WEBUI_SCREENSHOT (PNG path),
 // WEBUI_MESSAGE (optional), WEBUI_MESSAGE_REPEAT (the message that many times: an over-long chat),
 // WEBUI_EXPECT (reply, the default, or error: the service refuses and the chat must say why),
-// WEBUI_EXPECT_DESCRIPTION (text the new-chat screen must show under the model's name),
+// WEBUI_EXPECT_DESCRIPTION (text the new-chat screen must show under the model's name; its screenshot
+// in WEBUI_START_SCREENSHOT if given),
 // CHROMIUM (default /usr/bin/chromium), WEBUI_TIMEOUT_MS (default 120000).
 import { chromium } from 'playwright-core';
 
@@ -71,6 +72,8 @@ try {
     await shown.waitFor({ state: 'visible' });
     result.description = (await shown.innerText()).trim();
     step('description shown');
+    const startShot = env('WEBUI_START_SCREENSHOT', '');
+    if (startShot) await page.screenshot({ path: startShot, fullPage: false });
   }
 
   // Every rendered state of the newest assistant reply, recorded in the page by a MutationObserver

@@ -5,7 +5,7 @@ the engine the browser shows in the chat (the limit named on the new-chat screen
 
 Needs: the service of `make demo` (the fixture reruns playbooks/deploy.yml, which changes nothing when
 it is up) and `tests/webui/setup.sh` (Debian's chromium and fonts-noto-cjk, playwright-core in
-tests/webui/node_modules). Leaves results/webui/chat.png, overlong.png and timings.json.
+tests/webui/node_modules). Leaves results/webui/chat.png, limits.png, overlong.png and timings.json.
 """
 
 import json
@@ -288,6 +288,7 @@ def test_browser_overlong_chat(deployed):
             "WEBUI_MESSAGE_REPEAT": str(OVERLONG_REPEAT),
             "WEBUI_EXPECT": "error",
             "WEBUI_EXPECT_DESCRIPTION": f"每个对话最多 {MAX_MODEL_LEN} 个 token",
+            "WEBUI_START_SCREENSHOT": str(RESULTS / "limits.png"),
             "WEBUI_TIMEOUT_MS": "90000",
         },
         check=False,
