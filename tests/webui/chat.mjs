@@ -3,7 +3,11 @@
 // keep a screenshot. Prints one JSON line with what it saw; exits non-zero on any failure.
 //
 // Environment: WEBUI_URL, WEBUI_EMAIL, WEBUI_PASSWORD, WEBUI_MODEL, WEBUI_SCREENSHOT (PNG path),
-// WEBUI_MESSAGE (optional), CHROMIUM (default /usr/bin/chromium), WEBUI_TIMEOUT_MS (default 120000).
+// WEBUI_MESSAGE (optional), WEBUI_MESSAGE_REPEAT (the message that many times: an over-long chat),
+// WEBUI_EXPECT (reply, the default, or error: the service refuses and the chat must say why),
+// WEBUI_EXPECT_DESCRIPTION (text the new-chat screen must show under the model's name; its screenshot
+// in WEBUI_START_SCREENSHOT if given),
+// CHROMIUM (default /usr/bin/chromium), WEBUI_TIMEOUT_MS (default 120000).
 import { chromium } from 'playwright-core';
 
 const env = (name, fallback) => {
@@ -16,7 +20,9 @@ const email = env('WEBUI_EMAIL');
 const password = env('WEBUI_PASSWORD');
 const model = env('WEBUI_MODEL');
 const shot = env('WEBUI_SCREENSHOT');
-const message = env('WEBUI_MESSAGE', '你好！请用中文介绍一下你自己。');
+const message = env('WEBUI_MESSAGE', '你好！请用中文介绍一下你自己。').repeat(Number(env('WEBUI_MESSAGE_REPEAT', '1')));
+const expect = env('WEBUI_EXPECT', 'reply');
+const description = env('WEBUI_EXPECT_DESCRIPTION', '');
 const timeout = Number(env('WEBUI_TIMEOUT_MS', '120000'));
 
 // Headless, no sandbox (root in a container), and none of Chromium's own calls home: this network
@@ -60,6 +66,16 @@ try {
   }
   step('model preselected');
 
+  // The model's description (its limits, from the role) under its name on the new-chat screen.
+  if (description) {
+    const shown = page.getByText(description, { exact: false }).first();
+    await shown.waitFor({ state: 'visible' });
+    result.description = (await shown.innerText()).trim();
+    step('description shown');
+    const startShot = env('WEBUI_START_SCREENSHOT', '');
+    if (startShot) await page.screenshot({ path: startShot, fullPage: false });
+  }
+
   // Every rendered state of the newest assistant reply, recorded in the page by a MutationObserver
   // (installed before the message is sent): a fast model's whole reply can arrive between two polls
   // from here, but not between two DOM updates. Streamed = more than one non-empty length rendered.
@@ -84,19 +100,28 @@ try {
   }, REPLY);
 
   await page.locator('#chat-input').click();
-  await page.keyboard.type(message);
+  // A long text arrives as one insertion, as a paste does (typing 30000 characters would take minutes).
+  if (message.length > 500) await page.keyboard.insertText(message);
+  else await page.keyboard.type(message);
+  const sent = Date.now();
   await page.keyboard.press('Enter');
-  await page.locator('.chat-user').filter({ hasText: message }).first().waitFor({ state: 'visible' });
+  await page.locator('.chat-user').filter({ hasText: message.slice(0, 60) }).first().waitFor({ state: 'visible' });
   step('message sent');
 
-  // A reply is finished when it has text and its action buttons (copy, regenerate, ...) appear.
-  const text = await (await page.waitForFunction(() => {
+  // A reply is finished when it has text and its action buttons (copy, regenerate, ...) appear; a
+  // refusal when the reply shows text and no longer the pulsing cursor of a reply still coming.
+  const text = await (await page.waitForFunction((expect) => {
     const reply = window.__vaccReply();
     const text = reply && reply.box ? reply.box.innerText.trim() : '';
-    return text && reply.last.querySelector('button') ? text : null;
-  })).jsonValue();
+    if (!text) return null;
+    if (expect === 'error') return reply.last.querySelector('.animate-cursor-pulse') ? null : text;
+    return reply.last.querySelector('button') ? text : null;
+  }, expect)).jsonValue();
+  result.reply_ms = Date.now() - sent;
   const lengths = await page.evaluate(() => window.__vaccReplyLengths);
-  step('reply complete');
+  step(expect === 'error' ? 'refusal shown' : 'reply complete');
+  // Open WebUI also raises a toast with an error; what it said, if it is still up.
+  result.toasts = await page.locator('[data-sonner-toast]').allInnerTexts().catch(() => []);
   result.reply = text;
   result.reply_lengths_seen = lengths;
   result.streamed = lengths.filter((n) => n > 0).length > 1;

@@ -1,10 +1,11 @@
 """Open WebUI end to end on this machine: playbooks/webui.yml (twice: the second run changes nothing),
 its configuration as the REST API reports it, and a real browser chat through Open WebUI -> HAProxy ->
-the vLLM CPU stand-in serving the tiny Qwen3.
+the vLLM CPU stand-in serving the tiny Qwen3; then a chat over the model's max-model-len, whose refusal by
+the engine the browser shows in the chat (the limit named on the new-chat screen beforehand).
 
 Needs: the service of `make demo` (the fixture reruns playbooks/deploy.yml, which changes nothing when
 it is up) and `tests/webui/setup.sh` (Debian's chromium and fonts-noto-cjk, playwright-core in
-tests/webui/node_modules). Leaves results/webui/chat.png and results/webui/timings.json.
+tests/webui/node_modules). Leaves results/webui/chat.png, limits.png, overlong.png and timings.json.
 """
 
 import json
@@ -32,6 +33,10 @@ PORT = 18081
 URL = "http://127.0.0.1:%d" % PORT
 EMAIL = "admin@vacc.local"
 MODEL = "qwen3-tiny"  # inventories/local: the tiny model's served name
+MAX_MODEL_LEN = 32768  # inventories/local: Qwen3-0.6B at TP2 (the guide gives it no max-input-len)
+# A chat over max-model-len that is cheap to send: Qwen3's tokenizer splits digits one token each, so 34000
+# digits are 34000 tokens (measured with the tiny model's tokenizer.json); the engine refuses it unprocessed.
+OVERLONG_UNIT, OVERLONG_REPEAT = "0123456789", 3400
 CONTAINER = VOLUME = "vacc-webui-test"
 OLD_VOLUME = "vacc-webui-test-unlabelled"
 WEBUI_VARS = (
@@ -181,6 +186,35 @@ def test_rest_chat_reaches_the_service(deployed):
     assert chat["usage"]["completion_tokens"] > 0
 
 
+def test_model_limits_known(deployed):
+    # The limit from the service (vLLM's max_model_len through the door, kept in the model's `openai`
+    # object) and from the role (the description the new-chat screen shows under the model's name).
+    dummy, auth = api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})
+    token = auth["token"]
+    status, models = api("/api/models", token)
+    assert status == 200
+    model = next(m for m in models["data"] if m["id"] == MODEL)
+    assert model["openai"]["max_model_len"] == MAX_MODEL_LEN
+    meta = model["info"]["meta"]
+    assert meta["description"].startswith(f"Up to {MAX_MODEL_LEN} tokens per chat"), meta
+    assert f"每个对话最多 {MAX_MODEL_LEN} 个 token" in meta["i18n"]["zh"]["description"], meta
+    # Over the limit through the REST API: the engine's refusal, with the limit, comes back as an answer.
+    t0 = time.monotonic()
+    status, chat = api(
+        "/api/chat/completions",
+        token,
+        {
+            "model": MODEL,
+            "stream": False,
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": OVERLONG_UNIT * OVERLONG_REPEAT}],
+        },
+    )
+    TIMINGS["rest_overlong_s"] = round(time.monotonic() - t0, 1)
+    assert status == 400, chat
+    assert f"maximum context length is {MAX_MODEL_LEN} tokens" in json.dumps(chat), chat
+
+
 def test_started_offline(deployed):
     res = subprocess.run(["docker", "logs", CONTAINER], capture_output=True, text=True, check=False)
     logs = res.stdout + res.stderr
@@ -228,6 +262,59 @@ def test_browser_chat(deployed):
     assert shot.stat().st_size > 10_000
     TIMINGS["browser_steps_ms"] = {s["name"]: s["ms"] for s in seen["steps"]}
     TIMINGS["reply_states_rendered"] = len(seen["reply_lengths_seen"])
+
+
+def test_browser_overlong_chat(deployed):
+    # A user pastes a text longer than the model's context: the new-chat screen named the limit before, and
+    # the chat shows the service's refusal, with the limit, within a bound - not silence, not a spinner.
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    shot = RESULTS / "overlong.png"
+    shot.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    res = subprocess.run(
+        ["node", str(HERE / "chat.mjs")],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "WEBUI_URL": URL,
+            "WEBUI_EMAIL": EMAIL,
+            "WEBUI_PASSWORD": password(),
+            "WEBUI_MODEL": MODEL,
+            "WEBUI_SCREENSHOT": str(shot),
+            "WEBUI_MESSAGE": OVERLONG_UNIT,
+            "WEBUI_MESSAGE_REPEAT": str(OVERLONG_REPEAT),
+            "WEBUI_EXPECT": "error",
+            "WEBUI_EXPECT_DESCRIPTION": f"每个对话最多 {MAX_MODEL_LEN} 个 token",
+            "WEBUI_START_SCREENSHOT": str(RESULTS / "limits.png"),
+            "WEBUI_TIMEOUT_MS": "90000",
+        },
+        check=False,
+    )
+    TIMINGS["browser_overlong_s"] = round(time.monotonic() - t0, 1)
+    lines = res.stdout.strip().splitlines()
+    assert lines, res.stderr[-3000:]
+    seen = json.loads(lines[-1])
+    assert res.returncode == 0 and seen["ok"], seen.get("error") or res.stderr[-3000:]
+    assert "超出的对话会被服务拒绝" in seen["description"], seen["description"]
+    # vLLM's own words, as Open WebUI shows them in place of an answer.
+    assert f"maximum context length is {MAX_MODEL_LEN} tokens" in seen["reply"], seen["reply"]
+    assert seen["reply_ms"] < 60_000, seen["reply_ms"]
+    assert shot.stat().st_size > 10_000
+    TIMINGS["browser_overlong_refusal_ms"] = seen["reply_ms"]
+    TIMINGS["browser_overlong_steps_ms"] = {s["name"]: s["ms"] for s in seen["steps"]}
+
+
+def test_check_names_limits_the_ui_does_not_see(deployed):
+    # The check alone (nothing changes) against a plan of another max-model-len than the service serves:
+    # Open WebUI lists the door's 32768, and the check says so in one sentence.
+    res = ansible_playbook("playbooks/webui.yml", "--tags", "webui_check", "-e", "qwen3_max_model_len=16384")
+    assert res.returncode != 0, res.stdout[-3000:]
+    assert "Check Open WebUI sees the served model's max-model-len from the service" in res.stdout, res.stdout[-3000:]
+    out = " ".join(res.stdout.split())
+    assert f"lists {MODEL} with max_model_len {MAX_MODEL_LEN}" in out and "not the plan's 16384" in out, out[-3000:]
 
 
 def test_rerun_applies_new_settings(deployed):
