@@ -13,6 +13,7 @@ Qwen3InstanceDown fire within its `for` window. Timings go to results/monitoring
 import json
 import shutil
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -172,13 +173,20 @@ def test_a_changed_rule_is_reloaded_not_restarted(stack):
     started, loaded = prometheus_state()
     changed = playbook(stack, "-e", "monitoring_alert_kv_cache_for=7m")
     assert changed.returncode == 0, changed.stdout[-5000:]
-    assert "changed: [localhost]" in changed.stdout.split("Reload the changed configuration")[1][:300]
+    assert "changed: [localhost]" in changed.stdout.split("Tell our Prometheus to reread its files (SIGHUP)")[1][:300]
     rule = [r for g in api("/api/v1/rules")["data"]["groups"] for r in g["rules"] if r["name"] == "Qwen3KVCacheHigh"]
     assert rule[0]["duration"] == 420
     after_started, after_loaded = prometheus_state()
     assert after_started == started and after_loaded != loaded, (started, loaded, after_loaded)
     back = playbook(stack)
     assert back.returncode == 0 and back.recap["localhost"]["changed"] == 2, back.stdout[-5000:]  # rules, reload
+    # Nobody else reloads or stops it over HTTP: the lifecycle API is off.
+    for path in ("/-/reload", "/-/quit"):
+        req = urllib.request.Request(PROM_URL + path, data=b"", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=10)
+        assert refused.value.code == 403, (path, refused.value.code)
+    assert prometheus_state()[0] == started
 
 
 def test_n_requests_raise_the_success_counter_by_n(stack):
