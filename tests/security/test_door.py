@@ -185,7 +185,19 @@ def every_container():
     return docker_json("inspect", *ids) if ids else []
 
 
-def test_no_secret_on_a_command_line_or_in_any_container_configuration(key):
+@pytest.fixture(scope="module")
+def webui(key):
+    """The demo's Open WebUI (it holds three secrets): started with playbooks/webui.yml where it does not run."""
+    running = subprocess.run(
+        ["docker", "ps", "-q", "--filter", "name=^vast-webui$"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if not running:
+        res = playbook("webui.yml")
+        assert res.returncode == 0, res.stdout[-5000:]
+    return "vast-webui"
+
+
+def test_no_secret_on_a_command_line_or_in_any_container_configuration(key, webui):
     # Every secret the local inventory generated: the service key, Open WebUI's admin password and secret key.
     secrets = {p.name: p.read_text().strip() for p in KEY_FILE.parent.iterdir() if p.is_file()}
     secrets = {name: value for name, value in secrets.items() if len(value) >= 12}

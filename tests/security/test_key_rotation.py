@@ -20,6 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOOR = ("127.0.0.1", 8000)
 DOOR_DIR = Path("/etc/vacc-qwen3/vllm_service")
+# Open WebUI's copy of the service key, where the demo's runs (webui_secrets_dir of container vast-webui).
+WEBUI_KEY = Path("/etc/vacc-qwen3/webui/vast-webui/openai_api_keys")
 ENGINE_KEY_PATH = "/run/secrets/vacc-qwen3/api_key"
 CLIENTS = 3
 
@@ -192,6 +194,9 @@ def test_a_new_key_rolls_out_under_streamed_load(old_key):
         assert engines() == before
         assert not engine_holds("vllm_service_0", new_key)
         assert len((DOOR_DIR / "bearer.sha256").read_text().split()) == 1
+        # What reads the key changed with it: a running Open WebUI got the new one before the old was dropped.
+        if WEBUI_KEY.exists():
+            assert WEBUI_KEY.read_text().strip() == new_key
         # A rerun with the same key changes nothing.
         again = deploy("-e", "qwen3_api_key=%s" % new_key)
         assert again.returncode == 0 and "changed=0" in again.stdout.split("PLAY RECAP")[-1], again.stdout[-3000:]
@@ -200,3 +205,5 @@ def test_a_new_key_rolls_out_under_streamed_load(old_key):
         assert back.returncode == 0, back.stdout[-5000:]
         assert models_status(old_key) == 200 and models_status(new_key) == 401
         assert engines() == before
+        if WEBUI_KEY.exists():
+            assert WEBUI_KEY.read_text().strip() == old_key
