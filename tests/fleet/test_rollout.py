@@ -160,14 +160,18 @@ def fleet():
         )
 
 
-def models(fleet):
+def models(fleet, full=False):
     req = urllib.request.Request(fleet["url"] + "/v1/models", headers={"Authorization": "Bearer " + fleet["key"]})
     with urllib.request.urlopen(req, timeout=10) as resp:
-        return [m["id"] for m in json.load(resp)["data"]]
+        data = json.load(resp)["data"]
+    return data if full else [m["id"] for m in data]
 
 
 def test_the_gateway_is_one_endpoint_with_the_key(fleet):
     assert models(fleet) == [MODEL]
+    # vLLM's own field, so clients can size prompts: the smallest of the servers' max-model-len.
+    [entry] = models(fleet, full=True)
+    assert isinstance(entry["max_model_len"], int) and entry["max_model_len"] >= 4096, entry
     for path, key, status in (
         ("/v1/models", None, 401),
         ("/v1/models", "wrong", 401),

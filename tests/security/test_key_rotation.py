@@ -43,9 +43,11 @@ def deploy(*extra):
     return res
 
 
-def stream(key, max_tokens=24):
+def stream(key, max_tokens=24, retried=None):
     """One streamed chat completion through the door: (status, finished) - finished: the stream ended with
-    [DONE] after at least one chunk; an error answer's status with finished False."""
+    [DONE] after at least one chunk; an error answer's status with finished False; status 0 and what went
+    wrong when the connection failed after the door had answered. A connection that fails before any answer
+    (nothing reached an engine) is tried once more, as the OpenAI SDKs do, and counted in `retried`."""
     body = json.dumps(
         {
             "model": local_service.MODEL,
@@ -54,30 +56,39 @@ def stream(key, max_tokens=24):
             "messages": [{"role": "user", "content": "count"}],
         }
     )
-    conn = http.client.HTTPConnection(*DOOR, timeout=120)
-    try:
-        conn.request(
-            "POST",
-            "/v1/chat/completions",
-            body,
-            {"Authorization": "Bearer " + key, "Content-Type": "application/json"},
-        )
-        resp = conn.getresponse()
-        if resp.status != 200:
-            resp.read()
-            return resp.status, False
-        chunks, done = 0, False
-        for line in resp:
-            line = line.strip()
-            if line == b"data: [DONE]":
-                done = True
-            elif line.startswith(b"data: "):
-                chunks += 1
-        return 200, done and chunks > 0
-    except (OSError, http.client.HTTPException):
-        return 0, False
-    finally:
-        conn.close()
+    for attempt in (1, 2):
+        conn = http.client.HTTPConnection(*DOOR, timeout=120)
+        try:
+            try:
+                conn.request(
+                    "POST",
+                    "/v1/chat/completions",
+                    body,
+                    {"Authorization": "Bearer " + key, "Content-Type": "application/json"},
+                )
+                resp = conn.getresponse()
+            except (OSError, http.client.HTTPException) as exc:
+                if attempt == 2:
+                    return 0, "no answer twice: %s: %s" % (type(exc).__name__, exc)
+                if retried is not None:
+                    retried.append("%s: %s" % (type(exc).__name__, exc))
+                continue
+            if resp.status != 200:
+                resp.read()
+                return resp.status, False
+            chunks, done = 0, False
+            for line in resp:
+                line = line.strip()
+                if line == b"data: [DONE]":
+                    done = True
+                elif line.startswith(b"data: "):
+                    chunks += 1
+            return 200, done and chunks > 0
+        except (OSError, http.client.HTTPException) as exc:
+            return 0, "cut after the answer began: %s: %s" % (type(exc).__name__, exc)
+        finally:
+            conn.close()
+    return 0, "unreachable"
 
 
 def models_status(key):
@@ -124,11 +135,12 @@ class Clients:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.log = []  # (monotonic, client, key name, status, finished)
+        self.retried = []  # connections that failed before any answer, each tried again
 
     def run(self, client):
         key = "old"
         while not self.stop.is_set():
-            status, finished = stream(self.old if key == "old" else self.new)
+            status, finished = stream(self.old if key == "old" else self.new, retried=self.retried)
             with self.lock:
                 self.log.append((time.monotonic(), client, key, status, finished))
             if status == 401 and key == "old":
@@ -180,13 +192,15 @@ def test_a_new_key_rolls_out_under_streamed_load(old_key):
             assert mine[refused[0] + 1 :] and all(r[2] == "new" and r[3] == 200 for r in mine[refused[0] + 1 :])
         ok = sum(1 for r in log if r[3] == 200)
         print(
-            "key rollout: deploy %.1f s, %d streams completed (%d old key, %d new), %d old-key 401 after the end"
+            "key rollout: deploy %.1f s, %d streams completed (%d old key, %d new), %d old-key 401 after the end; "
+            "connections retried before any answer: %s"
             % (
                 res.seconds,
                 ok,
                 sum(1 for r in log if r[3] == 200 and r[2] == "old"),
                 sum(1 for r in log if r[3] == 200 and r[2] == "new"),
                 sum(1 for r in log if r[3] == 401),
+                clients.retried or "none",
             )
         )
         # The end: the new key alone; no engine was restarted, and none holds a client key it was not given.
