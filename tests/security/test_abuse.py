@@ -5,6 +5,7 @@ error, which the official SDK reads as such. Every loop is bounded; only 127.0.0
 container on the service's network are contacted."""
 
 import http.client
+import importlib
 import json
 import os
 import re
@@ -20,8 +21,12 @@ import httpx2
 import local_service
 import openai
 import pytest
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
 ROOT = Path(__file__).resolve().parents[2]
+# The collection's own runtime API command line, imported as Ansible loads it (as in tests/unit).
+_AnsibleCollectionFinder(paths=[str(ROOT / "collections")], scan_sys_paths=True)._install()
+haproxy_runtime = importlib.import_module("ansible_collections.vacc.qwen3.plugins.plugin_utils._haproxy_runtime")
 KEY_FILE = ROOT / "inventories" / "local" / ".secrets" / "api_key"
 DOOR = ("127.0.0.1", 8000)
 MONITOR = "http://127.0.0.1:9000"
@@ -88,20 +93,9 @@ def wait_for_rate_to_clear(key, bound=40):
 
 
 def runtime(command):
+    """One runtime API command at the door, the way vacc.qwen3.haproxy_server sends it (no socat in the image)."""
     return subprocess.run(
-        [
-            "docker",
-            "exec",
-            "vllm_service_lb",
-            "sh",
-            "-c",
-            'echo "$1" | socat stdio /run/haproxy-admin.sock',
-            "sh",
-            command,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+        ["docker", "exec", "vllm_service_lb", *haproxy_runtime.cli(command)], capture_output=True, text=True, check=True
     ).stdout
 
 
