@@ -12,7 +12,7 @@ short_description: HAProxy's runtime API in a door or the gateway - servers' sta
 version_added: 0.2.0
 author: vacc.qwen3 contributors (@vacc-qwen3)
 description:
-  - The one way the collection talks to a running HAProxy (a server's door, the fleet gateway): through its admin
+  - The one way the collection talks to a running HAProxy (a server's door, the fleet gateway) - through its admin
     socket inside its container (C(community.docker.docker_container_exec) with a Perl one-liner, which every Debian
     image has - the published C(haproxy) image has no C(socat)). Runs for the task's host, delegation included.
   - Sets O(state) and/or O(weight) of each of O(servers) in O(backend), then reads C(show stat); with O(wait) it keeps
@@ -24,7 +24,7 @@ description:
     argument - and the wait fails at once, saying which container and its exit code, instead of at O(timeout).
   - At O(timeout) it fails, listing each server not there yet, unless O(on_timeout=continue) (a drain whose stragglers
     the stop timeout still lets finish).
-  - Never reports a change (runtime state is not configuration: a reload puts the configured state back).
+  - Never reports a change (runtime state is not configuration, and a reload puts the configured state back).
 options:
   container:
     description: The HAProxy's container.
