@@ -119,6 +119,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.vacc.qwen3.plugins.module_utils._safetensors import load_json, read_safetensors_header
+
 try:
     import numpy as np
 
@@ -146,20 +148,16 @@ class Tensors:
         self.path, self.entries = path, {}
         index = os.path.join(path, "model.safetensors.index.json")
         if os.path.isfile(index):
-            with open(index, "rb") as f:
-                files = sorted(set(json.load(f)["weight_map"].values()))
+            files = sorted(set(load_json(index)["weight_map"].values()))
         else:
             files = sorted(n for n in os.listdir(path) if n.endswith(".safetensors"))
         if not files:
             raise ValueError("%s holds no safetensors file" % path)
         for name in files:
             fpath = os.path.join(path, name)
-            with open(fpath, "rb") as f:
-                (length,) = struct.unpack("<Q", f.read(8))
-                header = json.loads(f.read(length))
-            header.pop("__metadata__", None)
-            for tname, info in header.items():
-                self.entries[tname] = dict(info, file=fpath, base=8 + length)
+            shard = read_safetensors_header(fpath)
+            for tname, info in shard["entries"].items():
+                self.entries[tname] = dict(info, file=fpath, base=shard["data_start"])
 
     def raw(self, name):
         e = self.entries[name]
@@ -180,14 +178,9 @@ def _sha(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_json(path):
-    with open(path, "rb") as f:
-        return json.load(f)
-
-
 def check_config(path, source, bits, group_size):
     problems = []
-    cfg, src = _read_json(os.path.join(path, "config.json")), _read_json(os.path.join(source, "config.json"))
+    cfg, src = load_json(os.path.join(path, "config.json")), load_json(os.path.join(source, "config.json"))
     qc = cfg.get("quantization_config") or {}
     want = {"quant_method": "gptq", "bits": bits, "group_size": group_size, "desc_act": False, "sym": True}
     for key, value in want.items():
@@ -333,7 +326,7 @@ def verify(
         if not os.path.isfile(os.path.join(d, "config.json")):
             return {}, ["%s has no config.json." % d]
     qc, problems = check_config(path, source, bits, group_size)
-    tied = bool(_read_json(os.path.join(source, "config.json")).get("tie_word_embeddings"))
+    tied = bool(load_json(os.path.join(source, "config.json")).get("tie_word_embeddings"))
     facts, more = check_tensors(path, source, bits, group_size, list(exclude), check_values, max_rel_error, tied)
     facts["quantization_config"] = qc
     return facts, problems + more

@@ -214,9 +214,14 @@ fingerprint:
 import hashlib
 import json
 import os
-import struct
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vacc.qwen3.plugins.module_utils._safetensors import (
+    MAX_HEADER_BYTES,
+    read_json,
+    read_safetensors_header,
+)
 
 INDEX = "model.safetensors.index.json"
 SINGLE = "model.safetensors"
@@ -246,54 +251,6 @@ CONFIG_FIELDS = (
 def _is_download_state(name):
     # Download tools' bookkeeping, not the model: hidden dirs/files and aria2 control files.
     return name.startswith(".") or name.endswith(".aria2")
-
-
-def read_json(path):
-    """(data, error sentence fragment)"""
-    try:
-        with open(path, "rb") as f:
-            return json.loads(f.read().decode("utf-8")), None
-    except (OSError, ValueError) as exc:
-        return None, str(exc).rstrip(".")
-
-
-def read_safetensors_header(path, max_header_bytes):
-    """The header of a safetensors file: dict(header_bytes, header, tensors, data_end, expected_size,
-    dtypes) or raise ValueError with why it is unreadable."""
-    with open(path, "rb") as f:
-        prefix = f.read(8)
-        if len(prefix) < 8:
-            raise ValueError("shorter than the 8-byte header length")
-        (length,) = struct.unpack("<Q", prefix)
-        if length == 0 or length > max_header_bytes:
-            raise ValueError("header length %d is out of range" % length)
-        raw = f.read(length)
-    if len(raw) < length:
-        raise ValueError("header of %d bytes is cut off after %d" % (length, len(raw)))
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except ValueError as exc:
-        raise ValueError("header is not JSON: %s" % str(exc).rstrip(".")) from None
-    if not isinstance(header, dict):
-        raise ValueError("header is not a JSON object")
-    data_end = 0
-    tensors = []
-    dtypes = set()
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if (
-            not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(isinstance(o, int) and o >= 0 for o in offsets)
-            or offsets[0] > offsets[1]
-        ):
-            raise ValueError("tensor %s has no valid data_offsets" % name)
-        data_end = max(data_end, offsets[1])
-        tensors.append(name)
-        dtypes.add(str(info.get("dtype")))
-    return {"header_bytes": prefix + raw, "tensors": tensors, "dtypes": dtypes, "expected_size": 8 + length + data_end}
 
 
 def _fingerprint(path, shard_headers):
@@ -333,7 +290,7 @@ def _size_bytes(path):
     return total
 
 
-def verify(path, require_tokenizer=True, expect=None, max_header_bytes=100 * 1024 * 1024, allow_custom_code=False):
+def verify(path, require_tokenizer=True, expect=None, max_header_bytes=MAX_HEADER_BYTES, allow_custom_code=False):
     """Check the checkpoint at `path`; returns the module's result (without changed/msg)."""
     result = {
         "path": path,
@@ -492,7 +449,7 @@ def main():
             require_tokenizer=dict(type="bool", default=True),
             expect=dict(type="dict", default={}),
             allow_custom_code=dict(type="bool", default=False),
-            max_header_bytes=dict(type="int", default=100 * 1024 * 1024),
+            max_header_bytes=dict(type="int", default=MAX_HEADER_BYTES),
         ),
         supports_check_mode=True,
     )

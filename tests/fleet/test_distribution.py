@@ -23,12 +23,13 @@ import time
 from pathlib import Path
 
 import pytest
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 from fleet_helpers import INVENTORY, fleet, fleet_as_it_was, fleet_servers
 
 ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location("model_verify", ROOT / "plugins" / "modules" / "model_verify.py")
-mv = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(mv)
+# model_verify as Ansible loads it (it imports the collection's module_utils), as in tests/unit.
+_AnsibleCollectionFinder(paths=[str(ROOT / "collections")], scan_sys_paths=True)._install()
+mv = importlib.import_module("ansible_collections.vacc.qwen3.plugins.modules.model_verify")
 _SPEC = importlib.util.spec_from_file_location(
     "relay", ROOT / "roles" / "model_download" / "files" / "vacc_weights_relay.py"
 )

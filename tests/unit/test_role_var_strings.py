@@ -280,6 +280,7 @@ def test_a_wrong_string_is_refused_in_one_sentence(tmp_path, playbook, arg, sent
 # ---------------------------------------------------------------- every use site, statically
 
 CONVERSIONS = {"int", "float", "bool"}
+SELF_CONVERTING = {"vacc.qwen3.retries"}  # filters that convert their input and arguments (and refuse a non-number)
 PASS_THROUGH = {"default", "d"}  # x | default(y) | bool is converted
 CONDITIONS = {"when", "until", "changed_when", "failed_when", "that"}
 ENV = Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
@@ -308,6 +309,8 @@ def unconverted(tree, kinds, condition):
         while isinstance(parent, nodes.Filter) and parent.node is node and parent.name in PASS_THROUGH:
             node, parent = parent, parents.get(id(parent))
         if isinstance(parent, nodes.Filter) and parent.node is node and parent.name in CONVERSIONS:
+            continue
+        if isinstance(parent, nodes.Filter) and parent.name in SELF_CONVERTING:
             continue
         if (
             isinstance(parent, nodes.Filter)
