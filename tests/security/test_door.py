@@ -185,16 +185,31 @@ def every_container():
     return docker_json("inspect", *ids) if ids else []
 
 
+SEC_WEBUI = "vacc-sec-webui"  # an Open WebUI of this test's own (container, data volume), on port 18082
+
+
+def remove_sec_webui():
+    subprocess.run(["docker", "rm", "-f", SEC_WEBUI], capture_output=True, check=False)
+    subprocess.run(["docker", "volume", "rm", "-f", SEC_WEBUI], capture_output=True, check=False)
+
+
 @pytest.fixture(scope="module")
 def webui(key):
-    """The demo's Open WebUI (it holds three secrets): started with playbooks/webui.yml where it does not run."""
-    running = subprocess.run(
-        ["docker", "ps", "-q", "--filter", "name=^vast-webui$"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    if not running:
-        res = playbook("webui.yml")
-        assert res.returncode == 0, res.stdout[-5000:]
-    return "vast-webui"
+    """An Open WebUI (it holds three secrets) set up by playbooks/webui.yml with this checkout's secrets, under
+    names of its own: a UI another checkout left on this machine holds another admin, which the role refuses."""
+    remove_sec_webui()
+    res = playbook(
+        "webui.yml",
+        "-e",
+        "webui_container_name=%s" % SEC_WEBUI,
+        "-e",
+        "webui_data_volume=%s" % SEC_WEBUI,
+        "-e",
+        "webui_port=18082",
+    )
+    assert res.returncode == 0, res.stdout[-5000:]
+    yield SEC_WEBUI
+    remove_sec_webui()
 
 
 def test_no_secret_on_a_command_line_or_in_any_container_configuration(key, webui):
@@ -204,7 +219,7 @@ def test_no_secret_on_a_command_line_or_in_any_container_configuration(key, webu
     assert {"api_key", "webui_admin_password", "webui_secret_key"} <= set(secrets), sorted(secrets)
     containers = every_container()
     names = {c["Name"].lstrip("/") for c in containers}
-    assert {"vllm_service_0", "vllm_service_1", "vllm_service_lb", "vast-webui"} <= names, names
+    assert {"vllm_service_0", "vllm_service_1", "vllm_service_lb", webui} <= names, names
     for c in containers:
         config = json.dumps(
             [
