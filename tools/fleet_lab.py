@@ -100,6 +100,7 @@ SERVER_GROUP_VARS = [
         "the bundled samples; this sandbox refuses an rslave mount of /.",
         {
             "webui_image_source": "build",
+            "webui_build_base": "vacc-qwen3/debian-base:bookworm",
             "webui_default_model_params": {
                 "max_tokens": 256,
                 "custom_params": {"chat_template_kwargs": {"enable_thinking": False}},
