@@ -164,6 +164,28 @@ def test_check_mode_changes_nothing(tmp_path):
     assert not out.exists() and not (tmp_path / "secrets").exists()
 
 
+def tree(path):
+    return sorted(os.path.relpath(os.path.join(d, f), path) for d, dirs, files in os.walk(path) for f in files + dirs)
+
+
+def test_plan_in_check_mode_of_a_fresh_inventory_changes_nothing(tmp_path):
+    """vacc.qwen3.plan as an operator first runs it: a new inventory directory (no .secrets yet), the default
+    secrets location beside it, check mode. Nothing appears there or in the working directory, changed=0."""
+    inventory, work = tmp_path / "inv", tmp_path / "work"
+    inventory.mkdir()
+    work.mkdir()
+    shutil.copy(os.path.join(ROOT, "inventories/local/hosts.yml"), inventory / "hosts.yml")
+    shutil.copytree(os.path.join(ROOT, "inventories/local/group_vars"), inventory / "group_vars")
+    before = tree(tmp_path)
+    res = run_plan(
+        tmp_path, "--check", "-e", "qwen3_secrets_dir=", inventory=str(inventory / "hosts.yml"), cwd=str(work)
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert tree(tmp_path) == before, "plan wrote %s" % sorted(set(tree(tmp_path)) - set(before))
+    assert "changed=0" in res.stdout and "failed=0" in res.stdout, res.stdout[-2000:]
+    assert "API key %s" % (inventory / ".secrets" / "api_key") in " ".join(res.stdout.split())
+
+
 def test_the_secrets_live_next_to_the_inventory_whatever_the_working_directory(tmp_path):
     """A run from another directory finds the same key (no new key locking clients out)."""
     inventory = tmp_path / "inv"
