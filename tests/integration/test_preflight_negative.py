@@ -137,13 +137,16 @@ def test_disk_check_unless_weights_present(tmp_path):
     assert "weights present" in proc.stdout
 
 
-@pytest.mark.skipif(not os.path.isfile("/usr/bin/python3"), reason="needs the system Python (without requests)")
 def test_a_python_without_requests_is_named_with_its_fix(tmp_path):
-    """A managed host's Python that lacks what community.docker needs is not reported as a dead engine."""
-    res = subprocess.run(["/usr/bin/python3", "-c", "import requests"], capture_output=True, check=False)
-    assert res.returncode != 0, "this check needs a Python without requests at /usr/bin/python3"
+    """A managed host's Python that lacks what community.docker needs is not reported as a dead engine: a bare
+    venv (the standard library alone, as a fresh host's python3 without python3-requests)."""
+    bare = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    python = bare / "bin" / "python"
+    res = subprocess.run([str(python), "-c", "import requests"], capture_output=True, check=False)
+    assert res.returncode != 0, "the bare venv has requests"
     proc, marker = _run(
-        tmp_path, ["vacc_dies=8", "preflight_require_docker=true", "ansible_python_interpreter=/usr/bin/python3"]
+        tmp_path, ["vacc_dies=8", "preflight_require_docker=true", "ansible_python_interpreter=%s" % python]
     )
     flat = re.sub(r"\s+", " ", proc.stdout.replace("\\n", " "))
     assert proc.returncode == 2, proc.stdout
