@@ -113,6 +113,12 @@ else
   say "docker engine up after $(( $(date +%s) - T0 ))s"
 fi
 
+# A real registry for the registry-login tests (tests/integration/test_registry_login.py): Debian's
+# docker-registry (distribution 2.8) and htpasswd for its users. Only the binaries: the tests start their own.
+if ! command -v docker-registry >/dev/null 2>&1 || ! command -v htpasswd >/dev/null 2>&1; then
+  apt_install docker-registry apache2-utils
+fi
+
 # --- 2. Base image for the test hosts ------------------------------------------------------------
 # An image made from another package list is rebuilt: the label records the list it was made from.
 HAVE_INCLUDE=$(docker image inspect -f '{{index .Config.Labels "vacc.qwen3.include"}}' "$IMAGE" 2>/dev/null || true)

@@ -1,12 +1,18 @@
 """qwen3_registry: the host's Docker engine logs in before a pull; bad settings and a refused login fail with one
-sentence naming the registry, never showing the password. Against this machine's Docker engine (the login
-goes to an address where no registry answers, so it is refused)."""
+sentence naming the registry, never showing the password. Against this machine's Docker engine: an address
+where no registry answers, and a real registry (Debian's docker-registry, distribution 2.8, with htpasswd
+authentication) on 127.0.0.1 that takes the right password and refuses a wrong one and anonymous requests."""
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 
+import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -14,7 +20,7 @@ ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbo
 SECRET = "s3cret-never-shown"
 
 
-def run(tmp_path, registry):
+def run(tmp_path, registry, home=None):
     play = [
         {
             "name": "login",
@@ -34,6 +40,8 @@ def run(tmp_path, registry):
         yaml.safe_dump({"qwen3_registry": registry, "registry_login_certs_dir": str(tmp_path / "certs.d")})
     )
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    if home:  # docker_login writes $HOME/.docker/config.json: the test's own, not this machine's user's
+        env["HOME"] = str(home)
     res = subprocess.run(
         [
             ANSIBLE_PLAYBOOK,
@@ -82,3 +90,59 @@ def test_a_refused_login_is_one_sentence_naming_the_registry(tmp_path):
     assert SECRET not in res.stdout + res.stderr
     assert (tmp_path / "certs.d" / "127.0.0.1:9" / "ca.crt").read_text() == ca + "\n"
     assert "after the login" not in flat
+
+
+@pytest.fixture()
+def registry(tmp_path):
+    """Debian's docker-registry on a free 127.0.0.1 port (an insecure registry to Docker, so plain HTTP), with one
+    htpasswd user; stopped and removed after the test."""
+    htpasswd = subprocess.run(
+        ["htpasswd", "-Bbn", "robot$ci", "right-" + SECRET], capture_output=True, text=True, check=True, timeout=60
+    )
+    (tmp_path / "htpasswd").write_text(htpasswd.stdout)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = {
+        "version": 0.1,
+        "storage": {"filesystem": {"rootdirectory": str(tmp_path / "data")}},
+        "http": {"addr": "127.0.0.1:%d" % port},
+        "auth": {"htpasswd": {"realm": "vacc-test", "path": str(tmp_path / "htpasswd")}},
+    }
+    (tmp_path / "registry.yml").write_text(yaml.safe_dump(config))
+    log = open(tmp_path / "registry.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
+    proc = subprocess.Popen(["docker-registry", "serve", str(tmp_path / "registry.yml")], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        status = None
+        while status is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/v2/" % port, timeout=2)
+                status = 200
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                time.sleep(0.2)  # polling the port with a bound, not synchronisation by time
+        assert status is not None, (tmp_path / "registry.log").read_text()
+        yield {"address": "127.0.0.1:%d" % port, "anonymous": status, "home": tmp_path / "home"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_a_real_registry_takes_the_right_password_and_refuses_a_wrong_one(tmp_path, registry):
+    assert registry["anonymous"] == 401, "the registry must refuse anonymous requests"
+    registry["home"].mkdir()
+    good = {"address": registry["address"], "username": "robot$ci", "password": "right-" + SECRET}
+    res, flat = run(tmp_path, good, home=registry["home"])
+    assert res.returncode == 0, flat
+    assert "after the login" in flat and SECRET not in res.stdout + res.stderr
+    assert registry["address"] in (registry["home"] / ".docker" / "config.json").read_text()
+    res, flat = run(tmp_path, dict(good, password="wrong-" + SECRET), home=registry["home"])
+    assert res.returncode != 0
+    assert (
+        "The registry %s refused the login of robot$ci from localhost: check qwen3_registry's username and password"
+        % registry["address"]
+    ) in flat, flat
+    assert SECRET not in res.stdout + res.stderr and "after the login" not in flat
