@@ -211,7 +211,7 @@ TEST_BACKGROUND ?= lint test-artifact sanity test-consumer
 TEST_BACKGROUND_FROM ?= test-integration
 TEST_BACKGROUND_UNTIL ?= test-fleet
 # What the Docker stages share (their `lab` prerequisite): made once, first; the stages then skip it (make -o):
-# lab-bootstrap.sh and lab.yml again change nothing but cost each of the ten Docker stages a playbook run.
+# lab-bootstrap.sh and lab.yml again change nothing but cost each of the ten Docker stages ~5 s.
 TEST_SETUP ?= lab
 TEST_FOREGROUND = $(filter-out $(TEST_BACKGROUND),$(TEST_STAGES))
 TEST_BEHIND = $(filter $(TEST_BACKGROUND),$(TEST_STAGES))
