@@ -147,10 +147,11 @@ def test_a_downloaded_desc_act_checkpoint_is_refused_by_the_plan(tmp_path, where
         in res.flat
     )
 
-    # desc_act: false plans fine.
-    quant["desc_act"] = False
-    (tmp_path / "gptq" / "config.json").write_text(json.dumps(dict(CONFIG, quantization_config=quant)))
-    (tmp_path / "gptq" / "quantize_config.json").unlink(missing_ok=True)
+
+def test_a_downloaded_desc_act_false_checkpoint_plans(tmp_path):
+    """The same download with desc_act: false in config.json plans fine (one run: both cases above end here)."""
+    quant = {"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": False, "sym": True}
+    src = sharded(tmp_path, "gptq", config=dict(CONFIG, quantization_config=quant))
     ok(play(*local_args(src, tmp_path / "w2", model="Qwen3-0.6B-GPTQ-Int4")))
 
 

@@ -3,8 +3,8 @@ its configuration as the REST API reports it, and a real browser chat through Op
 the vLLM CPU stand-in serving the tiny Qwen3; then a chat over the model's max-model-len, whose refusal by
 the engine the browser shows in the chat (the limit named on the new-chat screen beforehand).
 
-Needs: the service of `make demo` (the fixture reruns playbooks/deploy.yml, which changes nothing when
-it is up) and `tests/webui/setup.sh` (Debian's chromium and fonts-noto-cjk, playwright-core in
+Needs: the service of `make demo` (tests/local_service.py runs playbooks/deploy.yml when it does not answer
+to this checkout's key) and `tests/webui/setup.sh` (Debian's chromium and fonts-noto-cjk, playwright-core in
 tests/webui/node_modules). Leaves results/webui/chat.png, limits.png, overlong.png and timings.json.
 """
 
@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import local_service
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,9 +107,8 @@ def deployed():
     ):
         if not need.exists():
             pytest.fail(f"{why} missing ({need}): run tests/webui/setup.sh")
-    # The service the UI talks to; unchanged when `make demo` left it up.
-    res = ansible_playbook("playbooks/deploy.yml")
-    assert res.returncode == 0, "the service is not up (run make demo):\n" + res.stdout[-3000:]
+    # The service the UI talks to: deploy.yml runs only when it does not answer to this checkout's key.
+    local_service.ensure()
     remove_test_webui()
     first = ansible_playbook("playbooks/webui.yml")
     assert first.returncode == 0, first.stdout[-5000:]
