@@ -220,6 +220,7 @@ def test_slow_clients_get_408(key, client):
     """Headers that never end, then a keyed body that never ends: each cut after its timeout with a 408. The
     body's is an OpenAI error; the headers' is HAProxy 2.6's own (written before there is a request to answer)."""
     auth = ("Authorization: Bearer %s\r\n" % key).encode()
+    heads = []
     for payload in (
         b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n",
         b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth + b"Content-Length: 100\r\n\r\n{",
@@ -228,6 +229,12 @@ def test_slow_clients_get_408(key, client):
         status, head, body = raw(payload, timeout=HEADER_TIMEOUT + 20)
         took = time.monotonic() - t0
         assert status == 408 and HEADER_TIMEOUT - 1 < took < HEADER_TIMEOUT + 5, (status, took)
+        heads.append(head.lower())
+    # As the README says: the headers' 408 (and a malformed request's 400) in HAProxy 2.6's HTML, which its
+    # HTTP/1 layer writes from a built-in table (no errorfile applies there); from the body on, JSON.
+    assert "content-type: text/html" in heads[0] and "content-type: application/json" in heads[1], heads
+    bad_status, bad_head, dummy = raw(b"GET\x01 / HTTP/1.1\r\n\r\n")
+    assert bad_status == 400 and "content-type: text/html" in bad_head.lower(), (bad_status, bad_head)
     err = sdk_error(client, status, body)
     assert err.status_code == 408 and err.type == "timeout_error" and "too slowly" in err.body["message"], err
 
