@@ -258,7 +258,8 @@ def question(var, template, options, play_vars, overrides):
         q["default"] = _survey_value(default, q["type"])
     elif default is None:
         description += " Blank: the inventory's value, if any."
-    elif "{{" in str(default):
+    elif "{{" in str(default) or default == "":
+        # An empty default means "generated" or "derived": the description says which.
         description += " Blank: the inventory's value, else the role's default."
     else:
         description += " Blank: the inventory's value, else %s." % _survey_value(default, q["type"])

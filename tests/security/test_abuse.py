@@ -220,6 +220,7 @@ def test_slow_clients_get_408(key, client):
     """Headers that never end, then a keyed body that never ends: each cut after its timeout with a 408. The
     body's is an OpenAI error; the headers' is HAProxy 2.6's own (written before there is a request to answer)."""
     auth = ("Authorization: Bearer %s\r\n" % key).encode()
+    heads = []
     for payload in (
         b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n",
         b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth + b"Content-Length: 100\r\n\r\n{",
@@ -228,6 +229,12 @@ def test_slow_clients_get_408(key, client):
         status, head, body = raw(payload, timeout=HEADER_TIMEOUT + 20)
         took = time.monotonic() - t0
         assert status == 408 and HEADER_TIMEOUT - 1 < took < HEADER_TIMEOUT + 5, (status, took)
+        heads.append(head.lower())
+    # As the README says: the headers' 408 (and a malformed request's 400) in HAProxy 2.6's HTML, which its
+    # HTTP/1 layer writes from a built-in table (no errorfile applies there); from the body on, JSON.
+    assert "content-type: text/html" in heads[0] and "content-type: application/json" in heads[1], heads
+    bad_status, bad_head, dummy = raw(b"GET\x01 / HTTP/1.1\r\n\r\n")
+    assert bad_status == 400 and "content-type: text/html" in bad_head.lower(), (bad_status, bad_head)
     err = sdk_error(client, status, body)
     assert err.status_code == 408 and err.type == "timeout_error" and "too slowly" in err.body["message"], err
 
@@ -360,6 +367,12 @@ def docker_inspect(name):
     return json.loads(subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout)[0]
 
 
+def engine_port(name):
+    """The port an engine listens on inside its container (each instance has its own): its --port."""
+    argv = docker_inspect(name)["Config"]["Cmd"]
+    return argv[argv.index("--port") + 1]
+
+
 def door_busy():
     """(requests queued at the door, connections the door holds to the engines), from its runtime API."""
     rows = [row.split(",") for row in runtime("show stat").splitlines() if row.startswith("instances,")]
@@ -367,10 +380,30 @@ def door_busy():
     return queued, sum(int(r[4] or 0) for r in rows if r[1] not in ("BACKEND", "FRONTEND"))
 
 
-def test_abandoned_requests_leave_the_door(key):
+# Run inside an engine's container (its own port argv[1], not the door's view): reads "go" on stdin, then polls
+# the engine's own /metrics until it runs and queues nothing, for at most argv[2] seconds; prints one JSON line.
+ENGINE_WATCH = r"""
+import json, re, sys, time, urllib.request
+def gauges():
+    text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
+    return [sum(float(v) for v in re.findall(r"^vllm:num_requests_%s(?:\{[^}]*\})? (\S+)$" % g, text, re.M))
+            for g in ("running", "waiting")]
+print(json.dumps({"busy": gauges()}), flush=True)
+sys.stdin.readline()
+t0, bound = time.monotonic(), float(sys.argv[2])
+while True:
+    seen = gauges()
+    if seen == [0, 0] or time.monotonic() - t0 > bound:
+        break
+    time.sleep(0.1)  # the polling period; the loop ends when the condition holds or the bound passes
+print(json.dumps({"seconds": round(time.monotonic() - t0, 2), "running_waiting": seen}), flush=True)
+"""
+
+
+def test_abandoned_requests_stop_on_the_engines(key):
     """40 clients ask for 1500 tokens each and give up: within 5 s the door queues nothing and holds no
-    connection to an engine (abortonclose), so the engines are told (vLLM aborts a request whose connection
-    closes). The engines' own gauges are not asserted here: see the README's Security section."""
+    connection to an engine (abortonclose), and each engine's own gauges (vLLM's num_requests_running and
+    num_requests_waiting, read from its /metrics inside its container) are back to 0: the generations stopped."""
     body = json.dumps(
         {
             "model": MODEL,
@@ -383,7 +416,8 @@ def test_abandoned_requests_leave_the_door(key):
         "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
         "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (key, len(body))
     ).encode()
-    socks = []
+    engines = ["vllm_service_0", "vllm_service_1"]
+    socks, watchers = [], []
     try:
         for _ in range(40):
             s = socket.create_connection(DOOR, timeout=10)
@@ -394,15 +428,34 @@ def test_abandoned_requests_leave_the_door(key):
             time.sleep(0.2)  # the polling period; until the door queues the requests beyond the engines' slots
         queued, held = door_busy()
         assert queued > 0 and held > 0, (queued, held)
+        watchers = [
+            subprocess.Popen(
+                ["docker", "exec", "-i", name, "python3", "-c", ENGINE_WATCH, engine_port(name), "5"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for name in engines
+        ]
+        busy = [json.loads(w.stdout.readline())["busy"] for w in watchers]
+        assert all(running > 0 for running, waiting in busy), busy  # both engines generate for the clients
     finally:
         for s in socks:  # the clients give up
             s.close()
+        for w in watchers:
+            if w.poll() is None:
+                w.stdin.write("go\n")
+                w.stdin.flush()
     t0 = time.monotonic()
     while door_busy() != (0, 0) and time.monotonic() - t0 < 5:
         time.sleep(0.2)  # the polling period; the loop ends when the condition holds
     assert door_busy() == (0, 0), "the door still queues or holds requests 5 s after the clients left: %s" % (
         door_busy(),
     )
+    seen = {name: json.loads(w.communicate(timeout=30)[0]) for name, w in zip(engines, watchers)}
+    for name, result in seen.items():
+        assert result["running_waiting"] == [0, 0] and result["seconds"] <= 5, (name, result)
+    print("engines idle after the clients left:", seen)
 
 
 def test_a_limit_that_is_not_a_number_is_refused_before_any_change(key):

@@ -192,8 +192,10 @@ def test_question_matches_spec_and_catalog(name, question):
     default = opt.get("default")
     if "default" in question:
         assert question["default"] == _survey_value(default), (question["default"], default)
-    elif default is not None and "{{" not in str(default):
+    elif default is not None and "{{" not in str(default) and default != "":
         assert "else %s." % _survey_value(default) in question["question_description"]
+    elif default == "":  # generated or derived: the description says how
+        assert question["question_description"].endswith("else the role's default."), question
     if opt.get("required") and "default" not in question:
         # A required role option (qwen3_model) may be left to the inventory, never to nothing.
         assert "Blank: the inventory's value" in question["question_description"]

@@ -32,7 +32,7 @@ SECRETS = ROOT / "inventories" / "local" / ".secrets"  # next to the inventory
 # (an earlier clone's volume keeps that clone's admin password).
 PORT = 18081
 URL = "http://127.0.0.1:%d" % PORT
-EMAIL = "admin@vacc.local"
+LEGACY_EMAIL = "admin@vacc.local"  # the role's fixed admin e-mail before generated ones
 MODEL = "qwen3-tiny"  # inventories/local: the tiny model's served name
 MAX_MODEL_LEN = 32768  # inventories/local: Qwen3-0.6B at TP2 (the guide gives it no max-input-len)
 # A chat over max-model-len that is cheap to send: Qwen3's tokenizer splits digits one token each, so 34000
@@ -40,6 +40,7 @@ MAX_MODEL_LEN = 32768  # inventories/local: Qwen3-0.6B at TP2 (the guide gives i
 OVERLONG_UNIT, OVERLONG_REPEAT = "0123456789", 3400
 CONTAINER = VOLUME = "vacc-webui-test"
 OLD_VOLUME = "vacc-webui-test-unlabelled"
+LEGACY_VOLUME = "vacc-webui-test-legacy"  # an admin made with LEGACY_EMAIL, as the role's earlier releases made it
 WEBUI_VARS = (
     "-e",
     "webui_container_name=" + CONTAINER,
@@ -97,6 +98,11 @@ def password():
     return (SECRETS / "webui_admin_password").read_text().strip()
 
 
+def email():
+    """The admin's e-mail, generated once beside the password."""
+    return (SECRETS / "webui_admin_email").read_text().strip()
+
+
 @pytest.fixture(scope="module")
 def deployed():
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode:
@@ -132,6 +138,21 @@ def test_secrets_generated_once_0600(deployed):
     # Never on the console: the playbook names the file, not the password.
     assert password() not in deployed.stdout
     assert str(SECRETS / "webui_admin_password") in deployed.stdout
+    # The admin's e-mail: not the documented default, generated once beside the password and shown with it.
+    assert stat.S_IMODE((SECRETS / "webui_admin_email").stat().st_mode) == 0o600
+    assert re.fullmatch(r"admin-[a-z0-9]{10}@vacc\.local", email()), email()
+    shown = " ".join(deployed.stdout.split())  # the callback wraps long lines
+    assert (
+        "Sign in as %s (%s); password: %s"
+        % (
+            email(),
+            SECRETS / "webui_admin_email",
+            SECRETS / "webui_admin_password",
+        )
+        in shown
+    ), shown[-3000:]
+    status, dummy = api("/api/v1/auths/signin", body={"email": LEGACY_EMAIL, "password": password()})
+    assert status in (400, 401, 403), "the old default e-mail must not sign in to a new UI"
 
 
 def test_configured_by_environment(deployed):
@@ -142,7 +163,7 @@ def test_configured_by_environment(deployed):
     status, dummy = api("/api/v1/auths/signup", body={"name": "x", "email": "x@vacc.local", "password": "x" * 12})
     assert status in (401, 403), "sign-up must be closed"
 
-    status, auth = api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})
+    status, auth = api("/api/v1/auths/signin", body={"email": email(), "password": password()})
     assert status == 200 and auth["role"] == "admin", auth
     token = auth["token"]
     status, cfg = api("/api/config", token)
@@ -172,7 +193,7 @@ def test_configured_by_environment(deployed):
 
 
 def test_rest_chat_reaches_the_service(deployed):
-    dummy, auth = api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})
+    dummy, auth = api("/api/v1/auths/signin", body={"email": email(), "password": password()})
     token = auth["token"]
     status, models = api("/api/models", token)
     assert status == 200
@@ -189,7 +210,7 @@ def test_rest_chat_reaches_the_service(deployed):
 def test_model_limits_known(deployed):
     # The limit from the service (vLLM's max_model_len through the door, kept in the model's `openai`
     # object) and from the role (the description the new-chat screen shows under the model's name).
-    dummy, auth = api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})
+    dummy, auth = api("/api/v1/auths/signin", body={"email": email(), "password": password()})
     token = auth["token"]
     status, models = api("/api/models", token)
     assert status == 200
@@ -244,7 +265,7 @@ def test_browser_chat(deployed):
         env={
             **os.environ,
             "WEBUI_URL": URL,
-            "WEBUI_EMAIL": EMAIL,
+            "WEBUI_EMAIL": email(),
             "WEBUI_PASSWORD": password(),
             "WEBUI_MODEL": MODEL,
             "WEBUI_SCREENSHOT": str(shot),
@@ -280,7 +301,7 @@ def test_browser_overlong_chat(deployed):
         env={
             **os.environ,
             "WEBUI_URL": URL,
-            "WEBUI_EMAIL": EMAIL,
+            "WEBUI_EMAIL": email(),
             "WEBUI_PASSWORD": password(),
             "WEBUI_MODEL": MODEL,
             "WEBUI_SCREENSHOT": str(shot),
@@ -329,7 +350,7 @@ def test_rerun_applies_new_settings(deployed):
     assert m, res.stdout[-3000:]
     TIMINGS["container_start_to_health_s"] = float(m.group(1))
     # Same admin and chats: the data volume stayed.
-    assert api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})[0] == 200
+    assert api("/api/v1/auths/signin", body={"email": email(), "password": password()})[0] == 200
 
 
 def test_another_admin_refused_before_any_change(deployed):
@@ -359,7 +380,7 @@ def test_another_admin_refused_before_any_change(deployed):
     assert "teardown_remove_webui_data=true" in res.stdout
     assert "Another-Password" not in res.stdout
     assert state() == before, "the container was touched"
-    assert api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})[0] == 200
+    assert api("/api/v1/auths/signin", body={"email": email(), "password": password()})[0] == 200
 
 
 def test_unlabelled_volume_of_another_admin_refused_at_sign_in(deployed):
@@ -406,16 +427,61 @@ def test_unlabelled_volume_of_another_admin_refused_at_sign_in(deployed):
     assert "Another-Password" not in res.stdout
 
 
+def test_a_volume_made_with_the_old_default_email_keeps_its_admin(deployed):
+    # An Open WebUI data volume from before generated e-mails holds an admin under admin@vacc.local (made
+    # here as the earlier releases made it: that e-mail, the generated password, the volume's admin label).
+    # The role goes on signing in with it - labelled volume, then a copy without the label (older still) -
+    # and leaves the generated e-mail for new volumes alone.
+    generated = email()
+    res = ansible_playbook(
+        "playbooks/webui.yml", "-e", "webui_data_volume=" + LEGACY_VOLUME, "-e", "webui_admin_email=" + LEGACY_EMAIL
+    )
+    assert res.returncode == 0, res.stdout[-5000:]
+    res = ansible_playbook("playbooks/webui.yml", "-e", "webui_data_volume=" + LEGACY_VOLUME)
+    assert res.returncode == 0, res.stdout[-5000:]  # its smoke check signed in as the volume's admin
+    out = " ".join(res.stdout.split())
+    assert (
+        "Sign in as %s (the admin of the data volume %s, from before generated e-mails)"
+        % (
+            LEGACY_EMAIL,
+            LEGACY_VOLUME,
+        )
+        in out
+    ), out[-3000:]
+    assert recap(res.stdout)["changed"] == 0, res.stdout[-5000:]  # the same admin: nothing to restart
+    status, auth = api("/api/v1/auths/signin", body={"email": LEGACY_EMAIL, "password": password()})
+    assert status == 200 and auth["role"] == "admin", auth
+    assert email() == generated
+
+    unlabelled = LEGACY_VOLUME + "-unlabelled"
+    image = subprocess.run(
+        ["docker", "inspect", "-f", "{{.Config.Image}}", CONTAINER], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    subprocess.run(["docker", "stop", CONTAINER], capture_output=True, check=True)  # a still copy of its data
+    subprocess.run(["docker", "volume", "create", unlabelled], capture_output=True, check=True)
+    subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "cp", "-v", LEGACY_VOLUME + ":/from:ro", "-v", unlabelled + ":/to"]
+        + [image, "-a", "/from/.", "/to/"],
+        capture_output=True,
+        check=True,
+    )
+    res = ansible_playbook("playbooks/webui.yml", "-e", "webui_data_volume=" + unlabelled)
+    assert res.returncode == 0, res.stdout[-5000:]
+    assert "Sign in as %s (the admin of the data volume %s" % (LEGACY_EMAIL, unlabelled) in " ".join(res.stdout.split())
+    assert api("/api/v1/auths/signin", body={"email": LEGACY_EMAIL, "password": password()})[0] == 200
+    assert email() == generated
+
+
 def remove_test_webui():
     subprocess.run(["docker", "rm", "-f", CONTAINER], capture_output=True, check=False)
-    for volume in (VOLUME, OLD_VOLUME):
+    for volume in (VOLUME, OLD_VOLUME, LEGACY_VOLUME, LEGACY_VOLUME + "-unlabelled"):
         subprocess.run(["docker", "volume", "rm", "-f", volume], capture_output=True, check=False)
 
 
 def teardown_module(module):
     # A reply still being generated (a failed run) would keep the CPU busy long after the test.
     try:
-        status, auth = api("/api/v1/auths/signin", body={"email": EMAIL, "password": password()})
+        status, auth = api("/api/v1/auths/signin", body={"email": email(), "password": password()})
         if status == 200:
             for task in api("/api/tasks", auth["token"])[1].get("tasks", []):
                 api(f"/api/tasks/stop/{task}", auth["token"], method="POST")
