@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 
@@ -32,6 +33,37 @@ def gateway_backends(hostvars, servers):
     return list(models.values())
 
 
+def gateway_key_sources(hostvars, servers):
+    """Where each server's API key comes from: its generated key file, or 'a given key <sha256 prefix>' for a
+    key given as qwen3_api_key. One entry per server; the fleet shares one key when they are all the same."""
+    sources = []
+    for host in servers:
+        facts = hostvars[host]
+        key_file = facts["qwen3_service"]["secrets"]["api_key_file"]
+        if not key_file:
+            key_file = "a given key " + hashlib.sha256(str(facts["qwen3_api_key"]).encode("utf-8")).hexdigest()[:12]
+        sources.append(key_file)
+    return sources
+
+
+def gateway_servers_status(stat):
+    """{server: {status, in_flight, queued, backend}} from the gateway's statistics (haproxy_server's `stat`)."""
+    return {
+        row["svname"]: {
+            "status": row["status"],
+            "in_flight": int(row.get("scur") or 0),
+            "queued": int(row.get("qcur") or 0),
+            "backend": row["pxname"],
+        }
+        for row in (stat or {}).values()
+    }
+
+
 class FilterModule(object):
     def filters(self):
-        return {"gateway_backends": gateway_backends, "gateway_backend": backend_name}
+        return {
+            "gateway_backends": gateway_backends,
+            "gateway_backend": backend_name,
+            "gateway_key_sources": gateway_key_sources,
+            "gateway_servers_status": gateway_servers_status,
+        }
