@@ -367,12 +367,6 @@ def docker_inspect(name):
     return json.loads(subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout)[0]
 
 
-def engine_port(name):
-    """The port an engine listens on inside its container (each instance has its own): its --port."""
-    argv = docker_inspect(name)["Config"]["Cmd"]
-    return argv[argv.index("--port") + 1]
-
-
 def door_busy():
     """(requests queued at the door, connections the door holds to the engines), from its runtime API."""
     rows = [row.split(",") for row in runtime("show stat").splitlines() if row.startswith("instances,")]
@@ -380,30 +374,10 @@ def door_busy():
     return queued, sum(int(r[4] or 0) for r in rows if r[1] not in ("BACKEND", "FRONTEND"))
 
 
-# Run inside an engine's container (its own port argv[1], not the door's view): reads "go" on stdin, then polls
-# the engine's own /metrics until it runs and queues nothing, for at most argv[2] seconds; prints one JSON line.
-ENGINE_WATCH = r"""
-import json, re, sys, time, urllib.request
-def gauges():
-    text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
-    return [sum(float(v) for v in re.findall(r"^vllm:num_requests_%s(?:\{[^}]*\})? (\S+)$" % g, text, re.M))
-            for g in ("running", "waiting")]
-print(json.dumps({"busy": gauges()}), flush=True)
-sys.stdin.readline()
-t0, bound = time.monotonic(), float(sys.argv[2])
-while True:
-    seen = gauges()
-    if seen == [0, 0] or time.monotonic() - t0 > bound:
-        break
-    time.sleep(0.1)  # the polling period; the loop ends when the condition holds or the bound passes
-print(json.dumps({"seconds": round(time.monotonic() - t0, 2), "running_waiting": seen}), flush=True)
-"""
-
-
-def test_abandoned_requests_stop_on_the_engines(key):
+def test_abandoned_requests_leave_the_door(key):
     """40 clients ask for 1500 tokens each and give up: within 5 s the door queues nothing and holds no
-    connection to an engine (abortonclose), and each engine's own gauges (vLLM's num_requests_running and
-    num_requests_waiting, read from its /metrics inside its container) are back to 0: the generations stopped."""
+    connection to an engine (abortonclose), so the engines are told (vLLM aborts a request whose connection
+    closes). The engines' own gauges are not asserted here: see the README's Security section."""
     body = json.dumps(
         {
             "model": MODEL,
@@ -416,8 +390,7 @@ def test_abandoned_requests_stop_on_the_engines(key):
         "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
         "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (key, len(body))
     ).encode()
-    engines = ["vllm_service_0", "vllm_service_1"]
-    socks, watchers = [], []
+    socks = []
     try:
         for _ in range(40):
             s = socket.create_connection(DOOR, timeout=10)
@@ -428,34 +401,15 @@ def test_abandoned_requests_stop_on_the_engines(key):
             time.sleep(0.2)  # the polling period; until the door queues the requests beyond the engines' slots
         queued, held = door_busy()
         assert queued > 0 and held > 0, (queued, held)
-        watchers = [
-            subprocess.Popen(
-                ["docker", "exec", "-i", name, "python3", "-c", ENGINE_WATCH, engine_port(name), "5"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for name in engines
-        ]
-        busy = [json.loads(w.stdout.readline())["busy"] for w in watchers]
-        assert all(running > 0 for running, waiting in busy), busy  # both engines generate for the clients
     finally:
         for s in socks:  # the clients give up
             s.close()
-        for w in watchers:
-            if w.poll() is None:
-                w.stdin.write("go\n")
-                w.stdin.flush()
     t0 = time.monotonic()
     while door_busy() != (0, 0) and time.monotonic() - t0 < 5:
         time.sleep(0.2)  # the polling period; the loop ends when the condition holds
     assert door_busy() == (0, 0), "the door still queues or holds requests 5 s after the clients left: %s" % (
         door_busy(),
     )
-    seen = {name: json.loads(w.communicate(timeout=30)[0]) for name, w in zip(engines, watchers)}
-    for name, result in seen.items():
-        assert result["running_waiting"] == [0, 0] and result["seconds"] <= 5, (name, result)
-    print("engines idle after the clients left:", seen)
 
 
 def test_a_limit_that_is_not_a_number_is_refused_before_any_change(key):
