@@ -386,30 +386,7 @@ def test_another_admin_refused_before_any_change(deployed):
 def test_unlabelled_volume_of_another_admin_refused_at_sign_in(deployed):
     # A volume from before the admin label (copied here without it) passes preflight; the sign-in check
     # then names the volume and the fix, without burying it under the container's log.
-    image = subprocess.run(
-        ["docker", "inspect", "-f", "{{.Config.Image}}", CONTAINER], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    subprocess.run(["docker", "stop", CONTAINER], capture_output=True, check=True)  # a still copy of its data
-    subprocess.run(["docker", "volume", "create", OLD_VOLUME], capture_output=True, check=True)
-    subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "--entrypoint",
-            "cp",
-            "-v",
-            VOLUME + ":/from:ro",
-            "-v",
-            OLD_VOLUME + ":/to",
-            image,
-            "-a",
-            "/from/.",
-            "/to/",
-        ],
-        capture_output=True,
-        check=True,
-    )
+    copy_volume(VOLUME, OLD_VOLUME)
     res = ansible_playbook(
         "playbooks/webui.yml",
         "-e",
@@ -454,22 +431,28 @@ def test_a_volume_made_with_the_old_default_email_keeps_its_admin(deployed):
     assert email() == generated
 
     unlabelled = LEGACY_VOLUME + "-unlabelled"
-    image = subprocess.run(
-        ["docker", "inspect", "-f", "{{.Config.Image}}", CONTAINER], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    subprocess.run(["docker", "stop", CONTAINER], capture_output=True, check=True)  # a still copy of its data
-    subprocess.run(["docker", "volume", "create", unlabelled], capture_output=True, check=True)
-    subprocess.run(
-        ["docker", "run", "--rm", "--entrypoint", "cp", "-v", LEGACY_VOLUME + ":/from:ro", "-v", unlabelled + ":/to"]
-        + [image, "-a", "/from/.", "/to/"],
-        capture_output=True,
-        check=True,
-    )
+    copy_volume(LEGACY_VOLUME, unlabelled)
     res = ansible_playbook("playbooks/webui.yml", "-e", "webui_data_volume=" + unlabelled)
     assert res.returncode == 0, res.stdout[-5000:]
     assert "Sign in as %s (the admin of the data volume %s" % (LEGACY_EMAIL, unlabelled) in " ".join(res.stdout.split())
     assert api("/api/v1/auths/signin", body={"email": LEGACY_EMAIL, "password": password()})[0] == 200
     assert email() == generated
+
+
+def copy_volume(source, target):
+    """A copy of the WebUI's data volume `source` into a new volume `target`, without its labels: the container is
+    stopped first (a still copy of its data), and its own image does the copying."""
+    image = subprocess.run(
+        ["docker", "inspect", "-f", "{{.Config.Image}}", CONTAINER], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    subprocess.run(["docker", "stop", CONTAINER], capture_output=True, check=True)
+    subprocess.run(["docker", "volume", "create", target], capture_output=True, check=True)
+    subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "cp", "-v", source + ":/from:ro", "-v", target + ":/to"]
+        + [image, "-a", "/from/.", "/to/"],
+        capture_output=True,
+        check=True,
+    )
 
 
 def remove_test_webui():
