@@ -99,7 +99,8 @@ else
     say "dockerd already running (pid $(pgrep -x dockerd | head -1)); waiting for it"
   else
     say "starting dockerd in the background (log: $DOCKERD_LOG)"
-    as_root sh -c "setsid nohup dockerd >>'$DOCKERD_LOG' 2>&1 </dev/null &"
+    # Descriptors above 2 closed: a caller's lock (e.g. `flock file make test`) must not live on in dockerd.
+    as_root sh -c "setsid nohup dockerd >>'$DOCKERD_LOG' 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &"
   fi
   deadline=$(( $(date +%s) + DOCKERD_TIMEOUT ))
   until docker info >/dev/null 2>&1; do
