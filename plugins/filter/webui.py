@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: vacc.qwen3 contributors; Apache-2.0
+"""What Open WebUI shows of the served model (roles/webui): its DEFAULT_MODEL_METADATA, computed from the plan
+where vars/main.yml held it as an expression over qwen3_plan. Docs: webui_model_metadata.yml beside this one."""
+
+from __future__ import annotations
+
+
+def _limits(plan):
+    """(max-model-len, max-input-len): the latter only where the guide gives one below max-model-len, else 0."""
+    model_len = int(plan["max_model_len"])
+    input_len = plan.get("max_input_len")
+    input_len = int(input_len) if input_len and int(input_len) < model_len else 0
+    return model_len, input_len
+
+
+def webui_model_metadata(plan, show_limits=True, extra=None):
+    """Every model's info.meta as the new-chat screen shows it: the plan's limits as its description (English, and
+    Chinese for zh* locales) when `show_limits`, then `extra` merged over it key by key (not recursively)."""
+    metadata = {}
+    if show_limits:
+        model_len, input_len = _limits(plan)
+        english = ("Up to %d tokens of input and " % input_len) if input_len > 0 else "Up to "
+        chinese = ("输入最多 %d 个 token，" % input_len) if input_len > 0 else ""
+        metadata = {
+            "description": english
+            + "%d tokens per chat (the whole conversation plus the answer). A longer chat is refused" % model_len
+            + " by the service, and its reason is shown in the chat.",
+            "i18n": {
+                "zh": {
+                    "description": chinese
+                    + "每个对话最多 %d 个 token（整段对话加上回答）。超出的对话会被服务拒绝，原因显示在对话中。"
+                    % model_len
+                }
+            },
+        }
+    metadata.update(extra or {})
+    return metadata
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"webui_model_metadata": webui_model_metadata}

@@ -1,0 +1,74 @@
+"""plugins/filter/webui.py: webui_model_metadata gives what roles/webui/vars/main.yml's expressions over qwen3_plan
+gave (its release before the filter, copied below), rendered by ansible-core's own templating on the same inputs."""
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+from ansible_collections.vacc.qwen3.plugins.filter.webui import webui_model_metadata
+
+OLD_VARS = yaml.safe_load(
+    """
+__webui_max_model_len: "{{ qwen3_plan.max_model_len | int }}"
+__webui_max_input_len: >-
+  {{ qwen3_plan.max_input_len | int
+     if qwen3_plan.max_input_len | default(none) and qwen3_plan.max_input_len | int < qwen3_plan.max_model_len | int
+     else 0 }}
+__webui_limits_meta:
+  description: >-
+    {{ ('Up to ' ~ __webui_max_input_len ~ ' tokens of input and ' if __webui_max_input_len | int > 0 else 'Up to ')
+       ~ __webui_max_model_len ~ ' tokens per chat (the whole conversation plus the answer). A longer chat is refused'
+       ~ ' by the service, and its reason is shown in the chat.' }}
+  i18n:
+    zh:
+      description: >-
+        {{ ('输入最多 ' ~ __webui_max_input_len ~ ' 个 token，' if __webui_max_input_len | int > 0 else '')
+           ~ '每个对话最多 ' ~ __webui_max_model_len ~ ' 个 token（整段对话加上回答）。超出的对话会被服务拒绝，原因显示在对话中。' }}
+__webui_model_metadata: >-
+  {{ (__webui_limits_meta if webui_show_model_limits | bool else {}) | combine(webui_default_model_metadata) }}
+"""
+)
+
+
+def trusted(value):
+    # role vars are templates to Ansible; what yaml.safe_load gives is not, until trusted
+    if isinstance(value, dict):
+        return {key: trusted(item) for key, item in value.items()}
+    return trust_as_template(value) if isinstance(value, str) else value
+
+
+def old_metadata(plan, show, extra):
+    variables = dict(
+        trusted(OLD_VARS), qwen3_plan=plan, webui_show_model_limits=show, webui_default_model_metadata=extra
+    )
+    templar = Templar(loader=DataLoader(), variables=variables)
+    return templar.template(trust_as_template("{{ __webui_model_metadata }}"))
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        {"max_model_len": 32768, "max_input_len": 16384},
+        {"max_model_len": "40960", "max_input_len": "40960"},  # not below: not named
+        {"max_model_len": 8192, "max_input_len": None},
+        {"max_model_len": 8192},
+        {"max_model_len": 8192, "max_input_len": 0},
+    ],
+)
+@pytest.mark.parametrize("show", [True, False, "true", "false"])
+@pytest.mark.parametrize(
+    "extra", [{}, {"description": "mine"}, {"i18n": {"fr": {"description": "à moi"}}, "tags": ["x"]}]
+)
+def test_same_metadata_as_the_vars_it_replaced(plan, show, extra):
+    templar = Templar(loader=DataLoader(), variables={"show": show})
+    as_bool = templar.template(trust_as_template("{{ show | bool }}"))
+    assert webui_model_metadata(plan, as_bool, extra) == old_metadata(plan, show, extra)
+
+
+def test_input_limit_named_only_below_the_model_limit():
+    meta = webui_model_metadata({"max_model_len": 32768, "max_input_len": 16384})
+    assert meta["description"].startswith("Up to 16384 tokens of input and 32768 tokens per chat")
+    assert meta["i18n"]["zh"]["description"].startswith("输入最多 16384 个 token，每个对话最多 32768 个 token")
+    assert webui_model_metadata({"max_model_len": 8192})["description"].startswith("Up to 8192 tokens per chat")
+    assert webui_model_metadata({"max_model_len": 8192}, False, {"a": 1}) == {"a": 1}
