@@ -202,33 +202,51 @@ test-distribution: venv lab
 
 TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integration test-engine test-fleet test-molecule test-security test-benchmark test-accuracy test-quantize test-webui test-monitoring
 
-# Stages of TEST_STAGES that need no Docker engine, no local service and no shared port (the checkout and the
-# built artifact only): make test runs them one after another in the background, beside the Docker stages from
-# TEST_BACKGROUND_FROM on, and waits for them before TEST_BACKGROUND_UNTIL (the fleet's rollout tests hold
-# latency bounds under load) or at the end; each logs to results/stages/<stage>.log.
-# TEST_BACKGROUND= runs every stage in the foreground, one after another.
+# Two groups of stages run in the background, each one stage after another, beside the foreground stages from
+# its FROM stage on, and are waited for before its UNTIL stage (or at the end); each logs to results/stages/<stage>.log.
+# TEST_BACKGROUND: the stages that need no Docker engine, no local service and no shared port (the checkout and
+#   the built artifact only), beside test-integration and test-engine; joined before test-fleet, whose rollout
+#   tests hold latency bounds under load.
+# TEST_BACKGROUND_LATE: stages with containers and ports of their own (molecule's test hosts on 18000/19000; the
+#   quantize role on the CPU), beside benchmark, accuracy and the browser tests (measured: 702 s side by side,
+#   1073 s one after another, every test passing); joined before test-monitoring, whose alerts have time windows.
+# TEST_BACKGROUND= TEST_BACKGROUND_LATE= runs every stage in the foreground, one after another.
 TEST_BACKGROUND ?= lint test-artifact sanity test-consumer
 TEST_BACKGROUND_FROM ?= test-integration
 TEST_BACKGROUND_UNTIL ?= test-fleet
+TEST_BACKGROUND_LATE ?= test-molecule test-quantize
+TEST_BACKGROUND_LATE_FROM ?= test-benchmark
+TEST_BACKGROUND_LATE_UNTIL ?= test-monitoring
 # What the Docker stages share (their `lab` prerequisite): made once, first; the stages then skip it (make -o):
 # lab-bootstrap.sh and lab.yml again change nothing but cost each of the ten Docker stages ~5 s.
 TEST_SETUP ?= lab
-TEST_FOREGROUND = $(filter-out $(TEST_BACKGROUND),$(TEST_STAGES))
-TEST_BEHIND = $(filter $(TEST_BACKGROUND),$(TEST_STAGES))
+# A group whose FROM stage is not among TEST_STAGES runs in the foreground instead.
+TEST_EARLY = $(if $(filter $(TEST_BACKGROUND_FROM),$(TEST_STAGES)),$(filter $(TEST_BACKGROUND),$(TEST_STAGES)))
+TEST_LATE = $(if $(filter $(TEST_BACKGROUND_LATE_FROM),$(TEST_STAGES)),$(filter $(TEST_BACKGROUND_LATE),$(TEST_STAGES)))
+TEST_FOREGROUND = $(filter-out $(TEST_EARLY) $(TEST_LATE),$(TEST_STAGES))
 
 # The live-service suites bring up the local service when it does not answer; a run that started it
 # removes it again (a service that was already up, e.g. from `make demo`, stays as it was).
-## every stage in TEST_STAGES (TEST_BACKGROUND's beside the Docker stages), seconds per stage in
+## every stage in TEST_STAGES (two groups in the background beside the others), seconds per stage in
 ## results/test-stages.txt, each background stage's log in results/stages/
 test: venv
 	@had=$$(docker ps -q --filter label=vacc.qwen3.component=instance --filter label=vacc.qwen3.host=localhost 2>/dev/null || true); \
-	rc=0; bg=; mkdir -p results/stages; : > results/test-stages.txt; rm -f results/stages/*; \
-	join_background() { \
-	  [ -n "$$bg" ] || return 0; \
-	  echo "== waiting for the background stages: $(TEST_BEHIND)"; wait $$bg || rc=1; bg=; \
-	  cat results/stages/background.txt >> results/test-stages.txt; \
-	  for b in $(TEST_BEHIND); do \
-	    if grep -q "^$$b .*FAILED" results/stages/background.txt; then \
+	rc=0; mkdir -p results/stages; : > results/test-stages.txt; rm -f results/stages/*; \
+	declare -A pid; \
+	start_group() { \
+	  echo "== in the background, one after another (logs in results/stages/): $$2"; : > results/stages/$$1.txt; \
+	  ( for b in $$2; do \
+	      b0=$$SECONDS; brc=0; $(MAKE) --no-print-directory -o $(TEST_SETUP) $$b > results/stages/$$b.log 2>&1 || brc=$$?; \
+	      echo "$$b $$((SECONDS - b0)) s (background)$$( [ $$brc = 0 ] || echo ' FAILED')" >> results/stages/$$1.txt; \
+	      [ $$brc = 0 ] || exit 1; \
+	    done ) & pid[$$1]=$$!; \
+	}; \
+	join_group() { \
+	  [ -n "$${pid[$$1]:-}" ] || return 0; \
+	  echo "== waiting for the background stages: $$2"; wait $${pid[$$1]} || rc=1; unset "pid[$$1]"; \
+	  cat results/stages/$$1.txt >> results/test-stages.txt; \
+	  for b in $$2; do \
+	    if grep -q "^$$b .*FAILED" results/stages/$$1.txt; then \
 	      echo "== $$b FAILED in the background; the end of results/stages/$$b.log:"; tail -n 60 results/stages/$$b.log; \
 	    fi; \
 	  done; \
@@ -237,26 +255,14 @@ test: venv
 	echo "$(TEST_SETUP) $$((SECONDS - t0)) s$$( [ $$rc = 0 ] || echo ' FAILED')" >> results/test-stages.txt; \
 	for stage in $(TEST_FOREGROUND); do \
 	  [ $$rc = 0 ] || break; \
-	  if [ "$$stage" = "$(TEST_BACKGROUND_FROM)" ] && [ -n "$(TEST_BEHIND)" ]; then \
-	    echo "== in the background, one after another (logs in results/stages/): $(TEST_BEHIND)"; \
-	    : > results/stages/background.txt; \
-	    ( for b in $(TEST_BEHIND); do \
-	        b0=$$SECONDS; brc=0; $(MAKE) --no-print-directory $$b > results/stages/$$b.log 2>&1 || brc=$$?; \
-	        echo "$$b $$((SECONDS - b0)) s (background)$$( [ $$brc = 0 ] || echo ' FAILED')" >> results/stages/background.txt; \
-	        [ $$brc = 0 ] || exit 1; \
-	      done ) & bg=$$!; \
-	  fi; \
-	  if [ "$$stage" = "$(TEST_BACKGROUND_UNTIL)" ]; then join_background; [ $$rc = 0 ] || break; fi; \
+	  if [ "$$stage" = "$(TEST_BACKGROUND_FROM)" ] && [ -n "$(TEST_EARLY)" ]; then start_group early "$(TEST_EARLY)"; fi; \
+	  if [ "$$stage" = "$(TEST_BACKGROUND_LATE_FROM)" ] && [ -n "$(TEST_LATE)" ]; then start_group late "$(TEST_LATE)"; fi; \
+	  if [ "$$stage" = "$(TEST_BACKGROUND_UNTIL)" ]; then join_group early "$(TEST_EARLY)"; [ $$rc = 0 ] || break; fi; \
+	  if [ "$$stage" = "$(TEST_BACKGROUND_LATE_UNTIL)" ]; then join_group late "$(TEST_LATE)"; [ $$rc = 0 ] || break; fi; \
 	  t0=$$SECONDS; $(MAKE) --no-print-directory -o $(TEST_SETUP) $$stage || rc=$$?; \
 	  echo "$$stage $$((SECONDS - t0)) s$$( [ $$rc = 0 ] || echo ' FAILED')" >> results/test-stages.txt; \
 	done; \
-	if [ -z "$$bg" ] && [ ! -e results/stages/background.txt ] && [ $$rc = 0 ] && [ -n "$(TEST_BEHIND)" ]; then \
-	  echo "== $(TEST_BACKGROUND_FROM) is not among the stages: $(TEST_BEHIND) in the foreground"; \
-	  for stage in $(TEST_BEHIND); do t0=$$SECONDS; $(MAKE) --no-print-directory $$stage || rc=$$?; \
-	    echo "$$stage $$((SECONDS - t0)) s$$( [ $$rc = 0 ] || echo ' FAILED')" >> results/test-stages.txt; \
-	    [ $$rc = 0 ] || break; done; \
-	fi; \
-	join_background; \
+	join_group early "$(TEST_EARLY)"; join_group late "$(TEST_LATE)"; \
 	echo "== seconds per stage (results/test-stages.txt):"; cat results/test-stages.txt; \
 	if grep -q FAILED results/test-stages.txt; then echo "== FAILED: $$(grep FAILED results/test-stages.txt | cut -d' ' -f1 | xargs)"; fi; \
 	if [ -z "$$had" ] && docker info >/dev/null 2>&1; then \

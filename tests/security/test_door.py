@@ -287,6 +287,9 @@ def test_a_failing_health_gate_shows_redacted_logs(key, tmp_path, engine, reques
         "-e",
         "vllm_service_log_tail=400",
     ]
+    if engine == "exits":
+        # One real vLLM failing is the proof; a second one loading beside it only doubled the wait (~100 s).
+        extra += ["-e", "qwen3_instances=1"]
     if engine == "hangs":
         # An image that cannot be asked (its `vllm` never answers) is not probed: this is the gate's test.
         extra += [
