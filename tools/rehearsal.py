@@ -59,6 +59,7 @@ STEPS = [
     ("plan", []),
     ("download", ["-e", "model_download_strategy=broadcast"]),
     ("deploy", []),
+    ("gateway", []),
     ("smoke", []),
     ("status", []),
     ("deploy", []),  # the second deploy: must change nothing
@@ -430,7 +431,7 @@ def cmd_run(count: int, keep: bool) -> int:
         write_json(project / "results" / "rehearsal" / "summary.json", summary)
         out = ROOT / "results" / "rehearsal"
         out.mkdir(parents=True, exist_ok=True)
-        shutil.copy(project / "results" / "rehearsal" / "summary.json", out / "summary.json")
+        shutil.copytree(project / "results" / "rehearsal", out, dirs_exist_ok=True)  # the summary and the logs
         say("summary %s (copied to %s)" % (project / "results" / "rehearsal" / "summary.json", out))
         ok = not failures and len(steps) == len(STEPS)
         for failure in failures:
