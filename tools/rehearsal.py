@@ -365,10 +365,10 @@ def cmd_run(count: int, keep: bool) -> int:
     try:
         t0 = time.monotonic()
         say("starting the fleet lab (%d servers + gateway host)" % count)
+        state["fleet"] = True  # before it starts: an interrupted start is removed by `down` too
+        save_state(state)
         if fleet_lab.main(["up", "--hosts", str(count)]) != 0:
             raise RehearsalError("the fleet lab did not start")
-        state["fleet"] = True
-        save_state(state)
         hosts = fleet_lab.fleet_hosts(count)
         addresses = {h.name: fleet_lab.host_address(h) for h in hosts}
         engine_address = fleet_lab.network_gateway(fleet_lab.inspect("network", fleet_lab.NETWORK))
@@ -446,7 +446,7 @@ def cmd_run(count: int, keep: bool) -> int:
 def cmd_down() -> int:
     state = load_state()
     removed = []
-    if state.get("fleet") or fleet_lab.lab_containers():
+    if state.get("fleet"):  # only a fleet this rehearsal started (run refuses to start beside another one)
         fleet_lab.main(["down"])
         removed.append("fleet lab")
     pid = state.get("registry_pid")
