@@ -213,6 +213,19 @@ def make_project(project: Path, hosts: list, addresses: dict, engine_address: st
     )
     (project / ".vault_pass").write_text(os.urandom(24).hex() + "\n")
     os.chmod(project / ".vault_pass", 0o600)
+    ca_text = (project.parent / "registry" / "tls" / "ca.crt").read_text()
+    vault = write_inventory(project, hosts, addresses, engine_address, address, password, ca_text)
+    res = run_tool(project, "ansible-vault", "encrypt", str(vault))
+    if res.returncode != 0 or not vault.read_text().startswith("$ANSIBLE_VAULT"):
+        raise RehearsalError("ansible-vault encrypt failed: %s" % res.stderr.strip())
+    res = run_tool(project, "ansible-galaxy", "collection", "install", "--offline", "-r", "dist/requirements.yml")
+    if res.returncode != 0:
+        raise RehearsalError("ansible-galaxy collection install --offline failed: %s" % res.stderr.strip()[-300:])
+
+
+def write_inventory(project: Path, hosts, addresses, engine_address, address, password, ca_text) -> Path:
+    """The customer's inventory/ (JSON is YAML); returns the registry credentials' file, still to be encrypted."""
+    ssh_dir = project / "ssh"
     servers = [h for h in hosts if h.role == "server"]
     gateways = [h for h in hosts if h.role == "gateway"]
     inv = project / "inventory"
@@ -251,15 +264,12 @@ def make_project(project: Path, hosts: list, addresses: dict, engine_address: st
             "address": address,
             "username": REGISTRY_USER,
             "password": password,
-            "ca_cert": (project.parent / "registry" / "tls" / "ca.crt").read_text(),
+            "ca_cert": ca_text,
             "logout": True,
         }
     }
     vault = inv / "group_vars" / "all" / "registry.yml"
     write_json(vault, registry, mode=0o600)
-    res = run_tool(project, "ansible-vault", "encrypt", str(vault))
-    if res.returncode != 0 or not vault.read_text().startswith("$ANSIBLE_VAULT"):
-        raise RehearsalError("ansible-vault encrypt failed: %s" % res.stderr.strip())
     # What this machine needs that a VA16 server would not (README: "Use it from your own Ansible project").
     write_json(
         inv / "group_vars" / "all" / "this_machine.json",
@@ -286,9 +296,7 @@ def make_project(project: Path, hosts: list, addresses: dict, engine_address: st
             # The lab's image choices are not taken: the rehearsal pulls what the inventory above names.
             variables.update({k: v for k, v in block.items() if "image" not in k})
         write_json(inv / "host_vars" / ("%s.json" % host.name), variables)
-    res = run_tool(project, "ansible-galaxy", "collection", "install", "--offline", "-r", "dist/requirements.yml")
-    if res.returncode != 0:
-        raise RehearsalError("ansible-galaxy collection install --offline failed: %s" % res.stderr.strip()[-300:])
+    return vault
 
 
 def tool_env(project: Path) -> dict:
