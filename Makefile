@@ -202,12 +202,12 @@ test-distribution: venv lab
 
 # A customer's first contact (tools/rehearsal.py): the fleet lab as their servers, a TLS + htpasswd registry
 # (Debian's docker-registry) holding the images under the vendor's paths, a project of theirs in a temporary
-# directory with ansible-core 2.17 and dist/ installed offline; the FQCN playbooks in order, every container
+# directory with its own ansible-core 2.17 venv (PyPI) and dist/ installed offline; the FQCN playbooks in order, every container
 # checked to run an image pulled from that registry. results/rehearsal/summary.json; everything is removed
 # at the end (REHEARSAL_KEEP=1 keeps it for make rehearsal-down). Run it under flock /tmp/vacc-heavy.lock.
 REHEARSAL_HOSTS ?= 2
 ## a customer's first contact end to end: own project, tarball, vaulted registry login, playbooks by FQCN
-rehearsal: venv lab dist .cache/cores/2.17/.installed
+rehearsal: venv lab dist
 	REHEARSAL_HOSTS=$(REHEARSAL_HOSTS) $(PYTHON) tools/rehearsal.py run
 
 ## remove what a rehearsal left: fleet, engines, registry, its CA in /etc/docker/certs.d, the project

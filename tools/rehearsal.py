@@ -9,7 +9,7 @@ gateway host driving this machine's Docker engine), a registry of their own mirr
 pulls refused) holding the images under the vendor's paths, and an Ansible project of their own in a temporary
 directory outside this clone: its ansible.cfg, inventory (registry credentials in an Ansible Vault file with a
 vault password file), the collection installed from `make dist`'s directory with `ansible-galaxy collection
-install --offline`, run with ansible-core 2.17 (.cache/cores/2.17, a venv of ansible-core alone from PyPI).
+install --offline`, run with ansible-core 2.17 from a venv in the project (ansible-core alone, from PyPI).
 
 The FQCN playbooks run in order; after each, every container the collection started runs an image pulled from
 the registry (its RepoDigests name the registry) and none a vacc-qwen3/* lab image. The project's
@@ -199,6 +199,12 @@ def make_project(project: Path, hosts: list, addresses: dict, engine_address: st
     if not (dist / "requirements.yml").exists():
         raise RehearsalError("dist/requirements.yml is missing; run `make dist` first")
     shutil.copytree(dist, project / "dist")
+    # The project's own venv: ansible-core alone, from PyPI, at the pin the tests use (tests/cores/<v>.txt).
+    sh(sys.executable, "-m", "venv", str(project / "venv"))
+    pins = [
+        line for line in (ROOT / "tests" / "cores" / ("%s.txt" % CORE)).read_text().split("\n") if line[:1].isalpha()
+    ]
+    sh(str(project / "venv" / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", *pins, timeout=900)
     (project / "home").mkdir()
     ssh_dir = project / "ssh"
     ssh_dir.mkdir(mode=0o700)
@@ -305,14 +311,14 @@ def tool_env(project: Path) -> dict:
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORCE_COLOR="0",
         HOME=str(project / "home"),
-        PATH=str(ROOT / ".cache" / "cores" / CORE / "bin") + os.pathsep + "/usr/bin:/bin",
+        PATH=str(project / "venv" / "bin") + os.pathsep + "/usr/bin:/bin",
     )
     return env
 
 
 def run_tool(project: Path, tool: str, *args, timeout=1800):
     return subprocess.run(
-        [str(ROOT / ".cache" / "cores" / CORE / "bin" / tool), *args],
+        [str(project / "venv" / "bin" / tool), *args],
         cwd=project,
         env=tool_env(project),
         capture_output=True,
@@ -361,8 +367,6 @@ def cmd_run(count: int, keep: bool) -> int:
         raise RehearsalError("run as root: the registry's CA goes into %s" % CERTS_D)
     if load_state():
         raise RehearsalError("a rehearsal is already set up (%s); run `make rehearsal-down` first" % STATE)
-    if not (ROOT / ".cache" / "cores" / CORE / "bin" / "ansible-playbook").exists():
-        raise RehearsalError("the ansible-core %s venv is missing; run `make test-consumer` or `make dist`" % CORE)
     if fleet_lab.lab_containers():
         raise RehearsalError("a fleet lab is up; the rehearsal starts its own: run `make fleet-down` first")
     state = {"started": time.time()}
