@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab demo docs dist release test test-unit sanity test-artifact test-consumer test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring test-quantize lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan bench-distribution test-distribution test-fleet test-rollout
+.PHONY: help venv lab demo docs dist release test test-unit sanity test-artifact test-consumer test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring test-quantize lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan bench-distribution test-distribution test-fleet test-rollout rehearsal rehearsal-down
 
 ## what each target is for: the `##` lines above it (this list)
 help:
@@ -199,6 +199,20 @@ bench-distribution: venv lab
 ## strategy broadcast on a 3-server fleet: copies, egress, resume, corrupt pieces, a dead server
 test-distribution: venv lab
 	$(BIN)/python -m pytest -q tests/fleet/test_distribution.py
+
+# A customer's first contact (tools/rehearsal.py): the fleet lab as their servers, a TLS + htpasswd registry
+# (Debian's docker-registry) holding the images under the vendor's paths, a project of theirs in a temporary
+# directory with its own ansible-core 2.17 venv (PyPI) and dist/ installed offline; the FQCN playbooks in order, every container
+# checked to run an image pulled from that registry. results/rehearsal/summary.json; everything is removed
+# at the end (REHEARSAL_KEEP=1 keeps it for make rehearsal-down). Run it under flock /tmp/vacc-heavy.lock.
+REHEARSAL_HOSTS ?= 2
+## a customer's first contact end to end: own project, tarball, vaulted registry login, playbooks by FQCN
+rehearsal: venv lab dist
+	REHEARSAL_HOSTS=$(REHEARSAL_HOSTS) $(PYTHON) tools/rehearsal.py run
+
+## remove what a rehearsal left: fleet, engines, registry, its CA in /etc/docker/certs.d, the project
+rehearsal-down:
+	$(PYTHON) tools/rehearsal.py down
 
 TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integration test-engine test-fleet test-molecule test-security test-benchmark test-accuracy test-quantize test-webui test-monitoring
 

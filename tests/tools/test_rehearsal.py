@@ -1,0 +1,77 @@
+"""tools/rehearsal.py's own logic, without Docker: the recap it reads, the image check it applies after each
+playbook, and the customer's inventory it writes (nothing in it points into the clone or names a lab image)."""
+
+import importlib.util
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+SPEC = importlib.util.spec_from_file_location("rehearsal", os.path.join(ROOT, "tools", "rehearsal.py"))
+rehearsal = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(rehearsal)
+
+REG = "172.18.0.1:40123"
+
+
+def test_recap_counts_changed_per_host():
+    out = (
+        "PLAY RECAP *********\n"
+        "fleet-1                    : ok=40   changed=3    unreachable=0    failed=0    skipped=9\n"
+        "fleet-2                    : ok=38   changed=0    unreachable=0    failed=1    skipped=9\n"
+    )
+    rows = rehearsal.RECAP.findall(out)
+    assert [(r[0], int(r[2]), int(r[4])) for r in rows] == [("fleet-1", 3, 0), ("fleet-2", 0, 1)]
+
+
+def test_image_check_wants_the_registry_and_refuses_lab_images():
+    good = {"container": "fleet1_vllm_0", "image": REG + "/ai_deliver/vllm_vacc:AI3.2_GR_1202", "digest": "x@sha256:1"}
+    assert not rehearsal.check_images([good], REG)
+    lab = dict(good, image="vacc-qwen3/vllm-cpu-standin:0.32.0")
+    assert rehearsal.check_images([lab], REG) == ["fleet1_vllm_0 runs the lab image vacc-qwen3/vllm-cpu-standin:0.32.0"]
+    # Named after the registry but never pulled from it (no RepoDigest there): refused too.
+    unpulled = dict(good, digest=None)
+    assert rehearsal.check_images([unpulled], REG) == [
+        "fleet1_vllm_0 runs %s/ai_deliver/vllm_vacc:AI3.2_GR_1202, not an image pulled from %s" % (REG, REG)
+    ]
+    hub = dict(good, image="haproxy:3.0.8")
+    assert "not an image pulled from" in rehearsal.check_images([hub], REG)[0]
+
+
+def test_the_mirror_holds_the_vendor_paths_and_the_published_names():
+    assert rehearsal.MIRRORED["engine"][1] == "ai_deliver/vllm_vacc:AI3.2_GR_1202"
+    assert all(not path.startswith("vacc-qwen3/") for _local, path in rehearsal.MIRRORED.values())
+    # The playbooks in a customer's order, the second deploy right before the teardown.
+    names = [name for name, _args in rehearsal.STEPS]
+    assert names[0] == "plan" and names[-2:] == ["deploy", "teardown"] and names.count("deploy") == 2
+
+
+def test_the_customer_inventory_has_nothing_of_the_lab_or_the_clone(tmp_path):
+    hosts = rehearsal.fleet_lab.fleet_hosts(2)
+    project = tmp_path / "project"
+    vault = rehearsal.write_inventory(
+        project, hosts, {h.name: "172.18.0.%d" % (h.index + 2) for h in hosts}, "172.18.0.1", REG, "pw-x", "CA"
+    )
+    texts = {str(p.relative_to(project)): p.read_text() for p in project.rglob("*") if p.is_file()}
+    assert sorted(texts) == [
+        "inventory/group_vars/all/customer.json",
+        "inventory/group_vars/all/registry.yml",
+        "inventory/group_vars/all/this_machine.json",
+        "inventory/host_vars/fleet-1.json",
+        "inventory/host_vars/fleet-2.json",
+        "inventory/host_vars/fleet-gw.json",
+        "inventory/hosts.yml",
+    ]
+    for name, text in texts.items():
+        assert ROOT not in text and "qwen3_lab" not in text and "vacc-qwen3/" not in text, name
+        assert "model_download_source" not in text or name.endswith("customer.json"), name
+    # Only the credentials' file holds the password (it is encrypted next), readable by its owner alone.
+    assert [name for name, text in texts.items() if "pw-x" in text] == [str(vault.relative_to(project))]
+    assert vault.stat().st_mode & 0o777 == 0o600
+    customer = json.loads(texts["inventory/group_vars/all/customer.json"])
+    assert customer["qwen3_service_image"] == REG + "/ai_deliver/vllm_vacc:AI3.2_GR_1202"
+    assert customer["vllm_service_lb_image"] == customer["gateway_image"] == REG + "/library/haproxy:3.0.8"
+    # Per-host names and ports (one shared engine) but no lab image choice in the host_vars.
+    gw = json.loads(texts["inventory/host_vars/fleet-gw.json"])
+    assert gw["gateway_port"] == 18100 and not [k for k in gw if "image" in k]
