@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vacc.qwen3 contributors; Apache-2.0
-"""What Open WebUI shows of the served model (roles/webui): its DEFAULT_MODEL_METADATA, computed from the plan
-where vars/main.yml held it as an expression over qwen3_plan. Docs: webui_model_metadata.yml beside this one."""
+"""Open WebUI (roles/webui): what it shows of the served model (its DEFAULT_MODEL_METADATA, from the plan) and where
+a running UI answers (from its container, not from the role's defaults). Docs: the .yml files beside this one."""
 
 from __future__ import annotations
 
@@ -38,6 +38,23 @@ def webui_model_metadata(plan, show_limits=True, extra=None):
     return metadata
 
 
+_ANY = ("0.0.0.0", "::", "")
+
+
+def webui_health_url(container):
+    """http://<address>:<port>/health of a UI the role started, read from its inspected container: the PORT and HOST
+    its environment gives the server and, off the host network, the address Docker publishes that port on. A UI
+    found by its labels may run on another port than the role's defaults (another inventory's, a test's)."""
+    env = dict(item.split("=", 1) for item in container["Config"].get("Env") or [] if "=" in item)
+    port = env.get("PORT", "8080")
+    address = env.get("HOST", "0.0.0.0")
+    if container["HostConfig"].get("NetworkMode") != "host":
+        bindings = (container["HostConfig"].get("PortBindings") or {}).get(port + "/tcp") or [{}]
+        port = bindings[0].get("HostPort") or port
+        address = bindings[0].get("HostIp", "")
+    return "http://%s:%s/health" % ("127.0.0.1" if address in _ANY else address, port)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"webui_model_metadata": webui_model_metadata}
+        return {"webui_model_metadata": webui_model_metadata, "webui_health_url": webui_health_url}

@@ -6,7 +6,7 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
-from ansible_collections.vacc.qwen3.plugins.filter.webui import webui_model_metadata
+from ansible_collections.vacc.qwen3.plugins.filter.webui import webui_health_url, webui_model_metadata
 
 OLD_VARS = yaml.safe_load(
     """
@@ -72,3 +72,38 @@ def test_input_limit_named_only_below_the_model_limit():
     assert meta["i18n"]["zh"]["description"].startswith("输入最多 16384 个 token，每个对话最多 32768 个 token")
     assert webui_model_metadata({"max_model_len": 8192})["description"].startswith("Up to 8192 tokens per chat")
     assert webui_model_metadata({"max_model_len": 8192}, False, {"a": 1}) == {"a": 1}
+
+
+def container(network, env, bindings=None):
+    """The parts of `docker inspect` that webui_health_url reads, shaped as Docker returns them."""
+    return {
+        "Config": {"Env": ["PATH=/usr/bin", "WEBUI_URL=http://x:1/a=b"] + env},
+        "HostConfig": {"NetworkMode": network, "PortBindings": bindings},
+    }
+
+
+@pytest.mark.parametrize(
+    "ui, url",
+    [
+        (container("host", ["HOST=127.0.0.1", "PORT=18081"]), "http://127.0.0.1:18081/health"),
+        (container("host", ["HOST=0.0.0.0", "PORT=18080"]), "http://127.0.0.1:18080/health"),
+        (container("host", ["HOST=10.0.0.5", "PORT=3000"]), "http://10.0.0.5:3000/health"),
+        (container("host", ["HOST=::", "PORT=3000"]), "http://127.0.0.1:3000/health"),
+        (
+            container(
+                "vacc_qwen3", ["HOST=0.0.0.0", "PORT=18080"], {"18080/tcp": [{"HostIp": "", "HostPort": "18080"}]}
+            ),
+            "http://127.0.0.1:18080/health",
+        ),
+        (
+            container(
+                "vacc_qwen3",
+                ["HOST=0.0.0.0", "PORT=18082"],
+                {"18082/tcp": [{"HostIp": "192.0.2.7", "HostPort": "28082"}]},
+            ),
+            "http://192.0.2.7:28082/health",
+        ),
+    ],
+)
+def test_health_url_is_where_the_container_listens(ui, url):
+    assert webui_health_url(ui) == url

@@ -192,6 +192,18 @@ def test_configured_by_environment(deployed):
     assert status == 200 and images["ENABLE_IMAGE_PROMPT_GENERATION"] is False
 
 
+def test_found_by_its_labels_it_is_reached_where_it_runs(deployed):
+    """A key rollout finds UIs by their labels and waits for each one's /health after the restart: the URL is read
+    from the container itself (webui_health_url), here the test's port, not the role's default 18080."""
+    from ansible_collections.vacc.qwen3.plugins.filter.webui import webui_health_url
+
+    out = subprocess.run(["docker", "inspect", CONTAINER], capture_output=True, text=True, check=True).stdout
+    url = webui_health_url(json.loads(out)[0])
+    assert url == "http://127.0.0.1:%d/health" % PORT
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        assert resp.status == 200
+
+
 def test_rest_chat_reaches_the_service(deployed):
     dummy, auth = api("/api/v1/auths/signin", body={"email": email(), "password": password()})
     token = auth["token"]
