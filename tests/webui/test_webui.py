@@ -22,8 +22,11 @@ from pathlib import Path
 
 import local_service
 import pytest
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
 ROOT = Path(__file__).resolve().parents[2]
+# The collection's filters, imported as Ansible loads them (as in tests/unit).
+_AnsibleCollectionFinder(paths=[str(ROOT / "collections")], scan_sys_paths=True)._install()
 HERE = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "webui"
 INVENTORY = "inventories/local"
@@ -195,7 +198,7 @@ def test_configured_by_environment(deployed):
 def test_found_by_its_labels_it_is_reached_where_it_runs(deployed):
     """A key rollout finds UIs by their labels and waits for each one's /health after the restart: the URL is read
     from the container itself (webui_health_url), here the test's port, not the role's default 18080."""
-    from ansible_collections.vacc.qwen3.plugins.filter.webui import webui_health_url
+    from ansible_collections.vacc.qwen3.plugins.filter.webui import webui_health_url  # noqa: PLC0415 (the finder first)
 
     out = subprocess.run(["docker", "inspect", CONTAINER], capture_output=True, text=True, check=True).stdout
     url = webui_health_url(json.loads(out)[0])
