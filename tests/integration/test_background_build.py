@@ -3,18 +3,14 @@ the first call starts the build and returns at once, a second call for the same 
 that build and finds the image made (not built twice), and a build that fails in the background fails the play
 at that second call with its own words. A two-step image from the offline Debian base on this machine's engine."""
 
-import os
 import re
 import secrets
 import subprocess
-import sys
 import time
 
 import pytest
-import yaml
+from playbook import run_play
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 BASE = "vacc-qwen3/debian-base:bookworm"  # make lab
 
 
@@ -44,19 +40,7 @@ def play(tmp_path, name, fail=False):
         image(name, tmp_path, False, fail),
         {"name": "After", "ansible.builtin.debug": {"msg": "after built={{ image_result.built }}"}},
     ]
-    (tmp_path / "play.yml").write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    res = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable]
-        + [str(tmp_path / "play.yml")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    return res, re.sub(r"\s+", " ", res.stdout + res.stderr)
+    return run_play(tmp_path / "play.yml", tasks)
 
 
 @pytest.fixture

@@ -4,13 +4,9 @@ the venv made; a pip that fails in the background fails the play there, in pip's
 
 import os
 import re
-import subprocess
-import sys
 
-import yaml
+from playbook import run_play
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 VENV = "/opt/vacc-qwen3/evalscope-venv"  # the role's default, which the accuracy stage uses too
 
 
@@ -29,20 +25,18 @@ def play(tmp_path, **extra):
         install(False, **extra),
         {"name": "After", "ansible.builtin.debug": {"msg": "after {{ _common_background | list }}"}},
     ]
-    (tmp_path / "play.yml").write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}]))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    res = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", "a,b,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable]
-        + ["-e", "qwen3_model=Qwen3-0.6B", "-e", "qwen3_tp=2"]  # the role plans first (its _common dependency)
-        + [str(tmp_path / "play.yml")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    # Two hosts, the controller their runner; the role plans first (its _common dependency).
+    return run_play(
+        tmp_path / "play.yml",
+        tasks,
+        "-e",
+        "qwen3_model=Qwen3-0.6B",
+        "-e",
+        "qwen3_tp=2",
+        hosts="all",
+        inventory="a,b,",
         timeout=1800,
-        check=False,
     )
-    return res, re.sub(r"\s+", " ", res.stdout + res.stderr)
 
 
 def test_one_background_install_is_waited_for_once(tmp_path):

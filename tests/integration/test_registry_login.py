@@ -3,66 +3,39 @@ sentence naming the registry, never showing the password. Against this machine's
 where no registry answers, and a real registry (Debian's docker-registry, distribution 2.8, with htpasswd
 authentication) on 127.0.0.1 that takes the right password and refuses a wrong one and anonymous requests."""
 
-import os
-import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 import yaml
+from playbook import run_play
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 SECRET = "s3cret-never-shown"
 
 
 def run(tmp_path, registry, home=None):
-    play = [
+    tasks = [
         {
-            "name": "login",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": [
-                {
-                    "name": "Log in",
-                    "ansible.builtin.include_role": {"name": "vacc.qwen3._common", "tasks_from": "registry_login"},
-                },
-                {"name": "Reached", "ansible.builtin.debug": {"msg": "after the login"}},
-            ],
-        }
+            "name": "Log in",
+            "ansible.builtin.include_role": {"name": "vacc.qwen3._common", "tasks_from": "registry_login"},
+        },
+        {"name": "Reached", "ansible.builtin.debug": {"msg": "after the login"}},
     ]
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
     (tmp_path / "vars.yml").write_text(
         yaml.safe_dump({"qwen3_registry": registry, "registry_login_certs_dir": str(tmp_path / "certs.d")})
     )
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    if home:  # docker_login writes $HOME/.docker/config.json: the test's own, not this machine's user's
-        env["HOME"] = str(home)
-    res = subprocess.run(
-        [
-            ANSIBLE_PLAYBOOK,
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            "ansible_python_interpreter=%s" % sys.executable,
-            "-e",
-            "@%s" % (tmp_path / "vars.yml"),
-            str(tmp_path / "play.yml"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    # docker_login writes $HOME/.docker/config.json: the test's own, not this machine's user's
+    return run_play(
+        tmp_path / "play.yml",
+        tasks,
+        "-e",
+        "@%s" % (tmp_path / "vars.yml"),
+        env={"HOME": str(home)} if home else None,
         timeout=300,
-        check=False,
     )
-    return res, re.sub(r"\s+", " ", res.stdout + res.stderr)
 
 
 def test_unset_or_blank_logs_in_nowhere(tmp_path):
