@@ -123,3 +123,16 @@ def test_the_customer_inventory_has_nothing_of_the_lab_or_the_clone(tmp_path):
     # Per-host names and ports (one shared engine) but no lab image choice in the host_vars.
     gw = json.loads(texts["inventory/host_vars/fleet-gw.json"])
     assert gw["gateway_port"] == 18100 and not [k for k in gw if "image" in k]
+
+
+def test_what_a_host_mounts_into_its_containers_is_in_its_data_directory(tmp_path):
+    """The engine resolves bind mounts on this machine: a host's files it mounts must be in the host's data
+    directory (the same path inside and outside). Open WebUI's secrets under /etc/vacc-qwen3/webui/ reached the UI
+    as empty directories, and it never answered (the rehearsal's webui step)."""
+    hosts = rehearsal.fleet_lab.fleet_hosts(1)
+    server = [h for h in hosts if h.role == "server"][0]
+    variables = {}
+    for _comment, block in rehearsal.fleet_lab.server_host_vars(server, "172.18.0.1"):
+        variables.update(block)
+    for name in ("webui_secrets_dir", "qwen3_service_config_dir", "monitoring_textfile_dir"):
+        assert variables[name].startswith(str(server.data_dir) + "/"), name
