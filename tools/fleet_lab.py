@@ -153,11 +153,14 @@ def server_host_vars(host: "Host", engine_address: str) -> list:
         ),
         (
             "Its Open WebUI and node exporter on this machine's network too (host networking): distinct\n"
-            "names and ports; the node exporter reads the same textfile directory the service writes.",
+            "names and ports, on the address the host reaches (as the door), its secrets in the data directory (the\n"
+            "engine mounts them from this machine); the node exporter reads the textfile directory the service writes.",
             {
                 "webui_container_name": "fleet%d_webui" % i,
                 "webui_data_volume": "fleet%d_webui" % i,
                 "webui_port": 18180 + i,
+                "webui_bind_address": engine_address,
+                "webui_secrets_dir": "%s/etc/webui" % data,
                 "monitoring_node_exporter_container": "fleet%d_node_exporter" % i,
                 "monitoring_node_exporter_bind": engine_address,
                 "monitoring_node_exporter_port": 19200 + i,

@@ -46,6 +46,10 @@ CORE = "2.17"  # the oldest ansible-core meta/runtime.yml claims
 CERTS_D = Path(os.environ.get("REHEARSAL_CERTS_D", "/etc/docker/certs.d"))
 REGISTRY_USER = "robot$rehearsal"
 LAB_WEIGHTS = Path("/var/lib/vacc-qwen3/weights/qwen3-tiny")  # what `make lab` wrote: the customer's copy of it
+# The project's offline EvalScope datasets, in EvalScope's local layout; taken from the installed collection's
+# made-up samples (the tarball ships them), as a customer copies what they fetched on a connected machine.
+DATASETS = "datasets"
+INSTALLED = Path("collections", "ansible_collections", "vacc", "qwen3")
 # What a customer pulls, under the vendor's paths in their mirror: (the lab's offline build on this machine, the
 # name the shipped defaults or the guide give it). Docker Hub is out of reach here, so the published images
 # (haproxy, prom/*) are the lab's offline builds retagged under the published names; the roles tell a build from
@@ -53,6 +57,9 @@ LAB_WEIGHTS = Path("/var/lib/vacc-qwen3/weights/qwen3-tiny")  # what `make lab` 
 MIRRORED = {
     "engine": ("vacc-qwen3/vllm-cpu-standin:0.32.0", "ai_deliver/vllm_vacc:AI3.2_GR_1202"),
     "haproxy": ("vacc-qwen3/haproxy:bookworm", "library/haproxy:3.0.8"),
+    "webui": ("vacc-qwen3/open-webui:0.12.4", "ai_deliver/vast-webui:latest"),
+    "prometheus": ("vacc-qwen3/prometheus:bookworm", "prom/prometheus:v3.5.0"),
+    "node_exporter": ("vacc-qwen3/node-exporter:bookworm", "prom/node-exporter:v1.8.2"),
 }
 # The playbooks in the order a customer runs them; (name, extra -e arguments).
 STEPS = [
@@ -61,6 +68,10 @@ STEPS = [
     ("deploy", []),
     ("gateway", []),
     ("smoke", []),
+    ("benchmark", []),
+    ("evaluate", []),
+    ("webui", []),
+    ("monitoring", []),
     ("status", []),
     ("deploy", []),  # the second deploy: must change nothing
     ("teardown", []),
@@ -227,6 +238,7 @@ def make_project(project: Path, hosts: list, addresses: dict, engine_address: st
     res = run_tool(project, "ansible-galaxy", "collection", "install", "--offline", "-r", "dist/requirements.yml")
     if res.returncode != 0:
         raise RehearsalError("ansible-galaxy collection install --offline failed: %s" % res.stderr.strip()[-300:])
+    shutil.copytree(project / INSTALLED / "roles" / "accuracy" / "files" / "datasets", project / DATASETS)
 
 
 def write_inventory(project: Path, hosts, addresses, engine_address, address, password, ca_text) -> Path:
@@ -263,6 +275,14 @@ def write_inventory(project: Path, hosts, addresses, engine_address, address, pa
             "gateway_image": mirror("haproxy"),
             "model_download_source": "local",
             "model_download_local_path": str(project / "models" / "Qwen3-0.6B"),
+            "webui_vendor_image": mirror("webui").rsplit(":", 1)[0],  # the role picks the guide's tag (latest)
+            "monitoring_prometheus_image": mirror("prometheus"),
+            "monitoring_node_exporter_image": mirror("node_exporter"),
+            # No hub from the servers or the controller: EvalScope reads the datasets fetched beforehand
+            # (`modelscope download --dataset ...` on a connected machine) from the project's datasets/.
+            "accuracy_dataset_dir": str(project / DATASETS),
+            "accuracy_offline": True,
+            "accuracy_dataset_args": {"ceval": {"subset_list": ["middle_school_mathematics"]}},
         },
     )
     registry = {
@@ -291,6 +311,16 @@ def write_inventory(project: Path, hosts, addresses, engine_address, address, pa
             "qwen3_service_extra_args": ["--dtype", "bfloat16"],
             "vllm_service_wait_timeout": 600,
             "preflight_min_memory_gb": 4,
+            # The random tiny model on 2 CPU cores: small benchmark cases, short answers (it never stops by
+            # itself), no thinking in the UI; this sandbox's / refuses an rslave mount.
+            "benchmark_input_len": 32,
+            "benchmark_output_len": 16,
+            "accuracy_max_tokens": 256,
+            "webui_default_model_params": {
+                "max_tokens": 256,
+                "custom_params": {"chat_template_kwargs": {"enable_thinking": False}},
+            },
+            "monitoring_node_exporter_rootfs_options": "ro",
         },
     )
     for host in hosts:
@@ -311,6 +341,7 @@ def tool_env(project: Path) -> dict:
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORCE_COLOR="0",
         HOME=str(project / "home"),
+        PWD=str(project),  # as a shell in the project says: the roles put results/ under $PWD
         PATH=str(project / "venv" / "bin") + os.pathsep + "/usr/bin:/bin",
     )
     return env
@@ -358,6 +389,27 @@ def check_images(rows: list, address: str) -> list:
         elif not row["image"].startswith(address + "/") or not row["digest"]:
             bad.append("%s runs %s, not an image pulled from %s" % (row["container"], row["image"], address))
     return bad
+
+
+# What each playbook leaves in the project's results/ (its working directory), per server where per host.
+RESULTS = {
+    "benchmark": ["benchmark/*/{host}/*.json", "report/*"],
+    "evaluate": ["accuracy/*-{host}/summary.json"],
+    "monitoring": ["monitoring/fleet.html"],
+}
+
+
+def check_results(results: Path, name: str, servers: list) -> tuple:
+    """({pattern: files found}, [what is missing]) for the results playbook `name` writes under results/."""
+    found, missing = {}, []
+    for pattern in RESULTS.get(name, []):
+        for host in servers if "{host}" in pattern else [None]:
+            glob = pattern.format(host=host)
+            files = sorted(str(p.relative_to(results)) for p in results.glob(glob) if p.is_file())
+            found[glob] = len(files)
+            if not files:
+                missing.append("no results/%s" % glob)
+    return found, missing
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -416,6 +468,11 @@ def cmd_run(count: int, keep: bool) -> int:
             }
             step["containers"] = running_images(hosts, address)
             bad = check_images(step["containers"], address)
+            if res.returncode == 0 and name in RESULTS:
+                step["results"], lost = check_results(
+                    project / "results", name, [h.name for h in hosts if h.role == "server"]
+                )
+                bad += lost
             steps.append(step)
             say("%-20s rc=%d changed=%d %.0fs%s" % (step["playbook"], step["rc"], step["changed"], step["seconds"],
                 "; " + "; ".join(bad) if bad else ""))  # fmt: skip
