@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 INVENTORY ?= inventories/local
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help venv lab-host lab demo docs dist release test test-unit sanity test-artifact test-consumer test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring test-quantize lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan bench-distribution test-distribution test-fleet test-rollout rehearsal rehearsal-down
+.PHONY: help venv lab demo docs dist release test test-unit sanity test-artifact test-consumer test-integration test-engine test-accuracy test-benchmark test-webui test-security test-monitoring test-quantize lint test-molecule clean fleet fleet-down fleet-status test-fleet-lab bench-plan bench-distribution test-distribution test-fleet test-rollout rehearsal rehearsal-down
 
 ## what each target is for: the `##` lines above it (this list)
 help:
@@ -23,18 +23,13 @@ $(VENV)/.installed: requirements-dev.txt roles/lab_tiny_model/files/requirements
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-## a local Docker engine and the offline Debian base image
-lab-host: venv
+## a local Docker engine, the offline Debian base image, the vLLM CPU stand-in image, the tiny Qwen3
+lab: venv
 	bash scripts/lab-bootstrap.sh
-
-## lab-host, then the vLLM CPU stand-in image and the tiny Qwen3
-lab: lab-host
 	$(BIN)/ansible-playbook -i inventories/local playbooks/lab.yml
 
-# Not after `lab`: site.yml starts the later stages' builds in the background first, then makes the lab's
-# engine image and model itself (playbooks/lab.yml), so they overlap.
 ## the main job end to end on this machine (local inventory, offline)
-demo: venv lab-host
+demo: venv lab
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml
 
 test-unit: venv
