@@ -214,6 +214,10 @@ rehearsal: venv lab dist
 rehearsal-down:
 	$(PYTHON) tools/rehearsal.py down
 
+# Every suite ends with its slowest tests, so a stage's time can be traced to the tests that take it
+# (results/stages/*.log for the background ones); PYTEST_ADDOPTS= on the command line turns it off.
+export PYTEST_ADDOPTS ?= --durations=8 --durations-min=10
+
 TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integration test-engine test-fleet test-molecule test-security test-benchmark test-accuracy test-quantize test-webui test-monitoring
 
 # Two groups of stages run in the background, each one stage after another, beside the foreground stages from

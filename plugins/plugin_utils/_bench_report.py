@@ -62,6 +62,35 @@ def load_run(run_dir):
     return hosts
 
 
+def reusable_run(results_dir, keys):
+    """The newest run under results_dir that measured exactly the hosts of `keys` ({host: reuse key}), each
+    with its key (host.json's reuse_key), and whose every planned case passed; None when there is none.
+    A rerun with nothing changed keeps that measurement instead of measuring again."""
+    if not keys or not os.path.isdir(results_dir):
+        return None
+    found = []
+    for name in os.listdir(results_dir):
+        run_dir = os.path.join(results_dir, name)
+        if name.startswith(".") or os.path.islink(run_dir) or not os.path.isdir(run_dir):
+            continue
+        hosts = load_run(run_dir)
+        if sorted(h["host"] for h in hosts) != sorted(keys):
+            continue
+        if all(_host_reusable(h, keys[h["host"]]) for h in hosts):
+            found.append((max(h["manifest"].get("started") or "" for h in hosts), name))
+    return max(found)[1] if found else None
+
+
+def _host_reusable(host, key):
+    manifest = host["manifest"]
+    return (
+        bool(key)
+        and manifest.get("reuse_key") == key
+        and bool(host["cases"])
+        and all(case_row(manifest, case, data)["status"] == "ok" for case, data in host["cases"])
+    )
+
+
 def _read_json(path):
     try:
         with open(path, encoding="utf-8") as handle:

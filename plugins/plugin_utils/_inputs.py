@@ -220,8 +220,9 @@ def child_path(base, child, what):
 
 def default_secrets_dir(inventory_dir):
     """Next to the inventory, so a run from any directory finds the same key; without an inventory
-    file, the user's config directory."""
-    if inventory_dir:
+    file, the user's config directory. Ansible gives a host list (`-i host1,host2,`) the inventory_dir
+    "None" (to_text of no directory), which would put the key under ./None; a real one is absolute."""
+    if inventory_dir and os.path.isabs(inventory_dir):
         return os.path.join(inventory_dir, ".secrets")
     return os.path.join(os.path.expanduser("~"), ".config", "vacc-qwen3")
 

@@ -28,6 +28,7 @@ def test_the_sample_against_the_live_service(evalscope_installed, service_key, t
             "accuracy_work_dir": str(tmp_path / "work"),
             "accuracy_limit": 4,
             "accuracy_poll": 2,
+            "accuracy_reuse": True,  # nothing finished yet: a new run, keyed for the rerun below
         },
         tmp_path,
         "-v",
@@ -58,3 +59,19 @@ def test_the_sample_against_the_live_service(evalscope_installed, service_key, t
             for name in files:
                 with open(os.path.join(dirpath, name), "rb") as f:
                     assert service_key.encode() not in f.read(), os.path.join(dirpath, name)
+    # A rerun that may keep it (site.yml's accuracy_reuse): the same instances, datasets and settings, so the
+    # finished run is reported again and nothing is asked.
+    again = evaluate(
+        {
+            "accuracy_results_dir": str(tmp_path / "results"),
+            "accuracy_work_dir": str(tmp_path / "work"),
+            "accuracy_limit": 4,
+            "accuracy_poll": 2,
+            "accuracy_reuse": True,
+        },
+        tmp_path,
+    )
+    assert again.returncode == 0, again.stdout[-6000:]
+    assert "Kept: run %s" % os.path.basename(run) in " ".join(again.stdout.split())
+    assert run_dirs(tmp_path / "results") == [run]
+    assert json.load(open(os.path.join(str(tmp_path / "work"), os.path.basename(run), "state.json")))["attempts"] == 1

@@ -182,6 +182,22 @@ def test_benchmark_runs_and_reports(service, tmp_path):
     assert os.readlink(tmp_path / "benchmark" / "latest") == run.name
     assert "HTML: %s" % (run / "report" / "benchmark.html") in res.stdout
     print("benchmark.yml with 2 tiny cases: %.1f s" % (time.monotonic() - start))
+    # A rerun that may keep it (site.yml's benchmark_reuse): the same instances and cases, so nothing runs and
+    # the run is reported again as it was; other cases measure.
+    kept = ansible_playbook(
+        "playbooks/benchmark.yml", extra=dict(dirs(tmp_path), benchmark_cases=TINY, benchmark_reuse=True), tmp=tmp_path
+    )
+    assert kept.returncode == 0, kept.stdout[-5000:]
+    assert "Kept: run %s" % run.name in kept.stdout and "Run in the service container" not in kept.stdout
+    assert only_run(tmp_path) == run and json.loads((host / "host.json").read_text()) == manifest
+    assert json.loads((host / ("%s.json" % names[0])).read_text()) == results[names[0]]
+    other = ansible_playbook(
+        "playbooks/benchmark.yml",
+        extra=dict(dirs(tmp_path), benchmark_cases=TINY[:1], benchmark_reuse=True),
+        tmp=tmp_path,
+    )
+    assert other.returncode == 0 and "Measuring: run" in other.stdout, other.stdout[-5000:]
+    print("kept in %.1f s, measured one other case in %.1f s" % (kept.seconds, other.seconds))
 
 
 def test_runner_container_and_an_slo_that_cannot_be_met(service, tmp_path):

@@ -172,6 +172,8 @@ def test_child_path_stays_a_direct_child():
 def test_secrets_dir_defaults_next_to_the_inventory():
     assert _inputs.default_secrets_dir("/srv/inv") == "/srv/inv/.secrets"
     assert _inputs.default_secrets_dir(None).endswith("/.config/vacc-qwen3")
+    # `-i host,` (a host list): Ansible's inventory_dir is the string "None", not a directory.
+    assert _inputs.default_secrets_dir("None") == _inputs.default_secrets_dir(None)
     v = _inputs.read(getter(qwen3_model="Qwen3-8B"))
     with pytest.raises(PlanError, match="This AWX job has no qwen3_api_key"):
         _inputs.settings(v, "h", awx=True)

@@ -2,6 +2,7 @@
 
     vacc_accuracy_run.py run RUN_DIR          evaluate (or resume) the run in RUN_DIR
     vacc_accuracy_run.py latest WORK_DIR KEY  print the id of the latest unfinished run with this key
+    vacc_accuracy_run.py finished WORK_DIR KEY  print the id of the latest finished run with this reuse key
 
 RUN_DIR/task.json holds EvalScope's TaskConfig arguments without the API key, which comes from the
 environment (VACC_ACCURACY_API_KEY), so it is never on a command line or on disk. RUN_DIR/state.json
@@ -123,8 +124,8 @@ def run(run_dir):
     return 0 if state["status"] == "finished" else 1
 
 
-def latest(work_dir, key):
-    """The newest run with this key that did not finish (its directory name sorts by time)."""
+def _newest(work_dir, key, field, finished):
+    """The id of the newest run whose meta.json has this key under `field`, finished or not as asked."""
     found = None
     try:
         names = sorted(os.listdir(work_dir))
@@ -133,13 +134,22 @@ def latest(work_dir, key):
     for name in names:
         d = os.path.join(work_dir, name)
         meta = _read_json(os.path.join(d, "meta.json"))
-        if not meta or meta.get("resume_key") != key:
+        if not key or not meta or meta.get(field) != key:
             continue
-        state = _read_json(os.path.join(d, "state.json"), {})
-        if state.get("status") != "finished":
+        if (_read_json(os.path.join(d, "state.json"), {}).get("status") == "finished") == finished:
             found = max(found or ("", ""), (meta.get("created") or "", name))
     print(json.dumps({"run_id": found[1] if found else None}))
     return 0
+
+
+def latest(work_dir, key):
+    """The newest run with this key that did not finish (resumed)."""
+    return _newest(work_dir, key, "resume_key", finished=False)
+
+
+def finished(work_dir, key):
+    """The newest finished run with this reuse key: it asked the same of the same instances (kept)."""
+    return _newest(work_dir, key, "reuse_key", finished=True)
 
 
 def main(argv):
@@ -147,6 +157,8 @@ def main(argv):
         return run(argv[2])
     if len(argv) == 4 and argv[1] == "latest":
         return latest(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "finished":
+        return finished(argv[2], argv[3])
     sys.stderr.write(__doc__)
     return 2
 
