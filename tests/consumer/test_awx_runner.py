@@ -6,12 +6,16 @@ API (the engine AWX's execution nodes use) on a private data dir laid out as AWX
   (`ansible-galaxy collection install -r collections/requirements.yml -p ...`), on the job's
   ANSIBLE_COLLECTIONS_PATH. Nothing of the clone is on any path: the job's environment has no ANSIBLE_*
   variable of ours, HOME is empty, and the events name the synced copy's files.
-- inventory/hosts: AWX's inventory script (the inventory as JSON, printed), an operator's vacc_servers group;
-  the one server uses the local connection and a non-lab model, and plan contacts it anyway never.
+- inventory/hosts: AWX's inventory script (the inventory as JSON, printed), an operator's vacc_servers group
+  with a non-lab model. For plan.yml the server uses the local connection (plan contacts no host); status.yml
+  and deploy.yml (as a job of type check, --check) meet a server that does not answer, so no job reaches
+  Docker or starts anything.
 - env/extravars: the survey's answers as AWX writes them (awx/main/utils/safe_yaml.py): every string
   `!unsafe`, except the job template's own extra vars; a blank answer arrives as "", an unanswered optional
   one as null, an integer question's answer as an int, a multiple-choice one (TP) as a string; beside them
   AWX's meta vars (awx_job_id, ...). A credential's injected extra vars come as `-e @env/tmp...`.
+- The job's working directory: the private data dir (the EE's /runner, where AWX's worker starts), so the
+  playbooks' PWD-based defaults land inside the job, never in this clone.
 - Events: ansible-runner's own callback (awx_display), read back as AWX reads them.
 """
 
@@ -55,6 +59,8 @@ INVENTORY = {
         }
     },
 }
+# A server that does not answer (nothing listens on port 1): jobs that contact hosts stop at the first contact.
+UNREACHABLE = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_user": "root"}
 # What AWX adds to every job's extra vars (awx_meta_vars), safe_dump'ed like the answers.
 AWX_META = {
     "awx_job_id": 42,
@@ -156,7 +162,7 @@ class Job:
 
 
 def run_job(
-    tmp_path, monkeypatch, synced, answers, template_vars=None, credential=True, playbook="plan.yml", host=None
+    tmp_path, monkeypatch, synced, answers, template_vars=None, credential=True, playbook="plan.yml", host=None, args=()
 ):
     repo, collections = synced
     inventory = json.loads(json.dumps(INVENTORY))
@@ -174,10 +180,10 @@ def run_job(
     variables = dict(template_vars, **answers)
     variables.update(AWX_META)
     (data / "env" / "extravars").write_text(awx_extravars(variables, template_vars))
-    cmdline = ""
+    cmdline = list(args)  # AWX's own arguments: --check for a job of type check, --limit, ...
     if credential:  # the credential type configure.yml creates, injected as AWX injects extra_vars
         (data / "env" / "tmpcredential").write_text(awx_extravars({"qwen3_api_key": API_KEY}, {}))
-        cmdline = "-e @%s" % (data / "env" / "tmpcredential")
+        cmdline += ["-e", "@%s" % (data / "env" / "tmpcredential")]
     home = tmp_path / "home"
     home.mkdir()
     for key in [k for k in os.environ if k.startswith("ANSIBLE_") or k == "VIRTUAL_ENV"]:
@@ -202,7 +208,7 @@ def run_job(
         playbook=playbook,
         inventory=str(script),
         envvars=envvars,
-        cmdline=cmdline or None,
+        cmdline=" ".join(cmdline) or None,
         quiet=True,
         timeout=240,
     )
@@ -326,7 +332,7 @@ def test_status_of_a_server_that_cannot_be_reached(tmp_path, monkeypatch, synced
         {"qwen3_hosts": "vacc_servers", "survey_qwen3_model": "Qwen3-0.6B", "survey_qwen3_tp": "2"},
         template_vars={"qwen3_results_dir": str(results)},
         playbook="status.yml",
-        host={"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_user": "root"},
+        host=UNREACHABLE,
     )
     assert (job.result.status, job.result.rc) == ("successful", 0), job.stdout
     assert [e for e in job.events if e.get("event") == "runner_on_unreachable"], job.stdout
@@ -335,3 +341,39 @@ def test_status_of_a_server_that_cannot_be_reached(tmp_path, monkeypatch, synced
     assert server["state"].startswith("unreachable: ") and "port 1: Connection refused" in server["state"], server
     # The answers' plan, the credential's key: no key file was made anywhere in the job.
     assert not [p for p in job.dir.rglob("*") if ".secrets" in p.parts], list(job.dir.rglob("*"))
+
+
+def test_deploy_in_check_mode_stops_at_the_first_host_contact(tmp_path, monkeypatch, synced):
+    """deploy.yml as a job of type check (AWX adds --check): the answers (the image from the survey's allow-list,
+    an integer timeout, a blank download source) pass the plan, and the first contact with a server that does
+    not answer stops the job with ssh's sentence; nothing was started, nothing changed."""
+    job = run_job(
+        tmp_path,
+        monkeypatch,
+        synced,
+        {
+            "qwen3_hosts": "vacc_servers",
+            "survey_qwen3_model": "Qwen3-0.6B",
+            "survey_qwen3_tp": "2",
+            "survey_qwen3_service_image": "harbor.vastaitech.com/ai_deliver/vllm_vacc:AI3.2_GR_1202",
+            "survey_vllm_service_wait_timeout": 900,
+            "survey_model_download_source": "",
+        },
+        playbook="deploy.yml",
+        host=UNREACHABLE,
+        args=["--check"],
+    )
+    assert job.result.status == "failed" and job.result.rc != 0, job.stdout
+    # The answered questions became the variables, the blank one did not; the roles' argument specs took them.
+    assert "ok: [va16-01] => (item=vllm_service_wait_timeout)" in job.flat, job.flat
+    assert "ok: [va16-01] => (item=qwen3_service_image)" in job.flat
+    assert "skipping: [va16-01] => (item=model_download_source)" in job.flat
+    validated = [
+        e for e in job.events if e.get("event") == "runner_on_ok" and "arg spec 'main'" in e["event_data"]["task"]
+    ]
+    assert validated, job.flat
+    [unreachable] = job.task_results("Plan this host", event="runner_on_unreachable")
+    assert "ssh: connect to host 127.0.0.1 port 1: Connection refused" in unreachable["res"]["msg"], unreachable
+    assert not [e for e in job.events if e.get("event") == "runner_on_failed"]
+    assert not any(e["event_data"].get("changed") for e in job.events if e.get("event") == "runner_on_ok")
+    assert "Traceback" not in job.stdout
