@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: vacc.qwen3 contributors; Apache-2.0
-"""Monitoring filters: the fleet's scrape targets, and the service's node-exporter textfile. Docs:
-monitoring_targets.yml and qwen3_service_textfile.yml beside this one."""
+"""Monitoring filters: the fleet's scrape targets, the service's node-exporter textfile, and how Prometheus's targets
+fare. Docs: monitoring_targets.yml, qwen3_service_textfile.yml and prometheus_targets_health.yml beside this one."""
 
 from __future__ import annotations
 
@@ -36,6 +36,26 @@ def qwen3_service_textfile(service, running, plan=None, planned_image_id=None):
     return st.render(service, running, plan=plan, planned_image_id=planned_image_id)
 
 
+def prometheus_targets_health(active_targets):
+    """Of Prometheus's active targets (/api/v1/targets' data.activeTargets): how many, how many up, and each one not
+    up as "<instance> (<last error>)". None (no answer to read) stays None."""
+    if active_targets is None:
+        return None
+    down = [target for target in active_targets if target.get("health") != "up"]
+    return {
+        "total": len(active_targets),
+        "up": len(active_targets) - len(down),
+        "down": [
+            "%s (%s)" % ((target.get("labels") or {}).get("instance", "?"), target.get("lastError", ""))
+            for target in down
+        ],
+    }
+
+
 class FilterModule(object):
     def filters(self):
-        return {"monitoring_targets": monitoring_targets, "qwen3_service_textfile": qwen3_service_textfile}
+        return {
+            "monitoring_targets": monitoring_targets,
+            "qwen3_service_textfile": qwen3_service_textfile,
+            "prometheus_targets_health": prometheus_targets_health,
+        }

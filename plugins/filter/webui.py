@@ -1,9 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: vacc.qwen3 contributors; Apache-2.0
 """Open WebUI (roles/webui): what it shows of the served model (its DEFAULT_MODEL_METADATA, from the plan) and where
-a running UI answers (from its container, not from the role's defaults). Docs: the .yml files beside this one."""
+a running UI answers (from its container, not from the role's defaults), and which admin signs in (the e-mail a data
+volume keeps, and the label that records it). Docs: the .yml files beside this one."""
 
 from __future__ import annotations
+
+import hashlib
 
 
 def _limits(plan):
@@ -55,6 +58,32 @@ def webui_health_url(container):
     return "http://%s:%s/health" % ("127.0.0.1" if address in _ANY else address, port)
 
 
+def webui_admin_fingerprint(email, password):
+    """The data volume's label for its admin: a hash of e-mail and password (never the password itself)."""
+    return hashlib.sha256(("%s %s" % (email, password)).encode("utf-8")).hexdigest()[:16]
+
+
+def webui_admin_email(given, stored, volume, password, legacy, generated):
+    """The e-mail that signs in as the admin. Open WebUI creates its admin only while the data has none, so an existing
+    volume keeps the admin it was first started with: its label (webui_admin_fingerprint) tells the e-mail stored on
+    the controller from `legacy`, the fixed one of the role's earlier releases, which a volume from before the label
+    has too. `given` wins; otherwise the stored e-mail, else `generated` for a new admin."""
+    if given:
+        return given
+    exists = bool((volume or {}).get("exists"))
+    label = ((volume.get("volume") or {}).get("Labels") or {}).get("vacc.qwen3.admin", "") if exists else ""
+    if stored and (not exists or label == webui_admin_fingerprint(stored, password)):
+        return stored
+    if exists and label in ("", webui_admin_fingerprint(legacy, password)):
+        return legacy
+    return stored or generated
+
+
 class FilterModule(object):
     def filters(self):
-        return {"webui_model_metadata": webui_model_metadata, "webui_health_url": webui_health_url}
+        return {
+            "webui_model_metadata": webui_model_metadata,
+            "webui_health_url": webui_health_url,
+            "webui_admin_email": webui_admin_email,
+            "webui_admin_fingerprint": webui_admin_fingerprint,
+        }

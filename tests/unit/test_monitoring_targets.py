@@ -206,3 +206,20 @@ def test_an_incomplete_service_is_one_sentence(broken, message):
     with pytest.raises(mt.MonitoringTargetsError) as err:
         mt.fleet_targets({"srv": {"ansible_connection": "local", "qwen3_service": svc}}, ["srv"], prometheus_host="srv")
     assert message in str(err.value)
+
+
+def test_targets_health_names_each_target_not_up():
+    active = [
+        {"labels": {"instance": "h1:9000", "job": "vacc_qwen3_door"}, "health": "up", "lastError": ""},
+        {"labels": {"instance": "h2:9100"}, "health": "down", "lastError": "connection refused"},
+        {"labels": {"instance": "h3:9100"}, "health": "unknown", "lastError": ""},
+    ]
+    assert filters.prometheus_targets_health(active) == {
+        "total": 3,
+        "up": 1,
+        "down": ["h2:9100 (connection refused)", "h3:9100 ()"],
+    }
+    assert filters.prometheus_targets_health(active[:1]) == {"total": 1, "up": 1, "down": []}
+    assert filters.prometheus_targets_health([]) == {"total": 0, "up": 0, "down": []}
+    # no answer to read (the wait skipped): nothing to report, not "0 of 0"
+    assert filters.prometheus_targets_health(None) is None

@@ -6,7 +6,12 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
-from ansible_collections.vacc.qwen3.plugins.filter.webui import webui_health_url, webui_model_metadata
+from ansible_collections.vacc.qwen3.plugins.filter.webui import (
+    webui_admin_email,
+    webui_admin_fingerprint,
+    webui_health_url,
+    webui_model_metadata,
+)
 
 OLD_VARS = yaml.safe_load(
     """
@@ -107,3 +112,92 @@ def container(network, env, bindings=None):
 )
 def test_health_url_is_where_the_container_listens(ui, url):
     assert webui_health_url(ui) == url
+
+
+# roles/webui/tasks/secrets.yml before the filter: the admin's e-mail, and the volume label's fingerprint.
+OLD_EMAIL = trust_as_template(
+    """{{ webui_admin_email if __given
+         else __stored if __stored and (not __webui_volume.exists or __label == __stored_fingerprint)
+         else __webui_legacy_admin_email if __webui_volume.exists and __label in ['', __legacy_fingerprint]
+         else __stored or __generated }}"""
+)
+OLD_EMAIL_VARS = trusted(
+    {
+        "__given": "{{ webui_admin_email | default('', true) | length > 0 }}",
+        "__label": "{{ (__webui_volume.volume.Labels | default({}, true))['vacc.qwen3.admin'] | default('')"
+        " if __webui_volume.exists else '' }}",
+        "__stored_fingerprint": "{{ ((__stored ~ ' ' ~ __webui_admin_password) | hash('sha256'))[:16] }}",
+        "__legacy_fingerprint": "{{ ((__webui_legacy_admin_email ~ ' ' ~ __webui_admin_password) | hash('sha256'))[:16] }}",
+    }
+)
+LEGACY = "admin@vacc.local"
+PASSWORD = "Secr3tPassw0rdOfTwentyFour"
+
+
+def fingerprint(email, password=PASSWORD):
+    templar = Templar(loader=DataLoader(), variables={"e": email, "p": password})
+    return templar.template(trust_as_template("{{ ((e ~ ' ' ~ p) | hash('sha256'))[:16] }}"))
+
+
+def volume(label=None, exists=True):
+    """docker_volume_info's answer: no volume, one without labels, or one labelled for an admin."""
+    if not exists:
+        return {"exists": False, "volume": {}}
+    return {"exists": True, "volume": {"Labels": None if label is None else {"vacc.qwen3.admin": label}}}
+
+
+VOLUMES = [
+    volume(exists=False),
+    volume(),
+    volume(""),
+    volume(fingerprint("admin-stored@vacc.local")),
+    volume(fingerprint(LEGACY)),
+    volume(fingerprint("someone@else.org")),
+    volume(fingerprint("admin-stored@vacc.local", "another password")),
+]
+
+
+@pytest.mark.parametrize("given", ["", None, "me@example.org"])
+@pytest.mark.parametrize("stored", ["", "admin-stored@vacc.local"])
+@pytest.mark.parametrize("vol", VOLUMES)
+def test_same_admin_email_as_the_expression_it_replaced(given, stored, vol):
+    variables = dict(
+        OLD_EMAIL_VARS,
+        webui_admin_email=given,
+        __stored=stored,
+        __webui_volume=vol,
+        __webui_admin_password=PASSWORD,
+        __webui_legacy_admin_email=LEGACY,
+        __generated="admin-new@vacc.local",
+    )
+    old = Templar(loader=DataLoader(), variables=variables).template(OLD_EMAIL)
+    new = webui_admin_email(given or "", stored, vol, PASSWORD, LEGACY, "admin-new@vacc.local")
+    assert new == old
+
+
+def test_a_volume_keeps_its_admin():
+    new = "admin-new@vacc.local"
+    # a given e-mail wins, even over a volume labelled for another
+    assert webui_admin_email(
+        "me@x.org", "a@vacc.local", volume(fingerprint("a@vacc.local")), PASSWORD, LEGACY, new
+    ) == ("me@x.org")
+    # first run: the generated one; later runs: the stored one
+    assert webui_admin_email("", "", volume(exists=False), PASSWORD, LEGACY, new) == new
+    assert webui_admin_email("", "a@vacc.local", volume(exists=False), PASSWORD, LEGACY, new) == "a@vacc.local"
+    assert webui_admin_email("", "a@vacc.local", volume(fingerprint("a@vacc.local")), PASSWORD, LEGACY, new) == (
+        "a@vacc.local"
+    )
+    # a volume from before generated e-mails (unlabelled, or labelled for the fixed e-mail) keeps the fixed one
+    assert webui_admin_email("", "a@vacc.local", volume(), PASSWORD, LEGACY, new) == LEGACY
+    assert webui_admin_email("", "", volume(fingerprint(LEGACY)), PASSWORD, LEGACY, new) == LEGACY
+    # a volume of another admin: the stored e-mail, which preflight then refuses with the fix
+    assert webui_admin_email("", "a@vacc.local", volume(fingerprint("b@x.org")), PASSWORD, LEGACY, new) == (
+        "a@vacc.local"
+    )
+
+
+def test_fingerprint_is_the_hash_ansible_made():
+    assert webui_admin_fingerprint("admin-x@vacc.local", PASSWORD) == fingerprint("admin-x@vacc.local")
+    assert webui_admin_fingerprint("ä@vacc.local", "pässword") == fingerprint("ä@vacc.local", "pässword")
+    assert len(webui_admin_fingerprint("a", "b")) == 16
+    assert webui_admin_fingerprint("a", "b") != webui_admin_fingerprint("a", "c")
