@@ -223,14 +223,15 @@ TEST_STAGES := test-unit lint test-artifact sanity test-consumer test-integratio
 # Two groups of stages run in the background, each one stage after another, beside the foreground stages from
 # its FROM stage on, and are waited for before its UNTIL stage (or at the end); each logs to results/stages/<stage>.log.
 # TEST_BACKGROUND: the stages that need no Docker engine, no local service and no shared port (the checkout and
-#   the built artifact only), beside test-integration and test-engine; joined before test-fleet, whose rollout
-#   tests hold latency bounds under load.
+#   the built artifact only), beside test-unit, test-integration and test-engine (from the first stage: the unit
+#   stage's playbook runs leave a core idle about half the time); joined before test-fleet, whose rollout tests
+#   hold latency bounds under load.
 # TEST_BACKGROUND_LATE: stages with containers and ports of their own (molecule's test hosts on 18000/19000; the
 #   quantize role on the CPU), beside benchmark, accuracy and the browser tests (measured: 702 s side by side,
 #   1073 s one after another, every test passing); joined before test-monitoring, whose alerts have time windows.
 # TEST_BACKGROUND= TEST_BACKGROUND_LATE= runs every stage in the foreground, one after another.
 TEST_BACKGROUND ?= lint test-artifact sanity test-consumer
-TEST_BACKGROUND_FROM ?= test-integration
+TEST_BACKGROUND_FROM ?= test-unit
 TEST_BACKGROUND_UNTIL ?= test-fleet
 TEST_BACKGROUND_LATE ?= test-molecule test-quantize
 TEST_BACKGROUND_LATE_FROM ?= test-benchmark
