@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 
+import collection_build
 import pytest
 import yaml
 
@@ -77,16 +78,7 @@ def built(tmp_path_factory):
     for rel, content in PLANTED.items():
         (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
         (scratch / rel).write_text(content)
-    out = tmp_path_factory.mktemp("dist")
-    res = subprocess.run(
-        ["bash", str(scratch / "scripts" / "build.sh"), BUILD_BIN, str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert res.returncode == 0, res.stdout + res.stderr
-    tarball = res.stdout.strip().splitlines()[-1]
+    tarball = collection_build.build(tmp_path_factory.mktemp("dist"), root=scratch)
     with tarfile.open(tarball) as tar:
         members = {m.name: m for m in tar.getmembers()}
         files = {name for name, m in members.items() if m.isfile()}

@@ -26,15 +26,11 @@ import subprocess
 import tarfile
 
 import ansible_runner
+import collection_build
 import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CORES = sorted(
-    (f[:-4] for f in os.listdir(os.path.join(ROOT, "tests", "cores")) if f.endswith(".txt")),
-    key=lambda v: tuple(map(int, v.split("."))),
-)
-BUILD_BIN = os.path.join(ROOT, ".cache", "cores", CORES[-1], "bin")
 # AWX's execution environment: ansible-core and ansible-runner in one Python (here the venv's).
 EE_BIN = os.path.join(ROOT, ".venv", "bin")
 API_KEY = "Rk3vQ9xTz2LmW8pYc4NbH7sJd1FgA6eUo5iKqXyZ"  # what the 'vacc.qwen3 secrets' credential injects
@@ -95,18 +91,8 @@ def awx_extravars(variables, template_vars):
 def synced(tmp_path_factory):
     """The AWX project's repository as docs/awx.md has the operator make it (the kit from the tarball, the
     tarball beside its requirements), and AWX's project sync of it: the collections it installs."""
-    if not os.path.exists(os.path.join(BUILD_BIN, "ansible-galaxy")):
-        pytest.fail("%s is missing: run `make test-consumer` (it creates the venvs from tests/cores/)" % BUILD_BIN)
     base = tmp_path_factory.mktemp("awx")
-    res = subprocess.run(
-        ["bash", os.path.join(ROOT, "scripts", "build.sh"), BUILD_BIN, str(base / "dist")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert res.returncode == 0, res.stdout + res.stderr
-    tarball = res.stdout.strip().splitlines()[-1]
+    tarball = collection_build.build(base / "dist")
     with tarfile.open(tarball) as tar:
         members = [m for m in tar.getmembers() if m.name.startswith("docs/awx-project/")]
         assert members, "docs/awx-project is not in %s" % tarball

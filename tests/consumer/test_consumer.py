@@ -18,16 +18,13 @@ import shutil
 import subprocess
 import sys
 
+import collection_build
 import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CORES = sorted(
-    (f[:-4] for f in os.listdir(os.path.join(ROOT, "tests", "cores")) if f.endswith(".txt")),
-    key=lambda v: tuple(map(int, v.split("."))),
-)
+CORES = collection_build.CORES
 CONSUMER_CORES = [CORES[0], CORES[-1]]  # the oldest and the newest claimed
-BUILD_BIN = os.path.join(ROOT, ".cache", "cores", CORES[-1], "bin")
 DEPENDENCIES = ("community.docker", "ansible.posix")
 
 INVENTORY = {
@@ -51,19 +48,9 @@ INVENTORY = {
 def artifacts(tmp_path_factory):
     """What `make dist` writes: the collection's tarball, its dependencies' (tools/dist_deps.py, from the copies the
     pinned `ansible` package bundles) and a requirements.yml naming them, in a directory called dist/."""
-    if not os.path.exists(os.path.join(BUILD_BIN, "ansible-galaxy")):
-        pytest.fail("%s is missing: run `make test-consumer` (it creates the venvs from tests/cores/)" % BUILD_BIN)
     out = tmp_path_factory.mktemp("artifacts") / "dist"
     out.mkdir()
-    res = subprocess.run(
-        ["bash", os.path.join(ROOT, "scripts", "build.sh"), BUILD_BIN, str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert res.returncode == 0, res.stdout + res.stderr
-    artifact = res.stdout.strip().splitlines()[-1]
+    artifact = collection_build.build(out)
     deps = subprocess.run(
         [sys.executable, os.path.join(ROOT, "tools", "dist_deps.py"), str(out), artifact],
         capture_output=True,
